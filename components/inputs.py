@@ -1,0 +1,17 @@
+"""What the program root hands to every target's deploy function, besides the config model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pulumi
+
+
+@dataclasses.dataclass(frozen=True)
+class StackSecrets:
+    """Secrets read once by ``__main__.py`` from ``pulumi.Config("mpic")``."""
+
+    api_keys: pulumi.Output
+    """``mpic:apiKeys``: list of coordinator API keys (several for rotation)."""
+    hash_secret: pulumi.Output
+    """``mpic:hashSecret``: seeds open-mpic-core's per-domain cohort shuffle."""

@@ -1,0 +1,254 @@
+"""The typed stack config (namespace ``mpic``): one immutable model for every target.
+
+A stack file (``stacks/Pulumi.<stack>.yaml``) or ``pulumi.Config("mpic")`` gives the raw keys
+(camelCase, e.g. ``mpic:perspectiveCount``); :meth:`StackConfig.from_config` validates them into
+this model and resolves region codes and custom sites into :class:`~config.catalog.Location`.
+Bad input raises :class:`~config.errors.ConfigError` naming the key, the value and the fix.
+Whether the config is *compliant* is a separate question, answered by :mod:`config.compliance`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from config.catalog import Location, Rir, load_catalog, lookup
+from config.errors import ConfigError
+from config.target_aws import AwsSettings
+from config.target_k8s import K8sSettings
+
+Target = Literal["local", "aws-hosts", "aws-lambda", "k8s"]
+TARGETS: tuple[str, ...] = ("local", "aws-hosts", "aws-lambda", "k8s")
+NAMESPACE = "mpic"
+SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"})
+"""Keys held as Pulumi secrets: read by the entry point as secrets, never part of the model."""
+
+
+class Site(BaseModel):
+    """A custom site, e.g. the CA's own datacenter as primary perspective."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    rir: Rir
+    city: str | None = None
+    country: str = ""
+
+    def to_location(self) -> Location:
+        return Location(code=self.name, city=self.city or self.name, country=self.country,
+                        lat=self.lat, lon=self.lon, rir=self.rir, provider="site")
+
+
+def resolve_location(value: Any, key: str) -> Location:
+    """A catalog code (``"eu-west-1"``) or a site object -> :class:`Location`.
+
+    Raises ConfigError for an unknown code or a malformed site.
+    """
+    if isinstance(value, Location):
+        return value
+    if isinstance(value, str):
+        found = lookup(value.strip())
+        if found is None:
+            raise ConfigError(
+                f"{key}: unknown region '{value}'. Use a code from config/regions.yaml "
+                f"(e.g. {_closest_codes(value)}) or a site object {{name, lat, lon, rir}}.",
+                key=key, value=value)
+        return found
+    if isinstance(value, dict):
+        try:
+            return Site.model_validate(value).to_location()
+        except ValidationError as exc:
+            raise ConfigError(f"{key}: malformed site {value!r}: {_first_issue(exc)}. "
+                              "A site needs name, lat (-90..90), lon (-180..180) and rir "
+                              f"(one of {', '.join(r.value for r in Rir)}).",
+                              key=key, value=value) from None
+    raise ConfigError(f"{key}: expected a region code or a site object, got {value!r}.", key=key, value=value)
+
+
+def _closest_codes(code: str) -> str:
+    prefix = code.split("-")[0]
+    codes = [c for c in load_catalog() if c.startswith(prefix)] or ["us-east-1", "eu-west-1", "ap-northeast-1"]
+    return ", ".join(codes[:4])
+
+
+def _first_issue(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+class ResolverSpec(BaseModel):
+    """Where a perspective's recursive resolver sits (BR 3.2.2.9: same RIR, >= 500 km apart).
+
+    Default: co-located with the perspective (the kit deploys one resolver per perspective).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    location: Location | None = None
+    address: str | None = None
+
+    @field_validator("location", mode="before")
+    @classmethod
+    def _loc(cls, v: Any) -> Any:
+        return None if v is None else resolve_location(v, "location")
+
+    @field_validator("address")
+    @classmethod
+    def _addr(cls, v: str | None) -> str | None:
+        if v is not None:
+            ipaddress.ip_address(v)
+        return v
+
+
+_CAMEL = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class StackConfig(BaseModel):
+    """The whole ``mpic:`` namespace of one stack, validated and resolved."""
+
+    model_config = _CAMEL
+
+    name: str = Field(default="adhoc", exclude=True)
+    target: Target = "local"
+    primary: Location | None = None
+    perspectives: tuple[Location, ...] = Field(min_length=1)
+    perspective_count: int | None = Field(default=None, ge=1)
+    """Remote perspectives used per attempt (a cohort); default: every perspective."""
+    quorum: int | None = Field(default=None, ge=1)
+    """Passing perspectives needed; default: the BR 3.2.2.9 table (N-1 up to 5, N-2 from 6)."""
+    max_attempts: int = Field(default=1, ge=1, le=10)
+    resolvers: dict[str, ResolverSpec] = Field(default_factory=dict)
+    as_of: dt.date | None = None
+    """Pin the date the compliance rules are evaluated for (default: today)."""
+    compliance_mode: Literal["enforce", "testing"] = "enforce"
+    borderline_margin_km: float = Field(default=25.0, ge=0, le=500)
+    perspective_replicas: int = Field(default=2, ge=1, le=50)
+    coordinator_replicas: int = Field(default=2, ge=1, le=50)
+    wan_delay: bool = False
+    test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    k8s: K8sSettings = Field(default_factory=K8sSettings, alias="k8s")
+
+    @field_validator("primary", mode="before")
+    @classmethod
+    def _primary(cls, v: Any) -> Any:
+        return None if v is None else resolve_location(v, f"{NAMESPACE}:primary")
+
+    @field_validator("perspectives", mode="before")
+    @classmethod
+    def _perspectives(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p for p in v.split(",") if p.strip()]
+        if not isinstance(v, (list, tuple)):
+            raise ConfigError(f"{NAMESPACE}:perspectives: expected a list of region codes or sites, got {v!r}.",
+                              key=f"{NAMESPACE}:perspectives", value=v)
+        locs = [resolve_location(p, f"{NAMESPACE}:perspectives[{i}]") for i, p in enumerate(v)]
+        seen: dict[str, int] = {}
+        for i, loc in enumerate(locs):
+            if loc.code in seen:
+                raise ConfigError(f"{NAMESPACE}:perspectives: '{loc.code}' is listed twice (items {seen[loc.code]} "
+                                  f"and {i}); one perspective per region. Remove the duplicate.",
+                                  key=f"{NAMESPACE}:perspectives", value=loc.code)
+            seen[loc.code] = i
+        return tuple(locs)
+
+    @field_validator("resolvers", mode="before")
+    @classmethod
+    def _resolvers(cls, v: Any) -> Any:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise ConfigError(f"{NAMESPACE}:resolvers: expected a map of perspective code -> "
+                              f"{{location, address}}, got {v!r}.", key=f"{NAMESPACE}:resolvers", value=v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StackConfig":
+        n = len(self.perspectives)
+        if self.primary is not None and self.primary.code in {p.code for p in self.perspectives}:
+            raise ConfigError(f"{NAMESPACE}:primary: '{self.primary.code}' is also a remote perspective; the primary "
+                              "perspective must be distinct from the remote ones. Remove it from mpic:perspectives.",
+                              key=f"{NAMESPACE}:primary", value=self.primary.code)
+        if self.perspective_count is not None and self.perspective_count > n:
+            raise ConfigError(f"{NAMESPACE}:perspectiveCount: {self.perspective_count} is more than the {n} "
+                              f"perspectives configured. Set it to at most {n} or add perspectives.",
+                              key=f"{NAMESPACE}:perspectiveCount", value=self.perspective_count)
+        if self.quorum is not None and self.quorum > self.cohort_size:
+            raise ConfigError(f"{NAMESPACE}:quorum: {self.quorum} is more than the {self.cohort_size} perspectives "
+                              f"used per attempt. Set it to at most {self.cohort_size}, or leave it unset "
+                              "for the BR 3.2.2.9 default.", key=f"{NAMESPACE}:quorum", value=self.quorum)
+        codes = {p.code for p in self.perspectives}
+        for code in self.resolvers:
+            if code not in codes:
+                raise ConfigError(f"{NAMESPACE}:resolvers: '{code}' is not one of the perspectives "
+                                  f"({', '.join(sorted(codes))}). Key each resolver by its perspective's code.",
+                                  key=f"{NAMESPACE}:resolvers", value=code)
+        return self
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def cohort_size(self) -> int:
+        """Remote perspectives used per attempt."""
+        return self.perspective_count or len(self.perspectives)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.perspectives)
+
+    def resolver_for(self, code: str) -> ResolverSpec:
+        return self.resolvers.get(code, ResolverSpec())
+
+    def resolver_location(self, perspective: Location) -> Location:
+        spec = self.resolver_for(perspective.code)
+        return spec.location or perspective
+
+    def evaluation_date(self, today: dt.date | None = None) -> dt.date:
+        return self.as_of or today or dt.date.today()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """The camelCase keys of the ``mpic`` namespace (``target``, ``perspectiveCount``...)."""
+        return tuple(f.alias or n for n, f in cls.model_fields.items() if n != "name")
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any], *, name: str = "adhoc") -> "StackConfig":
+        """Validate the raw ``mpic:`` keys (without the ``mpic:`` prefix) into the model."""
+        raw = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
+        known = set(cls.config_keys())
+        unknown = sorted(k for k in raw if k not in known)
+        if unknown:
+            raise ConfigError(f"{NAMESPACE}:{unknown[0]}: unknown key. Known keys: "
+                              f"{', '.join(f'{NAMESPACE}:{k}' for k in sorted(known))}.",
+                              key=f"{NAMESPACE}:{unknown[0]}")
+        if "perspectives" not in raw:
+            raise ConfigError(f"{NAMESPACE}:perspectives: missing. List the remote perspective regions, e.g. "
+                              "[us-west-2, eu-west-1, ap-northeast-1, sa-east-1, af-south-1].",
+                              key=f"{NAMESPACE}:perspectives")
+        try:
+            return cls.model_validate({**raw, "name": name})
+        except ConfigError:
+            raise
+        except ValidationError as exc:
+            raise _to_config_error(exc, raw) from None
+
+
+def _to_config_error(exc: ValidationError, raw: dict[str, Any]) -> ConfigError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
+    sub = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+    value = raw.get(loc[0]) if loc else None
+    ctx = err.get("ctx") or {}
+    inner = ctx.get("error")
+    msg = str(inner) if isinstance(inner, ConfigError) else err["msg"]
+    if isinstance(inner, ConfigError):
+        return ConfigError(msg, key=inner.key, value=inner.value)
+    return ConfigError(f"{key}{sub}: {msg} (got {value!r}).", key=key, value=value)

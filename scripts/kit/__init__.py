@@ -1,0 +1,1 @@
+"""Small building blocks shared by the kit's scripts (the local fleet, the CLI)."""
