@@ -1,0 +1,38 @@
+"""The real Pulumi program (``__main__.py``) under Pulumi's mocks: refuses before any resource."""
+
+from __future__ import annotations
+
+import yaml
+
+from scripts.kit.program import KIT_ROOT, run_program
+
+SECRETS = {"mpic:apiKeys": ["test-key"], "mpic:hashSecret": "test-secret"}
+
+
+def stack(name):
+    return yaml.safe_load((KIT_ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
+
+
+def test_non_compliant_stack_registers_zero_resources():
+    config = {**stack("aws-hosts"), **SECRETS,
+              "mpic:perspectives": ["us-east-1", "us-east-2", "eu-west-1", "ap-northeast-1", "sa-east-1"]}
+    run = run_program(config, stack="broken", secret_keys=list(SECRETS))
+    assert run.resources == []
+    assert run.error is not None and "VIOLATION R1" in run.error and "Nothing was deployed" in run.error
+
+
+def test_bad_input_and_local_target_and_missing_secrets_register_nothing():
+    for config, needle in [
+        ({**stack("aws-hosts"), **SECRETS, "mpic:perspectives": ["xx-nowhere-9"]}, "xx-nowhere-9"),
+        ({**stack("local"), **SECRETS}, "./scripts/mpic up"),
+        (stack("aws-hosts"), "mpic:apiKeys: missing"),
+    ]:
+        run = run_program(config, stack="t", secret_keys=[k for k in SECRETS if k in config])
+        assert run.resources == [] and needle in run.error
+
+
+def test_too_few_perspectives_for_the_date_registers_nothing():
+    config = {**stack("k8s"), **SECRETS, "mpic:perspectives": ["us-west-2", "eu-west-1", "ap-northeast-1"],
+              "mpic:asOf": "2026-12-15"}
+    run = run_program(config, stack="t", secret_keys=list(SECRETS))
+    assert run.resources == [] and "R3" in run.error

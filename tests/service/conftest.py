@@ -1,0 +1,178 @@
+"""Session fixtures: a real DNS authority, real HTTP(S) targets, a kit CA, five perspectives."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from scripts.kit.pki import KitCA
+from service.server import coordinator_config, perspective_config
+from service.settings import CoordinatorSettings, PerspectiveSettings
+from tests.service import infra
+
+FLEET = [  # (code, RIR) - five RIRs, as a real 5-perspective deployment would have
+    ("us-east-1", "ARIN"),
+    ("eu-west-1", "RIPE NCC"),
+    ("ap-northeast-1", "APNIC"),
+    ("sa-east-1", "LACNIC"),
+    ("af-south-1", "AFRINIC"),
+]
+PERSPECTIVE_PORT = 8443
+CAA_DOMAINS = ["ca.mpic.test"]
+API_KEY = "test-key-0123456789"
+ALPN_HASH = "a" * 64
+
+
+@dataclass
+class Pki:
+    ca: KitCA
+    client: tuple[Path, Path]
+    rogue_ca: KitCA
+    rogue_client: tuple[Path, Path]
+    web_ca: KitCA
+    web: tuple[Path, Path]
+    dir: Path
+
+    def server(self, name: str, ip: str) -> tuple[Path, Path]:
+        return self.ca.issue_server(name, dns_names=["localhost"], ips=[ip])
+
+
+@dataclass
+class Env:
+    prefix: str
+    pki: Pki
+    knot: infra.Knot
+    nginx: infra.Nginx
+    tmp: Path
+    perspectives: dict[str, str]  # code -> url
+    audit_files: dict[str, Path]
+    hanging_url: str
+    down_url: str
+
+    def ip(self, last: int) -> str:
+        return f"{self.prefix}.{last}"
+
+    def resolver(self) -> dict[str, Any]:
+        return {"nameservers": [self.knot.addr], "port": self.knot.port, "timeout": 1.0, "lifetime": 2.0}
+
+    def perspective_settings(self, code: str, ip: str, **kw: Any) -> PerspectiveSettings:
+        cert, key = self.pki.server(f"p-{code}-{ip}", ip)
+        base: dict[str, Any] = dict(
+            code=code, listen_host=ip, listen_port=PERSPECTIVE_PORT,
+            tls={"cert": cert, "key": key, "client_ca": self.pki.ca.cert_path},
+            resolver=self.resolver(), http_ca_file=self.pki.web_ca.cert_path, caa_domains=CAA_DOMAINS,
+            audit_log=str(self.tmp / f"audit-{code}-{ip}.jsonl"), http_timeout=3.0, log_level="WARNING",
+        )
+        base.update(kw)
+        return PerspectiveSettings(**base)
+
+    def coordinator_settings(self, perspectives: list[dict[str, Any]] | None = None, **kw: Any) -> CoordinatorSettings:
+        if perspectives is None:
+            perspectives = [{"code": c, "url": u} for c, u in self.perspectives.items()]
+        base: dict[str, Any] = dict(
+            listen_host=self.ip(30), listen_port=8080, api_keys=[API_KEY, "second-key"], hash_secret="s3cret",
+            default_perspective_count=len(perspectives), perspective_timeout=2.0,
+            client_tls={"cert": self.pki.client[0], "key": self.pki.client[1], "ca": self.pki.ca.cert_path},
+            perspectives=perspectives, audit_log=str(self.tmp / "audit-coordinator.jsonl"), log_level="WARNING",
+        )
+        base.update(kw)
+        return CoordinatorSettings(**base)
+
+    def client_context(self, cert: tuple[Path, Path] | None = None, ca: Path | None = None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(ca or self.pki.ca.cert_path))
+        if cert is not None:
+            ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+        return ctx
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         context: ssl.SSLContext | None = None, timeout: float = 20) -> tuple[int, Any, dict[str, str]]:
+    """(status, parsed JSON or text, headers) - urllib, no retries, errors returned not raised."""
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            status, raw, hdrs = resp.status, resp.read(), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        status, raw, hdrs = err.code, err.read(), dict(err.headers)
+    try:
+        return status, json.loads(raw), hdrs
+    except ValueError:
+        return status, raw.decode(), hdrs
+
+
+def read_audit(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("runtime")
+    prefix = infra.pick_prefix()
+    ca = KitCA.load_or_create(tmp / "pki")
+    rogue = KitCA.load_or_create(tmp / "rogue-pki", common_name="Rogue CA")
+    web_ca = KitCA.load_or_create(tmp / "web-pki", common_name="Web PKI test root")
+    pki = Pki(ca, ca.issue_client("coordinator"), rogue, rogue.issue_client("coordinator"),
+              web_ca, web_ca.issue_server("web", dns_names=["web.mpic.test"]), tmp / "pki")
+    knot = infra.start_knot(prefix, tmp / "knot")
+    stack: list[Any] = [knot]
+    try:
+        nginx = infra.start_nginx(prefix, tmp / "nginx", *pki.web)
+        stack.append(nginx)
+        lt = infra.LoopThread()
+        stack.append(lt)
+        alpn_ip = f"{prefix}.81"
+        alpn = infra.AlpnResponder(lt, alpn_ip, {
+            "alpn.mpic.test": infra.alpn_challenge_cert(tmp, "alpn.mpic.test", ALPN_HASH),
+            ipaddress.ip_address(alpn_ip).reverse_pointer: infra.alpn_challenge_cert(tmp, alpn_ip, ALPN_HASH),
+        })
+        stack.append(alpn)
+        hang_ip = f"{prefix}.20"
+        hanging = infra.HangingPeer(lt, hang_ip, PERSPECTIVE_PORT, *pki.server("hanging", hang_ip))
+        stack.append(hanging)
+        e = Env(prefix, pki, knot, nginx, tmp, {}, {}, f"https://{hang_ip}:{PERSPECTIVE_PORT}",
+                f"https://{prefix}.21:{PERSPECTIVE_PORT}")
+        pki.server("down", f"{prefix}.21")
+        for i, (code, _rir) in enumerate(FLEET):
+            ip = f"{prefix}.{11 + i}"
+            settings = e.perspective_settings(code, ip)
+            server = infra.ThreadServer(perspective_config(settings)).start()
+            stack.append(server)
+            e.perspectives[code] = f"https://{ip}:{PERSPECTIVE_PORT}"
+            e.audit_files[code] = Path(settings.audit_log)
+        yield e
+    finally:
+        for item in reversed(stack):
+            item.stop()
+
+
+@pytest.fixture
+def coordinator(env: Env) -> Iterator[Any]:
+    """Factory: start a coordinator (uvicorn thread, plain HTTP) from settings; stopped after the test."""
+    started: list[infra.ThreadServer] = []
+    port = [8080]
+
+    def make(settings: CoordinatorSettings | None = None, **kw: Any) -> str:
+        port[0] += 1
+        settings = settings or env.coordinator_settings(listen_port=port[0], **kw)
+        server = infra.ThreadServer(coordinator_config(settings)).start()
+        started.append(server)
+        return f"http://{settings.listen_host}:{settings.listen_port}"
+
+    yield make
+    for server in started:
+        server.stop()
