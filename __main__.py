@@ -52,7 +52,10 @@ def read_config() -> tuple[StackConfig, StackSecrets]:
             f"{NAMESPACE}:{missing}: missing. Set the coordinator's secrets first: "
             f"pulumi config set --secret --path 'mpic:apiKeys[0]' \"$(openssl rand -hex 32)\" and "
             f"pulumi config set --secret mpic:hashSecret \"$(openssl rand -hex 32)\".")
-    return fleet, StackSecrets(api_keys=api_keys, hash_secret=hash_secret)
+    kubeconfig = cfg.get_secret("kubeconfig") if fleet.target == "k8s" else None
+    kubeconfigs = cfg.get_secret_object("kubeconfigs") if fleet.target == "k8s" else None
+    return fleet, StackSecrets(api_keys=api_keys, hash_secret=hash_secret, kubeconfig=kubeconfig,
+                               kubeconfigs=kubeconfigs)
 
 
 def main() -> None:

@@ -15,3 +15,7 @@ class StackSecrets:
     """``mpic:apiKeys``: list of coordinator API keys (several for rotation)."""
     hash_secret: pulumi.Output
     """``mpic:hashSecret``: seeds open-mpic-core's per-domain cohort shuffle."""
+    kubeconfig: pulumi.Output | None = None
+    """``mpic:kubeconfig`` (k8s target): one kubeconfig with a context per existing cluster."""
+    kubeconfigs: pulumi.Output | None = None
+    """``mpic:kubeconfigs`` (k8s target): entry name -> kubeconfig, for clusters kept apart."""

@@ -365,6 +365,19 @@ def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
                     "one elsewhere.", cfg.codes, None)]
 
 
+def rule_lab_topology(cfg: StackConfig) -> list[Finding]:
+    """R1 — BR 3.2.2.9 locates a perspective where its outbound traffic is first handed off. In
+    the Kubernetes lab mode every "region" is a namespace of one cluster, so every perspective
+    hands off at the same place: never compliant (a lab runs only with complianceMode testing)."""
+    if cfg.target != "k8s" or not cfg.k8s.lab_mode:
+        return []
+    return [Finding("R1", "violation",
+                    "mpic:k8s.labMode: every perspective runs in one cluster, so all validation traffic leaves "
+                    "from one place; BR 3.2.2.9 needs each remote perspective >= 500 km from the others. Lab "
+                    "use only (with mpic:complianceMode: testing); for a real fleet set labMode: false and give "
+                    "each region its own cluster in mpic:k8s.clusters.", cfg.codes, 0.0)]
+
+
 CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = (
     lambda c, d: rule_r1_distance(c),
     lambda c, d: rule_r2_borderline(c),
@@ -374,6 +387,7 @@ CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = 
     lambda c, d: rule_r6_resolvers(c),
     lambda c, d: rule_regions(c),
     lambda c, d: rule_provider_diversity(c),
+    lambda c, d: rule_lab_topology(c),
 )
 
 

@@ -19,12 +19,13 @@ from pydantic.alias_generators import to_camel
 from config.catalog import Location, Rir, load_catalog, lookup
 from config.errors import ConfigError
 from config.target_aws import AwsSettings
+from config.target_k8s import SECRET_KEYS as K8S_SECRET_KEYS
 from config.target_k8s import K8sSettings
 
 Target = Literal["local", "aws-hosts", "aws-lambda", "k8s"]
 TARGETS: tuple[str, ...] = ("local", "aws-hosts", "aws-lambda", "k8s")
 NAMESPACE = "mpic"
-SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"})
+SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"}) | K8S_SECRET_KEYS
 """Keys held as Pulumi secrets: read by the entry point as secrets, never part of the model."""
 
 

@@ -1,9 +1,109 @@
-"""``mpic:aws`` — settings of the ``aws-hosts`` and ``aws-lambda`` targets (typed, immutable)."""
+"""``mpic:aws`` — settings of the ``aws-hosts`` and ``aws-lambda`` targets (typed, immutable).
+
+Every key has a safe default, so a stack only sets what it changes, e.g.::
+
+    mpic:aws:
+      coordinatorRegion: us-east-1
+      standbyRegion: us-east-2
+      domain: mpic.ca.example
+      hostedZone: ca.example
+"""
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.catalog import lookup
 from config.settings_base import TargetSettings
+
+AL2023_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+_HOST = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+
+
+def aws_region(code: str, key: str) -> str:
+    """``code`` if it is an AWS region of the catalog, else a ValueError naming the key and the fix."""
+    loc = lookup(code)
+    if loc is None or loc.provider != "aws":
+        raise ValueError(f"{key}: '{code}' is not an AWS region of config/regions.yaml "
+                         "(e.g. us-east-1, us-east-2, eu-central-1)")
+    return code
 
 
 class AwsSettings(TargetSettings):
     """``mpic:aws`` — settings of the ``aws-hosts`` and ``aws-lambda`` targets."""
+
+    coordinator_region: str = "us-east-1"
+    """Primary coordinator region (ALB + Auto Scaling group, or the coordinator function)."""
+    standby_region: str | None = "us-east-2"
+    """aws-hosts: standby coordinator region behind Route53 failover (null: no standby)."""
+    domain: str = Field("mpic.example.com", pattern=_HOST)
+    """aws-hosts: the coordinator's public name (ACM certificate + failover records)."""
+    hosted_zone: str = Field("example.com", pattern=_HOST)
+    """aws-hosts: the operator's Route53 public hosted zone that holds ``domain``."""
+    instance_type: str = "t3.small"
+    """Perspective hosts' EC2 instance type."""
+    coordinator_instance_type: str = "t3.small"
+    image_id: str = AL2023_AMI
+    """AMI (or ``resolve:ssm:`` parameter) of both roles; Amazon Linux 2023 ships the SSM agent."""
+    volume_size_gb: int = Field(16, ge=8, le=1024)
+    """Encrypted gp3 root volume of every host."""
+    perspective_port: int = Field(8443, ge=1024, le=65535)
+    """mTLS listener of each perspective (the coordinator's network only)."""
+    health_port: int = Field(8081, ge=1024, le=65535)
+    """Plain-HTTP /readyz relay for the load balancer's health checks (own VPC only)."""
+    coordinator_port: int = Field(8080, ge=1024, le=65535)
+    """The coordinator's plain-HTTP listener behind its ALB (ALB security group only)."""
+    cidr_pool: str = "10.128.0.0/12"
+    """Every VPC of the fleet gets a non-overlapping /20 of this pool (the planner's slots)."""
+    runtime_spec: str = "mpic-fleet==0.1.0"
+    """What cloud-init ``pip install``s on the hosts (a version, a wheel URL or a git URL)."""
+    perspective_timeout: float = Field(5.0, gt=0, le=60)
+    caa_domains: tuple[str, ...] = ()
+    """The CA's CAA issuer domains (perspectives use them when a request carries none)."""
+    lambda_package: str = "dist/mpic-lambda.zip"
+    """aws-lambda: zip of the runtime and its dependencies (see docs/aws.md)."""
+    lambda_memory_mb: int = Field(1024, ge=128, le=10240)
+    lambda_timeout_s: int = Field(60, ge=5, le=900)
+    cold_start: Literal["warmup", "provisioned", "none"] = "warmup"
+    """aws-lambda cold-start mitigation: scheduled warm-up invokes, provisioned concurrency, or none."""
+    warmup_minutes: int = Field(5, ge=1, le=60)
+    provisioned_concurrency: int = Field(1, ge=1, le=100)
+    dnssec_vpc: bool = False
+    """aws-lambda: run perspective functions in a VPC whose Route53 Resolver validates DNSSEC
+    (adds a NAT gateway per region: see ``mpic plan`` for the cost)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Extra tags on every resource (the provider's default tags)."""
+
+    @field_validator("coordinator_region")
+    @classmethod
+    def _coordinator_region(cls, v: str) -> str:
+        return aws_region(v, "mpic:aws.coordinatorRegion")
+
+    @field_validator("standby_region")
+    @classmethod
+    def _standby_region(cls, v: str | None) -> str | None:
+        return None if v is None else aws_region(v, "mpic:aws.standbyRegion")
+
+    @field_validator("cidr_pool")
+    @classmethod
+    def _pool(cls, v: str) -> str:
+        net = ipaddress.ip_network(v, strict=True)
+        if net.version != 4 or not net.is_private or net.prefixlen > 14:
+            raise ValueError(f"mpic:aws.cidrPool: '{v}' must be a private IPv4 block of /14 or larger "
+                             "(e.g. 10.128.0.0/12): every VPC takes a /20 slot of it")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "AwsSettings":
+        if self.standby_region is not None and self.standby_region == self.coordinator_region:
+            raise ValueError(f"mpic:aws.standbyRegion: '{self.standby_region}' is also the coordinatorRegion; "
+                             "the standby must be another region (e.g. us-east-2), or null for none")
+        if len({self.perspective_port, self.health_port, self.coordinator_port}) != 3:
+            raise ValueError("mpic:aws: perspectivePort, healthPort and coordinatorPort must differ")
+        if not self.domain.endswith("." + self.hosted_zone):
+            raise ValueError(f"mpic:aws.domain: '{self.domain}' is not inside hostedZone '{self.hosted_zone}'; "
+                             "use a name in the zone (e.g. mpic." + self.hosted_zone + ")")
+        return self

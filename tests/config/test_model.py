@@ -44,7 +44,7 @@ def test_model_is_immutable():
 def test_perspectives_may_be_a_comma_string_and_secrets_are_ignored():
     cfg = StackConfig.from_config({"perspectives": "us-west-2,eu-west-1", "hashSecret": "x", "apiKeys": ["k"]})
     assert cfg.codes == ("us-west-2", "eu-west-1")
-    assert SECRET_KEYS == {"apiKeys", "hashSecret"}
+    assert {"apiKeys", "hashSecret", "kubeconfig", "kubeconfigs"} <= SECRET_KEYS
 
 
 def test_config_keys_are_the_camel_case_stack_keys():

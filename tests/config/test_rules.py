@@ -250,3 +250,11 @@ def test_format_report_and_neighbours():
     assert text.startswith("VIOLATION R1") and "NOT compliant" in text and "2026-12-15" in text
     near = c.nearest_neighbours(config)
     assert near["us-east-1"][0] == "us-east-2" and near["eu-west-1"][0] == "us-east-1"
+
+
+def test_k8s_lab_mode_is_never_compliant():
+    lab = cfg(target="k8s", complianceMode="testing", asOf="2026-12-15", k8s={"labMode": True})
+    report = c.check_stack(lab)
+    assert not report.compliant
+    assert any("labMode" in v.message for v in report.violations)
+    assert c.rule_lab_topology(cfg(target="k8s", k8s={"labMode": False})) == []

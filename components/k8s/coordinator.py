@@ -1,0 +1,58 @@
+"""``CoordinatorWorkload``: the coordinator in a hub cluster.
+
+Namespace, TLS Secrets (its API certificate; its mTLS client identity towards the perspectives),
+a Secret with the API keys and hash secret (env vars; the settings file holds no secret), a
+Deployment of >= 2 pods spread across zones with an autoscaler and a PodDisruptionBudget, a
+NetworkPolicy, and a LoadBalancer Service on 443 — TLS ends in the coordinator itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+import pulumi
+
+from components.k8s import objects as o
+from components.k8s import resources
+from components.k8s.plan import CoordinatorPlan
+
+
+class CoordinatorWorkloadArgs(TypedDict):
+    plan: CoordinatorPlan
+    ca_cert_pem: pulumi.Input[str]
+    server_cert_pem: pulumi.Input[str]
+    server_key_pem: pulumi.Input[str]
+    client_cert_pem: pulumi.Input[str]
+    client_key_pem: pulumi.Input[str]
+    api_keys: pulumi.Input[Any]
+    """List of API keys (secret)."""
+    hash_secret: pulumi.Input[str]
+
+
+class CoordinatorWorkload(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CoordinatorWorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mpic:k8s:CoordinatorWorkload", name, None, opts)
+        plan = args["plan"]
+        ns = resources.create(f"{name}-namespace", plan.objects["namespace"], pulumi.ResourceOptions(parent=self))
+        self.namespace = ns.metadata.apply(lambda m: m["name"])
+        child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        api_keys = pulumi.Output.secret(pulumi.Output.from_input(args["api_keys"]).apply(json.dumps))
+        secrets = [
+            o.tls_secret(plan.tls_secret_name, plan.namespace, plan.labels, args["server_cert_pem"],
+                         args["server_key_pem"], args["ca_cert_pem"]),
+            o.tls_secret(plan.client_secret_name, plan.namespace, plan.labels, args["client_cert_pem"],
+                         args["client_key_pem"], args["ca_cert_pem"]),
+            o.opaque_secret(plan.app_secret_name, plan.namespace, plan.labels,
+                            {"api-keys": api_keys, "hash-secret": pulumi.Output.secret(args["hash_secret"])}),
+        ]
+        made = [resources.create(f"{name}-{role}", resources.in_namespace(m, self.namespace), child)
+                for role, m in zip(("tls", "client-tls", "secrets"), secrets)]
+        for role in ("settings", "pdb", "hpa", "netpol", "service"):
+            made.append(resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
+                                         child))
+        resources.create(f"{name}-deployment", resources.in_namespace(plan.objects["deployment"], self.namespace),
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *made[:4]]))
+        self.register_outputs({"namespace": self.namespace})

@@ -1,0 +1,39 @@
+"""``PerspectiveWorkload``: one remote perspective in its region's cluster.
+
+Namespace (restricted Pod Security), settings and Unbound ConfigMaps, a Deployment of >= 2 pods
+spread across zones — each pod a perspective plus its own Unbound resolver sidecar on loopback
+(BR 3.2.2.9: the perspective's resolver, no shared cache) — a PodDisruptionBudget and a
+NetworkPolicy that admits only the intercluster entry point and lets out only DNS and HTTP(S).
+The Service and TLS Secret come with the :class:`~components.k8s.pki.InterclusterLink`.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+
+from components.k8s import resources
+from components.k8s.plan import PerspectivePlan
+
+
+class PerspectiveWorkloadArgs(TypedDict):
+    plan: PerspectivePlan
+    """From :func:`components.k8s.plan.plan_perspective`."""
+
+
+class PerspectiveWorkload(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PerspectiveWorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mpic:k8s:PerspectiveWorkload", name, None, opts)
+        plan = args["plan"]
+        ns = resources.create(f"{name}-namespace", plan.objects["namespace"], pulumi.ResourceOptions(parent=self))
+        self.namespace = ns.metadata.apply(lambda m: m["name"])
+        child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        made = {role: resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
+                                       child)
+                for role in ("settings", "unbound", "pdb", "netpol")}
+        resources.create(f"{name}-deployment", resources.in_namespace(plan.objects["deployment"], self.namespace),
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns, made["settings"], made["unbound"]]))
+        self.register_outputs({"namespace": self.namespace})
