@@ -308,7 +308,10 @@ class AlpnResponder:
         self.server = lt.run(asyncio.start_server(handle, host, 443, ssl=default))
 
     def stop(self) -> None:
-        self.server.close()
+        async def close() -> None:
+            self.server.close()
+
+        self.lt.run(close())
 
 
 class HangingPeer:
@@ -319,18 +322,31 @@ class HangingPeer:
         ctx.load_cert_chain(str(cert), str(key))
         self.lt = lt
         self.connections = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections += 1
+            task = asyncio.current_task()
+            assert task is not None
+            self.tasks.add(task)
             try:
                 await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # stop(): end quietly
+                pass
             finally:
                 writer.close()
+                self.tasks.discard(task)
 
         self.server = lt.run(asyncio.start_server(handle, host, port, ssl=ctx))
 
     def stop(self) -> None:
-        self.server.close()
+        async def close() -> None:
+            self.server.close()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+        self.lt.run(close())
 
 
 # ------------------------------------------------------------------------------- uvicorn
@@ -356,3 +372,46 @@ class ThreadServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(15)
+
+
+class FlakyPeer:
+    """Closes the first ``drop`` connections as soon as a request arrives (like a keep-alive
+    connection closed by the server at the wrong moment), then answers every request with a
+    canned passing CAA check response."""
+
+    BODY = b'{"check_completed":true,"check_passed":true,"check_type":"caa","details":{"caa_record_present":false}}'
+
+    def __init__(self, lt: LoopThread, host: str, port: int, cert: Path, key: Path, drop: int = 1):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        self.lt = lt
+        self.connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            number = self.connections
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    await reader.readexactly(length)
+                    if number <= drop:
+                        return
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                                 + str(len(self.BODY)).encode() + b"\r\n\r\n" + self.BODY)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            finally:
+                writer.close()
+
+        self.server = lt.run(asyncio.start_server(handle, host, port, ssl=ctx))
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+
+        self.lt.run(close())

@@ -1,0 +1,56 @@
+"""``python -m service perspective|coordinator --settings FILE.yaml``
+
+Runs the role in the foreground (uvicorn). SIGTERM/SIGINT: graceful shutdown, audit flushed,
+exit 0. Bad settings: exit 2 with one line on stderr (no traceback). Settings come from the
+file and ``MPIC_*`` environment variables; the environment wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from service.settings import CoordinatorSettings, PerspectiveSettings, SettingsError, load_settings
+
+PROG = "mpic-service"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description="MPIC Fleet runtime (Open MPIC API 3.x)")
+    parser.add_argument("role", choices=["perspective", "coordinator"])
+    parser.add_argument("--settings", help="YAML settings file (MPIC_* env vars override its keys)")
+    parser.add_argument("--check", action="store_true", help="validate the settings and exit")
+    args = parser.parse_args(argv)
+
+    from service import server  # heavy imports after argument parsing
+
+    try:
+        if args.role == "perspective":
+            settings = load_settings(PerspectiveSettings, args.settings)
+            server.configure_logging(settings.log_level_number)
+            config = server.perspective_config(settings)
+        else:
+            settings = load_settings(CoordinatorSettings, args.settings)
+            server.configure_logging(settings.log_level_number)
+            config = server.coordinator_config(settings)
+    except SettingsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{PROG}: {args.role} settings OK", file=sys.stderr)
+        return 0
+    import signal
+
+    import uvicorn
+
+    # uvicorn handles SIGTERM/SIGINT itself (graceful shutdown, lifespan closes the audit log) and
+    # then re-raises the signal against the handlers found at start: make those no-ops so a clean
+    # shutdown exits 0 instead of "killed by SIGTERM".
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

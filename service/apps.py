@@ -1,0 +1,127 @@
+"""Starlette apps for both roles (thin: all logic lives in the runtime/service objects).
+
+Perspective: ``POST /dcv``, ``POST /caa``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+Coordinator: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path), ``GET /healthz``,
+``GET /metrics``. Every answer is JSON (metrics: Prometheus text), including 404/405/500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from open_mpic_core import CheckType
+from service.coordinator import CoordinatorService
+from service.errors import bad_request
+from service.perspective import PerspectiveRuntime, RequestInvalid
+from service.transport import TRACE_HEADER
+
+log = logging.getLogger("service.apps")
+_PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _json(status: int, payload: Any) -> Response:
+    return JSONResponse(payload, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _json(exc.status_code, {"error": str(exc.detail).lower().replace(" ", "-")})
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return _json(500, {"error": "internal-error"})
+
+
+_HANDLERS = {HTTPException: _http_error, Exception: _server_error}
+
+
+# ------------------------------------------------------------------------------ perspective
+def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
+    """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server)."""
+
+    async def run_check(request: Request, check_type: CheckType) -> Response:
+        try:
+            payload = json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _json(*bad_request([{"issue_type": "invalid-json", "message": f"body is not JSON: {exc}"}]))
+        try:
+            response = await runtime.check(check_type, payload, request.headers.get(TRACE_HEADER))
+        except RequestInvalid as exc:
+            return _json(*bad_request(exc.issues))
+        return Response(response.model_dump_json(), media_type="application/json")
+
+    async def dcv(request: Request) -> Response:
+        return await run_check(request, CheckType.DCV)
+
+    async def caa(request: Request) -> Response:
+        return await run_check(request, CheckType.CAA)
+
+    async def healthz(request: Request) -> Response:
+        return _json(200, runtime.health())
+
+    async def readyz(request: Request) -> Response:
+        ok, detail = await runtime.ready()
+        return _json(200 if ok else 503, {"status": "ready" if ok else "not-ready", "resolver": detail,
+                                          "perspective_code": runtime.code})
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(runtime.metrics.render(), media_type=_PROMETHEUS)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("perspective %s (%s) ready", runtime.code, runtime.rir)
+        yield
+        await runtime.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/dcv", dcv, methods=["POST"]),
+            Route("/caa", caa, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        exception_handlers=_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+
+# ------------------------------------------------------------------------------ coordinator
+def create_coordinator_app(service: CoordinatorService) -> Starlette:
+    """The coordinator app around ``service``."""
+
+    async def mpic(request: Request) -> Response:
+        body = await request.body()
+        status, payload = await service.handle_mpic(request.headers, body)
+        return _json(status, payload)
+
+    async def healthz(request: Request) -> Response:
+        return _json(200, service.health())
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(service.metrics.render(), media_type=_PROMETHEUS)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await service.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/mpic", mpic, methods=["POST"]),
+            Route("/v1/mpic", mpic, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        exception_handlers=_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

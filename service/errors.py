@@ -1,0 +1,28 @@
+"""The Open MPIC error body for invalid input, shared by both roles.
+
+400 ``{"error": "request-validation-failed", "validation_issues": [{"issue_type", "message"}]}``
+for everything invalid, including what a framework would answer with 422 (model errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from open_mpic_core import MpicRequestValidationMessages
+
+VALIDATION_FAILED = MpicRequestValidationMessages.REQUEST_VALIDATION_FAILED.key
+
+
+def validation_issues(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as Open MPIC ``validation_issues`` entries (issue_type = pydantic's type)."""
+    issues = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        issues.append({"issue_type": err.get("type", "invalid"), "message": f"{loc}: {err.get('msg')}".lstrip(": ")})
+    return issues
+
+
+def bad_request(issues: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    return 400, {"error": VALIDATION_FAILED, "validation_issues": issues}

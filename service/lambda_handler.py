@@ -1,0 +1,108 @@
+"""AWS Lambda entry points for both roles, sharing the process code.
+
+- ``coordinator_handler``: behind API Gateway (HTTP API v2 or REST proxy events). API Gateway's
+  usage plan checks the API key; the app also accepts/enforces ``x-api-key`` or
+  ``Authorization: Bearer`` when ``MPIC_API_KEYS`` is set. Perspectives are other Lambda
+  functions (``url: lambda:<arn>`` or ``function_arn``), called with ``lambda:Invoke`` - the
+  IAM-authenticated channel BR 3.2.2.9 requires.
+- ``perspective_handler``: invoked directly with the check request JSON (plus ``check_type``;
+  without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA).
+
+Settings come from ``MPIC_*`` environment variables (optionally a file named by
+``MPIC_SETTINGS_FILE``). State (checkers, HTTP session, event loop) lives across warm invokes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from typing import Any
+
+from open_mpic_core import CheckType
+from service.coordinator import CoordinatorService
+from service.errors import bad_request
+from service.perspective import PerspectiveRuntime, RequestInvalid
+from service.settings import CoordinatorSettings, PerspectiveSettings, load_settings
+
+_state: dict[str, Any] = {}
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    loop = _state.get("loop")
+    if loop is None or loop.is_closed():
+        loop = _state["loop"] = asyncio.new_event_loop()
+    return loop
+
+
+def reset() -> None:
+    """Forget cached state (tests; a new configuration)."""
+    for key in ("coordinator", "perspective"):
+        obj = _state.pop(key, None)
+        if obj is not None:
+            _loop().run_until_complete(obj.aclose())
+    loop = _state.pop("loop", None)
+    if loop is not None:
+        loop.close()
+
+
+def _coordinator(lambda_client_factory: Any = None) -> CoordinatorService:
+    if "coordinator" not in _state:
+        settings = load_settings(CoordinatorSettings, os.environ.get("MPIC_SETTINGS_FILE"))
+        _state["coordinator"] = CoordinatorService(settings, lambda_client_factory=lambda_client_factory)
+    return _state["coordinator"]
+
+
+def _perspective() -> PerspectiveRuntime:
+    if "perspective" not in _state:
+        settings = load_settings(PerspectiveSettings, os.environ.get("MPIC_SETTINGS_FILE"))
+        _state["perspective"] = PerspectiveRuntime(settings)
+    return _state["perspective"]
+
+
+def _reply(status: int, payload: Any) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
+
+
+def coordinator_handler(event: dict[str, Any], context: Any, lambda_client_factory: Any = None) -> dict[str, Any]:
+    """API Gateway proxy event -> Open MPIC response (same service code as the HTTP app)."""
+    service = _coordinator(lambda_client_factory)
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = (http.get("method") or event.get("httpMethod") or "GET").upper()
+    path = event.get("rawPath") or event.get("path") or "/"
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    if method == "GET" and path.endswith("/healthz"):
+        return _reply(200, service.health())
+    if method == "POST" and (path.endswith("/mpic")):
+        status, payload = _loop().run_until_complete(service.handle_mpic(headers, raw))
+        return _reply(status, payload)
+    return _reply(404, {"error": "not-found"})
+
+
+def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Direct invoke with a check request; returns the core's check response as a dict."""
+    runtime = _perspective()
+    if isinstance(event, (str, bytes)):
+        try:
+            event = json.loads(event)
+        except ValueError as exc:
+            return bad_request([{"issue_type": "invalid-json", "message": str(exc)}])[1]
+    if not isinstance(event, dict):
+        return bad_request([{"issue_type": "invalid-event", "message": "the event must be a JSON object"}])[1]
+    payload = dict(event)
+    declared = payload.pop("check_type", None)
+    trace_id = payload.pop("trace_id", None)
+    if declared is None:
+        declared = "dcv" if "dcv_check_parameters" in payload else "caa"
+    try:
+        check_type = CheckType(declared)
+    except ValueError:
+        return bad_request([{"issue_type": "invalid-check-type", "message": f"check_type {declared!r}: use caa or dcv"}])[1]
+    try:
+        response = _loop().run_until_complete(runtime.check(check_type, payload, trace_id))
+    except RequestInvalid as exc:
+        return bad_request(exc.issues)[1]
+    return json.loads(response.model_dump_json())

@@ -1,0 +1,257 @@
+"""The perspective runtime: one DCV and one CAA checker per process, isolated from the host.
+
+Isolation (BR 3.2.2.9 "Network Perspective"; no shared resolver cache; results of one
+perspective never reused by another):
+- its own resolver (explicit nameservers/port from settings) for every DNS lookup, including
+  the hostnames of HTTP and TLS-ALPN checks;
+- HTTP proxy only when ``proxy_url`` is set: ambient ``HTTP(S)_PROXY``/``NO_PROXY``/.netrc are
+  ignored (the core's session would honour them);
+- TLS verification on for HTTPS targets unless ``verify_ssl: false``;
+- a malformed target yields ``check_completed: false`` with the core's parameter error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import ssl
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import aiohttp
+from pydantic import ValidationError
+
+import open_mpic_core.mpic_dcv_checker.dcv_tls_alpn_validator as _alpn_module
+from open_mpic_core import (
+    CaaCheckRequest,
+    CaaCheckResponse,
+    CaaCheckResponseDetails,
+    CheckResponse,
+    CheckType,
+    DcvCheckRequest,
+    DcvCheckResponse,
+    DcvCheckResponseDetailsBuilder,
+    DcvTlsAlpnValidator,
+    ErrorMessages,
+    MpicCaaChecker,
+    MpicDcvChecker,
+    MpicValidationError,
+)
+from service import __version__
+from service.audit import AuditLog, iso_ns
+from service.errors import validation_issues
+from service.metrics import Metrics
+from service.resolver import (
+    PerspectiveHostResolver,
+    ResolvingAsyncio,
+    build_resolver,
+    isolate_default_resolver,
+    resolver_answers,
+)
+from service.settings import PerspectiveSettings
+
+log = logging.getLogger("service.perspective")
+
+PERSPECTIVE_TIMEOUT_ERROR = "mpic_error:perspective:timeout"
+PERSPECTIVE_INTERNAL_ERROR = "mpic_error:perspective:internal"
+
+
+class RequestInvalid(Exception):
+    """The check request does not match the core's model; carries the validation issues."""
+
+    def __init__(self, issues: list[dict[str, Any]]):
+        super().__init__("request-validation-failed")
+        self.issues = issues
+
+
+class _AlpnValidator(DcvTlsAlpnValidator):
+    """The core's TLS-ALPN validator with hostnames resolved through the perspective's resolver."""
+
+    def __init__(self, resolving_asyncio: ResolvingAsyncio, log_level: int | None):
+        super().__init__(log_level=log_level)
+        self._resolving = resolving_asyncio
+
+    async def perform_tls_alpn_validation(self, request: DcvCheckRequest) -> DcvCheckResponse:
+        token = _ALPN_ASYNCIO.set(self._resolving)
+        try:
+            return await super().perform_tls_alpn_validation(request)
+        finally:
+            _ALPN_ASYNCIO.reset(token)
+
+
+class _AsyncioSwitch:
+    """Installed once as ``asyncio`` in the core's TLS-ALPN module: per task (contextvar), the
+    calling perspective's resolving stand-in (see service.resolver.ResolvingAsyncio)."""
+
+    def __getattr__(self, name: str) -> Any:
+        current = _ALPN_ASYNCIO.get()
+        return getattr(current if current is not None else _PLAIN_ALPN_ASYNCIO, name)
+
+
+_ALPN_ASYNCIO: contextvars.ContextVar[ResolvingAsyncio | None] = contextvars.ContextVar("alpn_asyncio", default=None)
+_PLAIN_ALPN_ASYNCIO = ResolvingAsyncio(None)
+
+
+def install_alpn_hooks() -> None:
+    """Point the core's TLS-ALPN module at the kit's connection code (idempotent).
+
+    Its ``asyncio.open_connection`` becomes the calling perspective's resolving stand-in, and
+    its process-wide ``ssl.SSLObject.getpeercert`` swap (which races between concurrent checks)
+    is disabled: the stand-in's writer returns the DER certificate itself.
+    """
+    if not isinstance(_alpn_module.asyncio, _AsyncioSwitch):
+        _alpn_module.asyncio = _AsyncioSwitch()  # type: ignore[assignment]
+        _alpn_module.getpeercert_with_binary_info = contextlib.nullcontext  # type: ignore[assignment]
+
+
+class IsolatedDcvChecker(MpicDcvChecker):
+    """The core's DCV checker with the kit's resolver, explicit proxy and TLS verification."""
+
+    def __init__(self, settings: PerspectiveSettings, resolver: Any):
+        super().__init__(
+            http_client_timeout=settings.http_timeout,
+            verify_ssl=settings.verify_ssl,
+            log_level=settings.log_level_number,
+        )
+        self.resolver = resolver
+        self._proxy_url = settings.proxy_url
+        self._host_resolver = PerspectiveHostResolver(resolver)
+        self._ssl: ssl.SSLContext | bool = False
+        if settings.verify_ssl:
+            ctx = ssl.create_default_context()
+            if settings.http_ca_file is not None:
+                ctx.load_verify_locations(cafile=str(settings.http_ca_file))
+            self._ssl = ctx
+        self.acme_tls_alpn_validator = _AlpnValidator(ResolvingAsyncio(resolver), settings.log_level_number)
+
+    @asynccontextmanager
+    async def get_async_http_client(self) -> AsyncIterator[aiohttp.ClientSession]:
+        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0, force_close=True, resolver=self._host_resolver)
+        client = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._http_client_timeout),
+            trust_env=False,  # ignore HTTP(S)_PROXY, NO_PROXY and .netrc: proxies only from settings
+            proxy=self._proxy_url,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+def _error_response(check_type: CheckType, method: Any, error: MpicValidationError) -> CheckResponse:
+    if check_type == CheckType.CAA:
+        return CaaCheckResponse(
+            check_completed=False, check_passed=False, errors=[error],
+            details=CaaCheckResponseDetails(caa_record_present=None), timestamp_ns=time.time_ns(),
+        )
+    return DcvCheckResponse(
+        check_completed=False, check_passed=False, errors=[error],
+        details=DcvCheckResponseDetailsBuilder.build_response_details(method), timestamp_ns=time.time_ns(),
+    )
+
+
+class PerspectiveRuntime:
+    """Runs checks for one perspective; shared by the HTTP app and the Lambda handler."""
+
+    def __init__(self, settings: PerspectiveSettings, audit: AuditLog | None = None, metrics: Metrics | None = None):
+        self.settings = settings
+        self.code = settings.code
+        self.rir = settings.effective_rir.value
+        self.audit = audit if audit is not None else AuditLog(settings.audit_log, role="perspective", source=self.code)
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.metrics.describe("mpic_checks_total", "counter", "Checks run by this perspective, by outcome")
+        self.metrics.describe("mpic_check_duration_seconds", "histogram", "Duration of one check")
+        isolate_default_resolver()
+        install_alpn_hooks()
+        self.resolver = build_resolver(settings.resolver)
+        self.dcv_checker = IsolatedDcvChecker(settings, self.resolver)
+        self.caa_checker = MpicCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number)
+        self.caa_checker.resolver = self.resolver
+        if not settings.caa_domains:
+            log.warning("caa_domains is empty: requests without caa_domains fail on any CAA issue record")
+
+    async def ready(self) -> tuple[bool, str]:
+        return await resolver_answers(self.resolver, self.settings.readiness_name)
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "role": "perspective", "version": __version__, "core_version": _core_version(),
+                "perspective_code": self.code, "rir": self.rir}
+
+    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
+        """Validate ``payload`` as the core's check request and run it; never raises for a
+        check-level problem (only RequestInvalid for a body that is not a check request)."""
+        started = time.time_ns()
+        model = CaaCheckRequest if check_type == CheckType.CAA else DcvCheckRequest
+        try:
+            request = model.model_validate(payload)
+        except ValidationError as exc:
+            raise RequestInvalid(validation_issues(exc)) from None
+        target = request.domain_or_ip_target
+        method = (
+            request.dcv_check_parameters.validation_method if isinstance(request, DcvCheckRequest) else None
+        )
+        try:
+            async with asyncio.timeout(self.settings.check_timeout):
+                if isinstance(request, DcvCheckRequest):
+                    try:
+                        response: CheckResponse = await self.dcv_checker.check_dcv(request)
+                    except ValueError as exc:  # the core raises this for a malformed target
+                        response = _error_response(
+                            check_type, method,
+                            MpicValidationError.create(ErrorMessages.DCV_PARAMETER_ERROR, "domain_or_ip_target", target),
+                        )
+                        log.info("malformed DCV target %r: %s", target, exc)
+                else:
+                    response = await self.caa_checker.check_caa(request)
+        except TimeoutError:
+            response = _error_response(check_type, method, MpicValidationError(
+                error_type=PERSPECTIVE_TIMEOUT_ERROR,
+                error_message=f"The check did not finish within {self.settings.check_timeout:g} s",
+            ))
+        except Exception as exc:  # noqa: BLE001 - a check problem is a result, never a 500
+            log.exception("check failed unexpectedly for %s", target)
+            response = _error_response(check_type, method, MpicValidationError(
+                error_type=PERSPECTIVE_INTERNAL_ERROR, error_message=f"{type(exc).__name__}: {exc}",
+            ))
+        if response.timestamp_ns is None:
+            response.timestamp_ns = time.time_ns()
+        self._record(check_type, method, target, trace_id or request.trace_identifier, started, response)
+        return response
+
+    def _record(self, check_type: CheckType, method: Any, target: str, trace_id: str | None,
+                started: int, response: CheckResponse) -> None:
+        ended = time.time_ns()
+        outcome = "pass" if response.check_passed else ("fail" if response.check_completed else "error")
+        method_name = method.value if method is not None else "caa"
+        self.metrics.inc("mpic_checks_total", check_type=check_type.value, method=method_name, outcome=outcome)
+        self.metrics.observe("mpic_check_duration_seconds", (ended - started) / 1e9, check_type=check_type.value)
+        self.audit.write(
+            "check",
+            trace_id=trace_id,
+            target=target,
+            check_type=check_type.value,
+            method=method_name,
+            perspective=self.code,
+            rir=self.rir,
+            outcome=outcome,
+            check_completed=response.check_completed,
+            check_passed=response.check_passed,
+            errors=[e.error_type for e in response.errors or []],
+            started_at=iso_ns(started),
+            ended_at=iso_ns(ended),
+            duration_ms=round((ended - started) / 1e6, 3),
+        )
+
+    async def aclose(self) -> None:
+        self.audit.close()
+
+
+def _core_version() -> str:
+    from service import CORE_VERSION
+
+    return CORE_VERSION

@@ -1,0 +1,92 @@
+"""Process entry: settings -> app -> uvicorn, with the listener's TLS.
+
+The perspective listener always requires a client certificate chaining to the kit CA
+(``tls.client_ca``): BR 3.2.2.9 requires CA <-> perspective traffic to be authenticated and
+encrypted. The coordinator's public listener uses TLS when ``tls`` is set, else plain HTTP
+for use behind a TLS-terminating load balancer (a warning is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import sys
+from typing import Any
+
+import uvicorn
+
+from service.apps import create_coordinator_app, create_perspective_app
+from service.coordinator import CoordinatorService
+from service.perspective import PerspectiveRuntime
+from service.settings import CoordinatorSettings, PerspectiveSettings
+
+log = logging.getLogger("service.server")
+
+#: longer than the coordinator's pool idle time (transport.KEEPALIVE_SECONDS): the client side
+#: closes idle connections first, so it never reuses one the perspective has just closed
+PERSPECTIVE_KEEPALIVE_SECONDS = 75
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(level: int) -> None:
+    """Human logs on stderr (stdout may carry the audit JSON lines)."""
+    logging.addLevelName(5, "TRACE")
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _uvicorn_level(level: str) -> str:
+    return "debug" if level == "TRACE" else level.lower()
+
+
+def perspective_config(settings: PerspectiveSettings, **overrides: Any) -> uvicorn.Config:
+    """uvicorn config for a perspective: mTLS with client certificates required."""
+    settings.require_listener()
+    assert settings.tls is not None
+    app = create_perspective_app(PerspectiveRuntime(settings))
+    options: dict[str, Any] = dict(
+        host=settings.listen_host, port=settings.listen_port, log_level=_uvicorn_level(settings.log_level),
+        ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key),
+        ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED,
+        lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
+        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS,
+    )
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
+
+
+def coordinator_config(settings: CoordinatorSettings, **overrides: Any) -> uvicorn.Config:
+    """uvicorn config for the coordinator (TLS optional: see the module docstring)."""
+    settings.require_api_keys()
+    app = create_coordinator_app(CoordinatorService(settings))
+    options: dict[str, Any] = dict(
+        host=settings.listen_host, port=settings.listen_port, log_level=_uvicorn_level(settings.log_level),
+        lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
+    )
+    if settings.tls is not None:
+        options.update(ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key))
+    else:
+        log.warning(
+            "coordinator: no tls configured; serving plain HTTP on %s:%s - only behind a TLS-terminating "
+            "load balancer", settings.listen_host, settings.listen_port,
+        )
+    options.update(overrides)
+    return uvicorn.Config(app, **options)

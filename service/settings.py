@@ -1,0 +1,366 @@
+"""Typed settings for both roles, read from a YAML file and/or ``MPIC_*`` environment variables.
+
+Precedence: **environment wins over the file** (so a container or Lambda can override one key
+of a baked-in file). Nested keys use ``__``: ``MPIC_RESOLVER__PORT=5353``,
+``MPIC_TLS__CERT=/pki/p.crt``; lists and mappings are JSON: ``MPIC_API_KEYS='["k1","k2"]'``.
+
+Everything the core would only discover at request time (no hash secret, a default perspective
+count larger than the pool, a pool in a single RIR, an unknown perspective code, unreadable
+certificates) is rejected here, so a misconfigured process never starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.catalog import Rir, lookup
+
+ENV_PREFIX = "MPIC_"
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(Exception):
+    """A misconfiguration, worded for one line on stderr: key, value, rule, fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------- shared parts
+class ResolverSettings(_Strict):
+    """The perspective's own recursive resolver (BR 3.2.2.9: the resolver a perspective uses
+    must be in the same RIR as the perspective and must not share a cache with others)."""
+
+    nameservers: list[str] = Field(min_length=1)
+    port: int = Field(53, ge=1, le=65535)
+    timeout: float = Field(2.0, gt=0)
+    lifetime: float = Field(5.0, gt=0)
+
+    @field_validator("nameservers")
+    @classmethod
+    def _ips_only(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address; give the resolver's IP, not a name") from None
+        return value
+
+
+class PerspectiveTls(_Strict):
+    """Server certificate of a perspective and the kit CA its callers' client certs must chain to."""
+
+    cert: FilePath
+    key: FilePath
+    client_ca: FilePath
+
+    @model_validator(mode="after")
+    def _loadable(self) -> "PerspectiveTls":
+        _check_pair(self.cert, self.key, "tls")
+        _check_ca(self.client_ca, "tls.client_ca")
+        return self
+
+
+class ServerTls(_Strict):
+    """Optional TLS of the coordinator's public listener."""
+
+    cert: FilePath
+    key: FilePath
+
+    @model_validator(mode="after")
+    def _loadable(self) -> "ServerTls":
+        _check_pair(self.cert, self.key, "tls")
+        return self
+
+
+class ClientTls(_Strict):
+    """The coordinator's mTLS identity and the CA that perspective server certs must chain to."""
+
+    cert: FilePath
+    key: FilePath
+    ca: FilePath
+
+    @model_validator(mode="after")
+    def _loadable(self) -> "ClientTls":
+        _check_pair(self.cert, self.key, "client_tls")
+        _check_ca(self.ca, "client_tls.ca")
+        return self
+
+
+def _check_pair(cert: Path, key: Path, where: str) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        ctx.load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"{where}: cannot load certificate {cert} with key {key}: {exc}") from None
+
+
+def _check_ca(path: Path, where: str) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        ctx.load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"{where}: cannot load CA certificate {path}: {exc}") from None
+
+
+def _rir_of(code: str, rir: Rir | None, where: str) -> Rir:
+    """The RIR of a perspective: explicit, else from the catalog; the two must agree."""
+    location = lookup(code)
+    if location is None and rir is None:
+        raise ValueError(
+            f"{where}: unknown perspective code {code!r}: not in config/regions.yaml; "
+            "use a catalog region code or give its rir explicitly"
+        )
+    if location is not None and rir is not None and location.rir != rir:
+        raise ValueError(
+            f"{where}: rir {rir.value!r} contradicts the catalog ({code} is in {location.rir.value}); "
+            "drop the rir key or fix it"
+        )
+    return rir if rir is not None else location.rir  # type: ignore[union-attr]
+
+
+class _Base(BaseSettings):
+    """Env (MPIC_*) > values passed in (the YAML file) > defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    audit_log: str = "-"
+    """Audit JSON lines: "-" = stdout, else a file path (appended)."""
+    log_level: LogLevel = "INFO"
+
+    @property
+    def log_level_number(self) -> int:
+        return 5 if self.log_level == "TRACE" else logging.getLevelName(self.log_level)
+
+
+# ------------------------------------------------------------------------------- perspective
+class PerspectiveSettings(_Base):
+    """One perspective process: one DCV and one CAA checker, one resolver, one identity."""
+
+    code: str = Field(min_length=1)
+    rir: Rir | None = None
+    listen_host: str = "0.0.0.0"
+    listen_port: int = Field(8443, ge=1, le=65535)
+    tls: PerspectiveTls | None = None
+    """Required for the listener (mTLS always on); only the Lambda handler runs without it."""
+    resolver: ResolverSettings
+    proxy_url: str | None = None
+    """Explicit HTTP(S) proxy for HTTP-based checks; ambient HTTP(S)_PROXY variables are ignored."""
+    verify_ssl: bool = True
+    """Verify certificates of HTTPS targets (website-change over https)."""
+    http_ca_file: FilePath | None = None
+    """Extra trust anchors (PEM) for HTTPS targets; default: the system store."""
+    http_timeout: float = Field(10.0, gt=0)
+    check_timeout: float = Field(30.0, gt=0)
+    """Upper bound for one whole check (the core's TLS-ALPN check has no timeout of its own)."""
+    caa_domains: list[str] = Field(default_factory=list)
+    """CAA issuer domain names of the CA, used when a request carries no caa_domains."""
+    readiness_name: str = "."
+    """/readyz asks the resolver for the SOA of this name."""
+
+    @property
+    def effective_rir(self) -> Rir:
+        return _rir_of(self.code, self.rir, "code")
+
+    @model_validator(mode="after")
+    def _known(self) -> "PerspectiveSettings":
+        _rir_of(self.code, self.rir, "code")
+        if self.proxy_url is not None and not self.proxy_url.startswith(("http://", "https://")):
+            raise ValueError(f"proxy_url {self.proxy_url!r}: use an http:// or https:// proxy URL")
+        return self
+
+    def require_listener(self) -> None:
+        """A listening perspective must have mTLS (BR 3.2.2.9: authenticated and encrypted)."""
+        if self.tls is None:
+            raise SettingsError(
+                "tls: missing; a perspective listener always uses mutual TLS. Set tls.cert, tls.key "
+                "and tls.client_ca (the kit CA; see scripts/kit/pki.py)"
+            )
+
+
+# ------------------------------------------------------------------------------- coordinator
+class PerspectiveTarget(_Strict):
+    """A remote perspective as the coordinator sees it."""
+
+    code: str = Field(min_length=1)
+    rir: Rir | None = None
+    url: str | None = None
+    """``https://HOST:PORT`` (the service appends /dcv, /caa) or ``lambda:<function ARN>``."""
+    function_arn: str | None = None
+    too_close_codes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> "PerspectiveTarget":
+        _rir_of(self.code, self.rir, f"perspectives[{self.code}]")
+        if (self.url is None) == (self.function_arn is None):
+            raise ValueError(f"perspectives[{self.code}]: give exactly one of url or function_arn")
+        if self.url is not None and not self.url.startswith(("https://", "lambda:")):
+            raise ValueError(
+                f"perspectives[{self.code}]: url {self.url!r} must be https://... or lambda:<arn>; "
+                "BR 3.2.2.9 requires coordinator-perspective traffic to be authenticated and encrypted"
+            )
+        return self
+
+    @property
+    def effective_rir(self) -> Rir:
+        return _rir_of(self.code, self.rir, f"perspectives[{self.code}]")
+
+    @property
+    def lambda_arn(self) -> str | None:
+        if self.function_arn is not None:
+            return self.function_arn
+        if self.url is not None and self.url.startswith("lambda:"):
+            return self.url[len("lambda:"):]
+        return None
+
+
+class CoordinatorSettings(_Base):
+    """The coordinator: public API, API keys, the perspective pool and the mTLS client identity."""
+
+    listen_host: str = "0.0.0.0"
+    listen_port: int = Field(8080, ge=1, le=65535)
+    tls: ServerTls | None = None
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    api_keys_file: FilePath | None = None
+    """One key per line (blank lines and # comments ignored); merged with api_keys."""
+    hash_secret: SecretStr | None = None
+    default_perspective_count: int
+    max_attempts: int | None = Field(None, ge=1)
+    """Cap on a request's orchestration_parameters.max_attempts; null = 1 (no retries)."""
+    perspective_timeout: float = Field(5.0, gt=0)
+    early_quorum: bool = True
+    abandon_grace: float = Field(1.0, ge=0)
+    """Seconds a call no longer awaited (early quorum) may still finish, keeping its keep-alive
+    connection, before it is cancelled; 0 = cancel at once. Its answer is discarded either way."""
+    client_tls: ClientTls | None = None
+    perspectives: list[PerspectiveTarget] = Field(min_length=2)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @model_validator(mode="after")
+    def _pool(self) -> "CoordinatorSettings":
+        if self.hash_secret is None or not self.hash_secret.get_secret_value():
+            raise ValueError(
+                "hash_secret: missing; the core seeds cohort shuffling with it (sha256(secret + domain)). "
+                "Set a long random string (MPIC_HASH_SECRET)"
+            )
+        codes = [p.code for p in self.perspectives]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"perspectives: code(s) {', '.join(dupes)} listed twice; each perspective once")
+        count = self.default_perspective_count
+        if not 2 <= count <= len(codes):
+            raise ValueError(
+                f"default_perspective_count: {count} but {len(codes)} perspectives are configured; "
+                f"use 2..{len(codes)} (BR 3.2.2.9 counts remote perspectives per attempt)"
+            )
+        rirs = {p.effective_rir for p in self.perspectives}
+        if len(rirs) < 2:
+            raise ValueError(
+                f"perspectives: all in {next(iter(rirs)).value}; BR 3.2.2.9 needs the corroborating "
+                "perspectives to span >= 2 RIRs. Add a perspective in another RIR"
+            )
+        if any(p.url and p.url.startswith("https://") for p in self.perspectives) and self.client_tls is None:
+            raise ValueError(
+                "client_tls: missing; https perspectives need the coordinator's client certificate and "
+                "the kit CA (client_tls.cert, client_tls.key, client_tls.ca)"
+            )
+        _check_cohorts(self)
+        return self
+
+    def all_api_keys(self) -> list[str]:
+        keys = [k.get_secret_value() for k in self.api_keys if k.get_secret_value()]
+        if self.api_keys_file is not None:
+            for line in Path(self.api_keys_file).read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    keys.append(line)
+        return keys
+
+    def require_api_keys(self) -> None:
+        if not self.all_api_keys():
+            raise SettingsError(
+                "api_keys: none configured; set api_keys: [..] or api_keys_file (MPIC_API_KEYS='[\"...\"]')"
+            )
+
+    def perspectives_by_rir(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for p in self.perspectives:
+            counts[p.effective_rir.value] = counts.get(p.effective_rir.value, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def _check_cohorts(settings: CoordinatorSettings) -> None:
+    """The core builds cohorts per request; prove now that one of the default size exists."""
+    from open_mpic_core import CohortCreator, RemotePerspective
+
+    pool = [
+        RemotePerspective(code=p.code, rir=p.effective_rir.value, too_close_codes=p.too_close_codes)
+        for p in settings.perspectives
+    ]
+    per_rir = CohortCreator.shuffle_available_perspectives_per_rir(pool, b"startup-check")
+    if not CohortCreator.create_perspective_cohorts(per_rir, settings.default_perspective_count):
+        raise ValueError(
+            f"default_perspective_count: no cohort of {settings.default_perspective_count} perspectives "
+            "spanning 2 RIRs can be built from the pool (check too_close_codes and RIRs)"
+        )
+
+
+# ----------------------------------------------------------------------------------- loading
+def _format(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def load_settings(cls: type[_Base], path: str | Path | None) -> Any:
+    """Build ``cls`` from the YAML file at ``path`` (optional) and MPIC_* env; SettingsError on failure."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"settings file {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"settings file {path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        if raw is not None and not isinstance(raw, dict):
+            raise SettingsError(f"settings file {path}: must be a mapping of keys, got {type(raw).__name__}")
+        data = raw or {}
+    try:
+        return cls(**data)
+    except ValidationError as exc:
+        where = f"settings {path}" if path else "settings (environment)"
+        raise SettingsError(f"{where}: {_format(exc)}") from None
