@@ -1,0 +1,219 @@
+"""Fleet pieces that need no root: the WAN relay, zone parsing, configs, state, Route53 (moto)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from scripts.fleet import dns, lb
+from scripts.fleet.plan import RegionSpec, plan_fleet
+from scripts.fleet.relay import Relay
+from scripts.fleet.state import State, list_stacks, locked, state_path
+
+
+# ------------------------------------------------------------------------------ relay
+async def _echo_through_relay(delay_ms: float, rounds: int = 3) -> float:
+    async def echo(reader, writer):
+        while data := await reader.read(1024):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    up_port = server.sockets[0].getsockname()[1]
+    relay = Relay(("127.0.0.1", up_port), None, delay_ms)
+    front = await asyncio.start_server(relay.handle, "127.0.0.1", 0)
+    port = front.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    t0 = time.monotonic()
+    for i in range(rounds):
+        writer.write(f"ping {i}\n".encode())
+        await writer.drain()
+        assert await reader.readline() == f"ping {i}\n".encode()
+    elapsed = (time.monotonic() - t0) / rounds
+    writer.close()
+    front.close()
+    server.close()
+    return elapsed * 1000
+
+
+def _run(coro):
+    """Own loop, never installed: asyncio.run() would leave the main thread without a current
+    loop, which breaks later tests that call asyncio.get_event_loop() (Pulumi's mocks)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+
+def test_relay_adds_two_one_way_delays_per_round_trip():
+    rtt = _run(_echo_through_relay(40))
+    assert 80 <= rtt < 140, rtt
+
+
+def test_relay_without_delay_is_fast():
+    assert _run(_echo_through_relay(0)) < 20
+
+
+def test_relay_reloads_delay_file(tmp_path):
+    f = tmp_path / "delay_ms"
+    f.write_text("12.5\n")
+    relay = Relay(("127.0.0.1", 1), f)
+    assert relay.delay == pytest.approx(0.0125)
+    f.write_text("garbage")
+    relay.reload()
+    assert relay.delay == pytest.approx(0.0125)  # a bad file keeps the last good value
+
+
+# ------------------------------------------------------------------------------ zones
+PEER_LIKE = """$ORIGIN caatestsuite.com.
+$TTL 60
+caatestsuite.com. IN SOA ns0.caatestsuite.com. h.caatestsuite.com. 1 3600 600 86400 30
+caatestsuite.com. IN NS ns0.caatestsuite.com.
+caatestsuite.com. IN NS ns.elsewhere.example.
+ns0 IN A 10.213.2.2
+deny.basic IN CAA 0 issue "caatestsuite.com"
+"""
+
+
+def test_parse_zone_origin_ns_and_glue():
+    info = dns.parse_zone(PEER_LIKE)
+    assert info.origin == "caatestsuite.com."
+    assert info.ns == ("ns.elsewhere.example.", "ns0.caatestsuite.com.")
+    assert info.glue == (("ns0.caatestsuite.com.", "A", "10.213.2.2"),)
+    recs = dns.delegation_records(info, ["1 13 2 AB"])
+    assert ("caatestsuite.com.", 60, "DS", "1 13 2 AB") in recs
+    assert ("ns0.caatestsuite.com.", 60, "A", "10.213.2.2") in recs
+
+
+def test_parse_zone_errors():
+    with pytest.raises(ValueError, match=r"\$ORIGIN"):
+        dns.parse_zone("@ IN A 1.2.3.4\n")
+    with pytest.raises(ValueError, match="no NS"):
+        dns.parse_zone("$ORIGIN x.example.\n@ 60 IN SOA a. b. 1 1 1 1 1\n")
+
+
+def test_needed_tld_and_kit_zone():
+    assert dns.needed_tld("caatestsuite.com.", [".", "example."]) == "com."
+    assert dns.needed_tld("com.", ["."]) is None
+    assert dns.needed_tld("a.example.", [".", "example."]) is None
+    text = dns.kit_zone_text("fleet-test.example.", "10.213.2.2", apex_records=True)
+    assert "*.fleet-test.example. 60 IN A 10.213.2.2" in text
+    assert dns.parse_zone(text).origin == "fleet-test.example."
+
+
+def test_knot_and_unbound_configs(tmp_path):
+    conf = dns.write_knot_conf(tmp_path, "10.213.2.2", [".", "example.", "fleet-test.example."])
+    text = conf.read_text()
+    assert "listen: 10.213.2.2@53" in text and "dnssec-signing: on" in text
+    assert text.index('domain: "."') < text.index('domain: "example."')
+    plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
+    region = plan.regions[0]
+    uconf = dns.write_unbound(tmp_path, plan, region, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()
+    assert f"outgoing-interface: {region.uplink_ip}" in uconf  # validation traffic leaves via the uplink
+    assert "interface: 127.0.0.1" in uconf and "cache-max-ttl: 0" in uconf
+    hap = lb.region_haproxy(region, ca=tmp_path / "ca", check_pem=tmp_path / "p", sock=tmp_path / "s")
+    assert "uri /readyz" in hap and "127.0.0.1:9001" in hap and "127.0.0.1:9002" in hap
+    assert "mode tcp" in hap  # TLS passthrough: mTLS ends at the replica
+    chap = lb.coordinator_haproxy(plan, tls_pem=tmp_path / "c.pem", sock=tmp_path / "s")
+    assert "retry-on conn-failure" in chap and "ssl crt" in chap
+
+
+# ------------------------------------------------------------------------------ state
+def test_state_roundtrip_and_lock(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path))
+    s = State.new("lab")
+    s.save()
+    s.add_unique("namespaces", "mpic-lab-sw")
+    s.add_unique("namespaces", "mpic-lab-sw")
+    with locked("lab"):
+        again = State.load("lab")
+    assert again.data["namespaces"] == ["mpic-lab-sw"]
+    assert list_stacks() == ["lab"]
+    assert state_path("lab").parent == tmp_path / "lab"
+    assert State.load("nothing") is None
+
+
+# ------------------------------------------------------------------------------ Route53 (moto)
+def test_route53_challenges_against_moto(monkeypatch):
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    from scripts.fleet.route53 import Route53Challenges
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with moto.mock_aws():
+        client = boto3.client("route53")
+        client.create_hosted_zone(Name="example.org.", CallerReference="a")
+        zone = client.create_hosted_zone(Name="mpic-test.example.org.", CallerReference="b")["HostedZone"]
+        w = Route53Challenges.for_domain("x.mpic-test.example.org", client)
+        assert w.zone_id == zone["Id"].split("/")[-1]
+        w.set_txt("_acme-challenge.x.mpic-test.example.org", "abc")
+        w.set_txt("_acme-challenge.x.mpic-test.example.org", "def")
+        w.set_caa("x.mpic-test.example.org", '0 issue "ca.example"')
+        w.set_cname("_dnsauth.x.mpic-test.example.org", "landing.mpic-test.example.org")
+        sets = {(r["Name"], r["Type"]): [v["Value"] for v in r["ResourceRecords"]]
+                for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
+        assert sets[("_acme-challenge.x.mpic-test.example.org.", "TXT")] == ['"abc"', '"def"']
+        assert sets[("x.mpic-test.example.org.", "CAA")] == ['0 issue "ca.example"']
+        assert sets[("_dnsauth.x.mpic-test.example.org.", "CNAME")] == ["landing.mpic-test.example.org."]
+        with pytest.raises(ValueError):
+            w.set_txt("outside.example.com", "x")
+        with pytest.raises(ValueError):
+            w.set_caa("x.mpic-test.example.org", "issue ca.example")
+        assert w.clear() == 3
+        left = {(r["Name"], r["Type"]) for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
+        assert left == {("mpic-test.example.org.", "SOA"), ("mpic-test.example.org.", "NS")}
+        with pytest.raises(LookupError):
+            Route53Challenges.for_domain("nowhere.test", client)
+
+
+# ------------------------------------------------------------------------------ deployed smoke target
+def test_deployed_status_from_pulumi_outputs(tmp_path, monkeypatch):
+    """`pulumi stack output --json --show-secrets` feeds the smoke suite; a PEM CA becomes a file."""
+    import json
+    import os
+
+    from tests.smoke.conftest import Target, deployed_status
+
+    fake = tmp_path / "pulumi"
+    outputs = {"stack": "aws-hosts", "coordinator_url": "https://mpic.example.org", "api_key": "k",
+               "ca_cert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+               "test_domain": "mpic-test.example.org",
+               "perspectives": [{"code": "eu-west-1", "rir": "RIPE NCC", "hosts": ["p-eu-west-1"]}],
+               "hosts": [{"name": "p-eu-west-1", "role": "perspective", "address": "10.0.0.5"}]}
+    fake.write_text("#!/bin/sh\n[ \"$1 $2 $3 $4 $5 $6\" = \"stack output --json --show-secrets -s aws-hosts\" ] || exit 3\n"
+                    f"cat <<'JSON'\n{json.dumps(outputs)}\nJSON\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    status = deployed_status("aws-hosts")
+    assert status["ca_cert"].endswith("ca.crt") and "BEGIN CERTIFICATE" in open(status["ca_cert"]).read()
+    t = Target("deployed", status, challenges=None)
+    assert not t.is_local and t.url == "https://mpic.example.org"
+    assert [h["name"] for h in t.hosts("perspective")] == ["p-eu-west-1"]
+
+
+def test_fleet_commands_need_root_with_a_clear_message(monkeypatch):
+    from typer.testing import CliRunner
+
+    import scripts.cli.fleet  # noqa: F401  (registers the commands)
+    from scripts.cli import app
+    from scripts.fleet import fleet
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    runner = CliRunner()
+    for args in (["up"], ["down"], ["status", "--json"], ["challenge", "txt", "a.b", "c"], ["fault", "heal"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 1, (args, res.output)
+        assert "needs root" in res.output, res.output
+    with pytest.raises(fleet.FleetError, match="needs root"):
+        fleet.up("local")

@@ -1,0 +1,204 @@
+"""Smoke suite plumbing: one suite, two kinds of target.
+
+- ``MPIC_SMOKE_STACK=local`` (default; ``./scripts/mpic smoke local``): the local fleet, started
+  once per session if it is not up (the same code as ``mpic up``), hosts reached with a small
+  testinfra backend that runs commands inside network namespaces (``netns://NS``).
+- any other stack: a deployed fleet; addresses and secrets come from
+  ``pulumi stack output --json --show-secrets`` (the same keys as ``mpic status --json``), hosts
+  over SSH/SSM/kubectl (each host's ``connection`` output, default ``ssh://ADDRESS``), and
+  challenges are written to the test domain's Route53 zone with boto3.
+
+Everything the tests need comes from the status object, never from the planner, so the same
+tests run against a deployed stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+import testinfra.backend
+from testinfra.backend import base
+
+
+class NetnsBackend(base.BaseBackend):
+    """testinfra over ``ip netns exec NS /bin/sh -c CMD`` (``netns://NS``)."""
+
+    NAME = "netns"
+
+    def __init__(self, hostname: str, *args: Any, **kwargs: Any):
+        self.netns = hostname
+        super().__init__(hostname, **kwargs)
+
+    def get_pytest_id(self) -> str:
+        return f"netns://{self.netns}"
+
+    @classmethod
+    def get_hosts(cls, host: str, **kwargs: Any) -> list[str]:
+        return [host]
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> base.CommandResult:
+        cmd = self.get_command(command, *args)
+        return self.run_local("ip netns exec %s /bin/sh -c %s", self.netns, cmd)
+
+
+testinfra.backend.BACKENDS["netns"] = f"{__name__}.NetnsBackend"
+
+SMOKE_STACK = os.environ.get("MPIC_SMOKE_STACK", "local")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "local_only: needs the local fleet (namespaces, Knot, fault injection)")
+
+
+class Target:
+    """A running fleet as the smoke tests see it."""
+
+    def __init__(self, kind: str, status: dict[str, Any], challenges: Any):
+        self.kind = kind
+        self.status = status
+        self.challenges = challenges
+        self.url = status["coordinator_url"].rstrip("/")
+        self.api_key = status["api_key"]
+        self.ca = status.get("ca_cert") or ""
+        self.test_domain = status["test_domain"]
+        self._hosts: dict[str, Any] = {}
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    def hosts(self, role: str | None = None) -> list[dict[str, Any]]:
+        return [h for h in self.status.get("hosts", []) if role is None or h["role"] == role]
+
+    def host(self, entry: dict[str, Any]):
+        key = entry["name"]
+        if key not in self._hosts:
+            spec = f"netns://{entry['netns']}" if self.is_local else entry.get("connection", f"ssh://{entry['address']}")
+            self._hosts[key] = testinfra.get_host(spec)
+        return self._hosts[key]
+
+    def processes(self, entry: dict[str, Any]) -> list[tuple[int, str]]:
+        """(pid, comm) of the processes of one host (in a namespace: only that namespace's)."""
+        host = self.host(entry)
+        if self.is_local:
+            pids = host.backend.run_local("ip netns pids %s", entry["netns"]).stdout.split()
+            out = []
+            for pid in pids:
+                try:
+                    out.append((int(pid), Path(f"/proc/{pid}/comm").read_text().strip()))
+                except OSError:
+                    pass
+            return out
+        return [(p.pid, p.comm) for p in host.process.filter()]
+
+    def request(self, path: str, body: Any = None, *, api_key: str | None | bool = True, bearer: bool = False,
+                raw: bytes | None = None, timeout: float = 30) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET")
+        req.add_header("content-type", "application/json")
+        key = self.api_key if api_key is True else (api_key or None)
+        if key:
+            req.add_header("authorization" if bearer else "x-api-key", f"Bearer {key}" if bearer else key)
+        ctx = ssl.create_default_context(cafile=self.ca or None)  # deployed APIs may use a public CA
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+        try:
+            with opener.open(req, timeout=timeout) as resp:
+                status, payload = resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        try:
+            return status, json.loads(payload)
+        except ValueError:
+            return status, payload.decode(errors="replace")
+
+    def mpic(self, body: dict, path: str = "/mpic", **kw: Any) -> dict:
+        status, resp = self.request(path, body, **kw)
+        assert status == 200, f"{path} -> HTTP {status}: {resp}"
+        return resp
+
+
+class LocalChallenges:
+    """``mpic challenge`` as a Python API (Knot transactions, nginx files)."""
+
+    def __init__(self, stack: str):
+        from scripts.fleet import challenges
+        self.c = challenges
+        self.stack = stack
+
+    def set_txt(self, name: str, value: str) -> None:
+        self.c.set_txt(self.stack, name, value)
+
+    def set_cname(self, name: str, target: str) -> None:
+        self.c.set_cname(self.stack, name, target)
+
+    def set_caa(self, name: str, value: str) -> None:
+        self.c.set_caa(self.stack, name, value)
+
+    def set_http(self, host: str, path: str, content: str) -> None:
+        self.c.set_http(self.stack, host, path, content)
+
+    def load_zone(self, file: str) -> str:
+        return self.c.load_zone(self.stack, file)
+
+    def clear(self) -> None:
+        self.c.clear(self.stack)
+
+
+def deployed_status(stack: str) -> dict[str, Any]:
+    """``pulumi stack output --json --show-secrets``: the keys of ``mpic status --json``."""
+    res = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets", "-s", stack],
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        pytest.fail(f"pulumi stack output -s {stack}: {res.stderr.strip()}")
+    out = json.loads(res.stdout)
+    ca = out.get("ca_cert", "")
+    if ca.startswith("-----BEGIN"):
+        path = Path(tempfile.mkdtemp(prefix="mpic-smoke-")) / "ca.crt"
+        path.write_text(ca)
+        out["ca_cert"] = str(path)
+    return out
+
+
+@pytest.fixture(scope="session")
+def target():
+    if SMOKE_STACK == "local":
+        from scripts.fleet import testing
+        reason = testing.skip_reason()
+        if reason:
+            pytest.skip(f"local fleet smoke tests: {reason}")
+        status = testing.acquire("local")
+        try:
+            yield Target("local", status, LocalChallenges(status["stack"]))
+        finally:
+            testing.release()
+    else:
+        from scripts.fleet.route53 import Route53Challenges
+        status = deployed_status(SMOKE_STACK)
+        writer = Route53Challenges.for_domain(status["test_domain"])
+        try:
+            yield Target("deployed", status, writer)
+        finally:
+            writer.clear()
+
+
+@pytest.fixture
+def local_target(target):
+    if not target.is_local:
+        pytest.skip("local fleet only (namespaces, Knot, nginx)")
+    return target
+
+
+def unique(prefix: str) -> str:
+    """A label no resolver has cached yet."""
+    return f"{prefix}-{os.getpid()}-{time.monotonic_ns() % 10**9}"

@@ -1,0 +1,128 @@
+"""Host checks: services running, only expected ports listening, own resolver, local egress, mTLS only."""
+
+from __future__ import annotations
+
+import re
+
+PERSPECTIVE_PORT = 8443  # the perspectives' endpoint on every target (status: host address + this port)
+
+
+def _listening(host) -> set[tuple[str, str, int]]:
+    out = host.check_output("ss -Hltnu")
+    found = set()
+    for line in out.splitlines():
+        parts = line.split()
+        proto, local = parts[0], parts[4]
+        addr, _, port = local.rpartition(":")
+        found.add((proto, addr.strip("[]"), int(port)))
+    return found
+
+
+def _perspective_hosts(target):
+    return target.hosts("perspective")
+
+
+def test_status_shape(target):
+    st = target.status
+    assert set(st) >= {"stack", "coordinator_url", "api_key", "ca_cert", "test_domain", "perspectives", "hosts"}
+    assert st["coordinator_url"].startswith("https://")
+    assert len(st["perspectives"]) >= 5, "the local stack emulates >= 5 regions"
+    assert len({p["rir"] for p in st["perspectives"]}) >= 2
+    names = {h["name"] for h in st.get("hosts", [])}
+    for p in st["perspectives"]:
+        assert p["code"] and p["rir"]
+        if names:  # serverless stacks have no hosts
+            assert p["hosts"] and set(p["hosts"]) <= names
+    if target.is_local:
+        assert {"internet", "coordinator", "perspective"} <= {h["role"] for h in st["hosts"]}
+        assert all(h["netns"].startswith("mpic-") for h in st["hosts"])
+
+
+def test_internet_host_services(local_target):
+    (inet,) = local_target.hosts("internet")
+    host = local_target.host(inet)
+    socks = _listening(host)
+    addr = inet["address"]
+    assert {("tcp", addr, 53), ("udp", addr, 53), ("tcp", addr, 80), ("tcp", addr, 443)} <= socks
+    assert {p for _, _, p in socks} == {53, 80, 443}, f"unexpected listeners: {socks}"
+    comms = [c for _, c in local_target.processes(inet)]
+    assert "knotd" in comms and "nginx" in comms
+
+
+def test_perspective_region_layout(local_target):
+    for entry in _perspective_hosts(local_target):
+        host = local_target.host(entry)
+        socks = _listening(host)
+        # the WAN relay is the only thing on the backbone; everything else is on loopback
+        assert ("tcp", entry["address"], PERSPECTIVE_PORT) in socks
+        assert ("udp", "127.0.0.1", 53) in socks and ("tcp", "127.0.0.1", 53) in socks, "no local resolver"
+        public = {s for s in socks if s[1] not in ("127.0.0.1",)}
+        assert public == {("tcp", entry["address"], PERSPECTIVE_PORT)}, f"{entry['name']}: unexpected listeners {public}"
+        replicas = {p for proto, a, p in socks if proto == "tcp" and a == "127.0.0.1" and 9000 < p < 9100}
+        assert len(replicas) >= 2, f"{entry['name']}: each region runs >= 2 perspective replicas"
+        comms = [c for _, c in local_target.processes(entry)]
+        for comm in ("unbound", "haproxy"):
+            assert comms.count(comm) == 1, f"{entry['name']}: one {comm} per region: {comms}"
+
+
+def test_each_perspective_has_its_own_resolver(local_target):
+    seen_pids = set()
+    for entry in _perspective_hosts(local_target):
+        host = local_target.host(entry)
+        resolv = host.file("/etc/resolv.conf").content_string
+        assert re.search(r"^nameserver 127\.0\.0\.1$", resolv, re.M), resolv
+        (pid,) = [p for p, c in local_target.processes(entry) if c == "unbound"]
+        seen_pids.add(pid)
+        # it validates: the fake root's trust anchor gives signed answers the AD flag
+        out = host.check_output("kdig @127.0.0.1 +dnssec +time=2 %s SOA", local_target.test_domain)
+        assert "NOERROR" in out and re.search(r"Flags:.*\bad\b", out), out
+    assert len(seen_pids) == len(_perspective_hosts(local_target)), "resolvers must not be shared"
+
+
+def test_egress_is_local(local_target):
+    (inet,) = local_target.hosts("internet")
+    for entry in _perspective_hosts(local_target):
+        host = local_target.host(entry)
+        route = host.check_output("ip -o route get %s", inet["address"])
+        assert " dev up0 " in route, f"{entry['name']}: validation traffic must leave via its own uplink: {route}"
+        assert "default" not in host.check_output("ip route"), "no default route through the backbone"
+    (coord,) = local_target.hosts("coordinator")
+    res = local_target.host(coord).run("ip -o route get %s", inet["address"])
+    assert res.rc != 0, "the coordinator must have no path to the internet segment"
+
+
+def test_perspectives_refuse_plain_http_and_certless_clients(local_target):
+    (coord,) = local_target.hosts("coordinator")
+    ch = local_target.host(coord)
+    for entry in _perspective_hosts(local_target):
+        url = f"{entry['address']}:{PERSPECTIVE_PORT}"
+        plain = ch.run("curl -sS --noproxy '*' --max-time 5 -o /dev/null -w '%%{http_code}' http://%s/healthz", url)
+        assert plain.rc != 0 and plain.stdout.strip() in ("", "000"), f"{url} answered plain HTTP: {plain.stdout}"
+        certless = ch.run("curl -sS --noproxy '*' --max-time 5 -o /dev/null -w '%%{http_code}' --cacert %s "
+                          "https://%s/healthz", local_target.ca, url)
+        assert certless.rc != 0 and certless.stdout.strip() in ("", "000"), \
+            f"{url} answered a client without a certificate: {certless.stdout}"
+
+
+def test_coordinator_replicas_and_tls(local_target):
+    (coord,) = local_target.hosts("coordinator")
+    host = local_target.host(coord)
+    socks = _listening(host)
+    public = {s for s in socks if s[1] != "127.0.0.1"}
+    assert public == {("tcp", coord["address"], 443)}, f"unexpected public listeners: {public}"
+    assert len([s for s in socks if s[1] == "127.0.0.1"]) >= 2, "coordinator runs >= 2 replicas"
+    status, _ = local_target.request("/healthz", api_key=False)
+    assert status == 200
+
+
+def test_deployed_perspective_hosts(target):
+    """Deployed stacks: each perspective host runs its service on 8443 and has a resolver of its own."""
+    if target.is_local:
+        return  # the namespace checks above cover the local fleet in more detail
+    for entry in _perspective_hosts(target):
+        host = target.host(entry)
+        socks = _listening(host)
+        assert any(p == PERSPECTIVE_PORT for proto, _, p in socks if proto == "tcp"), f"{entry['name']}: {socks}"
+        resolv = host.file("/etc/resolv.conf").content_string
+        assert re.search(r"^nameserver \S+", resolv, re.M), f"{entry['name']}: no resolver configured"
+        assert host.run("getent hosts %s", target.test_domain).rc in (0, 2), "the resolver does not answer"
