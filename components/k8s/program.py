@@ -114,6 +114,11 @@ def failover(plan: FleetPlan, aws_providers: AwsProviders, depends_on: list[pulu
     }, opts=pulumi.ResourceOptions(providers=[aws_providers("us-east-1")], depends_on=depends_on))
 
 
+def plan_placeholders(fleet: StackConfig) -> dict[str, Any]:
+    """``mpic plan``: stand-ins for the cluster secrets this program reads (never a credential)."""
+    return {f"{NAMESPACE}:{key}": value for key, value in fleet.k8s.placeholder_secrets().items()}
+
+
 def deploy(fleet: StackConfig, secrets: Any, credentials: ClusterCredentials | None = None) -> dict[str, Any]:
     """Create the fleet on Kubernetes; returns the stack outputs."""
     try:

@@ -86,9 +86,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.calls: list[PlannedCall] = []
         self.output_hooks: dict[str, Callable[[pulumi_mocks.MockResourceArgs], dict]] = {}
         self.call_hooks: dict[str, Callable[[pulumi_mocks.MockCallArgs], dict]] = {}
+        self.provider_inputs: dict[str, dict] = {}
+        """Inputs of every provider registered so far, by the provider's logical name."""
+
+    def region_of(self, provider_ref: str | None) -> str | None:
+        """The ``region`` input of the provider behind a ``<urn>::<id>`` reference."""
+        if not provider_ref:
+            return None
+        name = provider_ref.split("::")[-2] if provider_ref.count("::") >= 2 else provider_ref
+        return (self.provider_inputs.get(name) or {}).get("region")
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         rid = args.resource_id or f"{args.name}-{_fake_id(args.typ, args.name)}"
+        if args.typ.startswith("pulumi:providers:"):
+            self.provider_inputs[args.name] = dict(args.inputs)
         outputs = dict(args.inputs)
         outputs.setdefault("id", rid)
         outputs.setdefault("arn", f"arn:mock:{args.typ.split(':')[0]}::000000000000:{args.name}")
@@ -97,10 +108,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs.update(hook(args))
         return rid, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         self.calls.append(PlannedCall(args.token, dict(args.args), args.provider or None))
         hook = self.call_hooks.get(args.token)
-        return (hook(args) if hook else {}), None
+        return (hook(args) if hook else {}), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -125,6 +136,104 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+_PEM = "-----BEGIN {kind}-----\nTU9DSyBQRU0gKG1wbGFuKQ==\n-----END {kind}-----\n"
+ACCOUNT = "000000000000"
+
+
+def install_default_hooks(mocks: RecordingMocks) -> RecordingMocks:
+    """Computed outputs of the AWS and TLS resources the kit uses, and the invokes it makes
+    (availability zones, Route53 zone lookup). Values are plausible, region-aware and stable."""
+
+    def region(args) -> str:
+        return mocks.region_of(getattr(args, "provider", None)) or "us-east-1"
+
+    def lb(args):
+        r = region(args)
+        kind = "net" if args.inputs.get("loadBalancerType") == "network" else "app"
+        return {"dnsName": f"{args.name}-{_fake_id(args.name)[:8]}.elb.{r}.amazonaws.com",
+                "zoneId": "Z26RNL4JYFTOTI" if kind == "net" else "Z35SXDOTRQ7X7K",
+                "arn": f"arn:aws:elasticloadbalancing:{r}:{ACCOUNT}:loadbalancer/{kind}/{args.name}/1"}
+
+    def cert(args):
+        domain = args.inputs.get("domainName", "example.com")
+        return {"arn": f"arn:aws:acm:{region(args)}:{ACCOUNT}:certificate/{_fake_id(args.name)}",
+                "domainValidationOptions": [{"domainName": domain, "resourceRecordName": f"_mock.{domain}.",
+                                             "resourceRecordType": "CNAME",
+                                             "resourceRecordValue": "_mock.acm-validations.aws."}]}
+
+    def function(args):
+        arn = f"arn:aws:lambda:{region(args)}:{ACCOUNT}:function:{args.inputs.get('name', args.name)}"
+        return {"arn": arn, "version": "1", "qualifiedArn": f"{arn}:1",
+                "invokeArn": f"arn:aws:apigateway:{region(args)}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+
+    def alias(args):
+        fn = args.inputs.get("functionName", args.name)
+        return {"arn": f"arn:aws:lambda:{region(args)}:{ACCOUNT}:function:{fn}:{args.inputs.get('name', 'live')}"}
+
+    def rest_api(args):
+        api_id = _fake_id(args.name)[:10]
+        return {"id": api_id, "rootResourceId": "root0000", "executionArn":
+                f"arn:aws:execute-api:{region(args)}:{ACCOUNT}:{api_id}"}
+
+    def stage(args):
+        return {"invokeUrl": f"https://{args.inputs.get('restApi')}.execute-api.{region(args)}.amazonaws.com/"
+                             f"{args.inputs.get('stageName')}"}
+
+    def arn_of(service: str, kind: str):
+        return lambda args: {"arn": f"arn:aws:{service}:{region(args)}:{ACCOUNT}:{kind}"
+                                    f"{args.inputs.get('name', args.name)}"}
+
+    hooks = {
+        "aws:lb/loadBalancer:LoadBalancer": lb,
+        "aws:lb/targetGroup:TargetGroup": lambda a: {"arn": f"arn:aws:elasticloadbalancing:{region(a)}:{ACCOUNT}:"
+                                                            f"targetgroup/{a.name}/1"},
+        "aws:acm/certificate:Certificate": cert,
+        "aws:route53/record:Record": lambda a: {"fqdn": str(a.inputs.get("name", "")).rstrip(".")},
+        "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1},
+        "aws:lambda/function:Function": function,
+        "aws:lambda/alias:Alias": alias,
+        "aws:apigateway/restApi:RestApi": rest_api,
+        "aws:apigateway/stage:Stage": stage,
+        "aws:ssm/parameter:Parameter": lambda a: {"arn": f"arn:aws:ssm:{region(a)}:{ACCOUNT}:parameter"
+                                                         f"{a.inputs.get('name', '/' + a.name)}"},
+        "aws:secretsmanager/secret:Secret": arn_of("secretsmanager", "secret:"),
+        "aws:iam/role:Role": lambda a: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{a.name}", "name": a.name},
+        "aws:iam/instanceProfile:InstanceProfile": lambda a: {"arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/"
+                                                                     f"{a.name}"},
+        "aws:cloudwatch/eventRule:EventRule": arn_of("events", "rule/"),
+        "tls:index/privateKey:PrivateKey": lambda a: {"privateKeyPem": _PEM.format(kind="PRIVATE KEY"),
+                                                      "publicKeyPem": _PEM.format(kind="PUBLIC KEY")},
+        "tls:index/selfSignedCert:SelfSignedCert": lambda a: {"certPem": _PEM.format(kind="CERTIFICATE")},
+        "tls:index/certRequest:CertRequest": lambda a: {"certRequestPem": _PEM.format(kind="CERTIFICATE REQUEST")},
+        "tls:index/locallySignedCert:LocallySignedCert": lambda a: {"certPem": _PEM.format(kind="CERTIFICATE")},
+    }
+    for token, hook in hooks.items():
+        mocks.output_hooks.setdefault(token, hook)
+
+    def zones(args):
+        r = region(args)
+        return {"names": [f"{r}a", f"{r}b", f"{r}c"], "zoneIds": [f"{r[:3]}-az1", f"{r[:3]}-az2", f"{r[:3]}-az3"],
+                "id": r}
+
+    def zone(args):
+        name = str(args.args.get("name") or "example.com")
+        return {"zoneId": "Z0MOCKZONE00001", "id": "Z0MOCKZONE00001", "name": name}
+
+    mocks.call_hooks.setdefault("aws:index/getAvailabilityZones:getAvailabilityZones", zones)
+    mocks.call_hooks.setdefault("aws:route53/getZone:getZone", zone)
+
+    def instances(args):
+        r = region(args)
+        group = str(((args.args.get("filters") or [{}])[0].get("values") or ["group"])[0])
+        seed = int(_fake_id(r, group)[:4], 16)
+        return {"ids": [f"i-{_fake_id(group, str(i))}" for i in range(2)],
+                "publicIps": [f"198.51.{seed % 250}.{10 + i}" for i in range(2)],
+                "privateIps": [f"10.0.{seed % 250}.{10 + i}" for i in range(2)]}
+
+    mocks.call_hooks.setdefault("aws:ec2/getInstances:getInstances", instances)
+    return mocks
+
+
 def _plain(value: Any) -> Any:
     """Inputs as JSON-able data (secrets unwrapped, resource refs as URNs)."""
     if isinstance(value, dict):
@@ -145,6 +254,38 @@ def _config_strings(config: dict[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
+def _reset_sdk() -> None:
+    """Forget the SDK's pending outputs and RPCs, so an error raised inside an ``apply`` of one
+    run is not raised again by the next run in the same process."""
+    pulumi_settings._get_rpc_manager().clear()  # noqa: SLF001 - the SDK has no public reset
+    with pulumi_settings.SETTINGS.lock:
+        pulumi_settings.SETTINGS.outputs.clear()
+
+
+def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None, stack: str = "test",
+                 secret_keys: list[str] | None = None, mocks: RecordingMocks | None = None) -> ProgramRun:
+    """Run ``fn`` (e.g. a component under test) as a Pulumi program under the recording mocks."""
+    mocks = mocks or RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    _reset_sdk()
+    pulumi_settings.ROOT.set(None)  # a fresh stack for every run
+    pulumi.runtime.set_all_config(_config_strings(config or {}), secret_keys or [])
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    error: str | None = None
+    try:
+        _sync_await(run_pulumi_func(fn))
+    except pulumi.RunError as exc:
+        error = str(exc)
+    finally:
+        _reset_sdk()
+    root = pulumi_settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+    if error is None and root is not None:
+        for key, value in getattr(root, "outputs", {}).items():
+            outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
+    return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error)
+
+
 def run_program(config: dict[str, Any], *, stack: str, secret_keys: list[str] | None = None,
                 mocks: RecordingMocks | None = None, program: Path = PROGRAM) -> ProgramRun:
     """Run ``program`` with the stack ``config`` map (``{"mpic:target": ..., ...}``) under mocks.
@@ -152,19 +293,5 @@ def run_program(config: dict[str, Any], *, stack: str, secret_keys: list[str] | 
     Returns every registered resource, invoke and stack output; a RunError of the program is
     returned as ``error`` (with the resources registered before it, which must be none).
     """
-    mocks = mocks or RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi_settings.ROOT.set(None)  # a fresh stack for every run
-    pulumi.runtime.set_all_config(_config_strings(config), secret_keys or [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    error: str | None = None
-    try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
-    except pulumi.RunError as exc:
-        error = str(exc)
-    root = pulumi_settings.get_root_resource()
-    outputs: dict[str, Any] = {}
-    if error is None and root is not None:
-        for key, value in getattr(root, "outputs", {}).items():
-            outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
-    return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error)
+    return run_callable(lambda: runpy.run_path(str(program), run_name="__main__"), config=config, stack=stack,
+                        secret_keys=secret_keys, mocks=mocks)

@@ -77,19 +77,7 @@ def run_k8s(overrides: dict[str, Any] | None = None, *, k8s: dict[str, Any] | No
     for key in drop:
         config.pop(key, None)
     secret_keys = [k for k in ("mpic:apiKeys", "mpic:hashSecret", "mpic:kubeconfig", "mpic:kubeconfigs") if k in config]
-    # run_program does not reset the SDK's pending outputs / RPC manager: an error raised inside an
-    # apply (a missing kubeconfigs entry) would otherwise be re-raised by every later run.
-    _reset_sdk()
-    try:
-        return run_program(config, stack="k8s", secret_keys=secret_keys, mocks=mocks(), program=ENTRY)
-    finally:
-        _reset_sdk()
-
-
-def _reset_sdk() -> None:
-    pulumi.runtime.settings._get_rpc_manager().clear()
-    with pulumi.runtime.settings.SETTINGS.lock:
-        pulumi.runtime.settings.SETTINGS.outputs.clear()
+    return run_program(config, stack="k8s", secret_keys=secret_keys, mocks=mocks(), program=ENTRY)
 
 
 @pytest.fixture(scope="session")

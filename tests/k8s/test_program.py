@@ -346,16 +346,29 @@ def test_credentials_come_from_the_programs_secrets_when_not_given():
 
 
 def test_the_kits_entry_point_never_falls_back_to_an_ambient_kubeconfig():
-    """Through the real __main__.py: either it passes mpic:kubeconfig (every provider gets it) or,
-    until it reads that secret, the program refuses before registering anything."""
+    """Through the real __main__.py: every provider gets mpic:kubeconfig; without it the program
+    refuses before registering anything."""
     from scripts.kit.program import run_program
-    from tests.k8s.conftest import SECRETS, _reset_sdk, mocks, stack_config
+    from tests.k8s.conftest import SECRETS, mocks, stack_config
 
-    _reset_sdk()
     run = run_program({**stack_config(), **SECRETS}, stack="k8s", secret_keys=list(SECRETS), mocks=mocks())
-    if run.error is not None:
-        assert run.error.startswith("mpic:kubeconfig: missing") and run.resources == []
-    else:
-        providers = run.by_type("pulumi:providers:kubernetes")
-        assert len(providers) == 6
-        assert all(p.inputs["kubeconfig"] == SECRETS["mpic:kubeconfig"] for p in providers)
+    assert run.error is None, run.error
+    providers = run.by_type("pulumi:providers:kubernetes")
+    assert len(providers) == 6
+    assert all(p.inputs["kubeconfig"] == SECRETS["mpic:kubeconfig"] for p in providers)
+    no_kubeconfig = {k: v for k, v in SECRETS.items() if k != "mpic:kubeconfig"}
+    run = run_program({**stack_config(), **no_kubeconfig}, stack="k8s", secret_keys=list(no_kubeconfig),
+                      mocks=mocks())
+    assert run.error is not None and run.error.startswith("mpic:kubeconfig: missing") and run.resources == []
+
+
+def test_mpic_plan_k8s_uses_placeholder_cluster_secrets():
+    """`mpic plan k8s` through the shared plan core: compliant, >= 5 clusters, no credential."""
+    from scripts.kit.plan import plan_stack
+
+    result = plan_stack("k8s")
+    assert result.ok and result.report.compliant and not result.violations
+    providers = [r for r in result.run.resources if r.type == "pulumi:providers:kubernetes"]
+    assert len(providers) >= 5
+    kubeconfigs = {str(p.inputs.get("kubeconfig", "")) for p in providers}
+    assert all("placeholder, not a credential" in k for k in kubeconfigs)

@@ -1,0 +1,242 @@
+"""The dated static price table of ``mpic plan`` and the monthly cost estimate.
+
+Prices are AWS on-demand list prices (USD, Linux, us-east-1) as published on the AWS pricing
+pages on :data:`PRICE_TABLE_DATE`, scaled per region by :data:`REGION_FACTOR` (an approximation of
+each region's premium). They are estimates for comparing fleet shapes, not a quote: taxes,
+free tiers, savings plans and support are ignored. The traffic :data:`ASSUMPTIONS` are stated
+so the operator can scale them.
+
+Target-agnostic: costs are looked up by resource type token; a type with no entry costs 0
+(e.g. Kubernetes objects, IAM roles, security groups, VPCs, VPC peering connections).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+PRICE_TABLE_DATE = "2026-11-01"
+HOURS_PER_MONTH = 730.0
+
+EC2_HOURLY: dict[str, float] = {
+    "t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832,
+    "t4g.micro": 0.0084, "t4g.small": 0.0168, "t4g.medium": 0.0336, "t4g.large": 0.0672,
+    "m6i.large": 0.096, "m7i.large": 0.1008, "m7g.large": 0.0816, "c7i.large": 0.08925, "c7g.large": 0.0725,
+}
+PRICES: dict[str, float] = {
+    "public_ipv4_hour": 0.005,          # every in-use public IPv4 address
+    "ebs_gp3_gb_month": 0.08,
+    "alb_hour": 0.0225, "alb_lcu_hour": 0.008,
+    "nlb_hour": 0.0225, "nlb_lcu_hour": 0.006,
+    "nat_hour": 0.045, "nat_gb": 0.045,
+    "lambda_request": 0.20 / 1_000_000, "lambda_gb_second": 0.0000166667,
+    "lambda_provisioned_gb_second": 0.0000041667,
+    "apigw_rest_request": 3.50 / 1_000_000,
+    "route53_health_check_aws": 0.50, "route53_health_check_https": 1.00,
+    "secrets_manager_secret_month": 0.40,
+    "cloudwatch_logs_gb": 0.50,
+    "data_transfer_inter_region_gb": 0.02,
+    "data_transfer_internet_gb": 0.09,
+}
+REGION_FACTOR: dict[str, float] = {
+    "us-east-1": 1.0, "us-east-2": 1.0, "us-west-2": 1.0, "us-west-1": 1.17, "ca-central-1": 1.1,
+    "ca-west-1": 1.1, "mx-central-1": 1.2, "sa-east-1": 1.6,
+    "eu-west-1": 1.1, "eu-west-2": 1.15, "eu-west-3": 1.15, "eu-central-1": 1.15, "eu-central-2": 1.25,
+    "eu-north-1": 1.05, "eu-south-1": 1.15, "eu-south-2": 1.1, "il-central-1": 1.2, "me-south-1": 1.2,
+    "me-central-1": 1.2, "af-south-1": 1.3,
+    "ap-northeast-1": 1.3, "ap-northeast-2": 1.22, "ap-northeast-3": 1.3, "ap-east-1": 1.35, "ap-east-2": 1.3,
+    "ap-south-1": 1.1, "ap-south-2": 1.1, "ap-southeast-1": 1.25, "ap-southeast-2": 1.25,
+    "ap-southeast-3": 1.25, "ap-southeast-4": 1.25, "ap-southeast-5": 1.2, "ap-southeast-6": 1.25,
+    "ap-southeast-7": 1.2,
+}
+DEFAULT_REGION_FACTOR = 1.25
+ASSUMPTIONS: dict[str, float] = {
+    "validations_per_month": 1_000_000,     # MPIC requests (each reaches every perspective of a cohort)
+    "perspective_egress_gb": 5.0,           # DNS/HTTP/TLS validation traffic per perspective region
+    "inter_region_gb_per_link": 2.0,        # coordinator <-> perspective over a peering, per link
+    "nat_processed_gb": 5.0,                # per NAT gateway (DNSSEC VPC mode)
+    "lb_capacity_units": 1.0,               # LCU/NLCU per load balancer, averaged
+    "perspective_lambda_ms": 300.0, "coordinator_lambda_ms": 800.0,
+    "log_gb_per_function": 1.0,
+}
+GLOBAL = "global"
+"""Cost bucket of resources without a region (components spanning regions)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CostLine:
+    region: str
+    type: str
+    name: str
+    usd: float
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CostEstimate:
+    lines: tuple[CostLine, ...]
+
+    @property
+    def total(self) -> float:
+        return round(float(sum(line.usd for line in self.lines)), 2)
+
+    @property
+    def by_region(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for line in self.lines:
+            out[line.region] += line.usd
+        return {k: round(v, 2) for k, v in sorted(out.items())}
+
+    def to_json(self) -> dict:
+        return {"total": self.total, "by_region": self.by_region}
+
+
+def factor(region: str | None) -> float:
+    return REGION_FACTOR.get(region or "", DEFAULT_REGION_FACTOR)
+
+
+@dataclasses.dataclass(frozen=True)
+class Priced:
+    """What a pricer sees of a resource: type, name, region, properties (camelCase)."""
+
+    type: str
+    name: str
+    region: str | None
+    props: dict[str, Any]
+
+
+Pricer = Callable[[Priced, dict[str, Priced]], list[tuple[float, str]]]
+
+
+def _asg(r: Priced, by_id: dict[str, Priced]) -> list[tuple[float, str]]:
+    count = int(r.props.get("desiredCapacity") or r.props.get("minSize") or 0)
+    lt_ref = r.props.get("launchTemplate") or {}
+    lt = by_id.get(str(lt_ref.get("id"))) if isinstance(lt_ref, dict) else None
+    itype = str((lt.props.get("instanceType") if lt else None) or "t3.small")
+    hourly = EC2_HOURLY.get(itype)
+    note = f"{count} x {itype}"
+    if hourly is None:
+        hourly, note = EC2_HOURLY["t3.medium"], f"{count} x {itype} (not in the price table: priced as t3.medium)"
+    gb = 8
+    if lt:
+        for m in lt.props.get("blockDeviceMappings") or []:
+            gb = int(((m or {}).get("ebs") or {}).get("volumeSize") or gb)
+    f = factor(r.region)
+    return [(count * hourly * HOURS_PER_MONTH * f, note + " on-demand"),
+            (count * PRICES["public_ipv4_hour"] * HOURS_PER_MONTH, f"{count} public IPv4 addresses"),
+            (count * gb * PRICES["ebs_gp3_gb_month"] * f, f"{count} x {gb} GB gp3 (encrypted)")]
+
+
+def _lb(r: Priced, _: dict) -> list[tuple[float, str]]:
+    kind = "nlb" if r.props.get("loadBalancerType") == "network" else "alb"
+    units = ASSUMPTIONS["lb_capacity_units"]
+    usd = (PRICES[f"{kind}_hour"] + units * PRICES[f"{kind}_lcu_hour"]) * HOURS_PER_MONTH * factor(r.region)
+    return [(usd, f"{kind.upper()} + {units:g} capacity unit")]
+
+
+def _nat(r: Priced, _: dict) -> list[tuple[float, str]]:
+    gb = ASSUMPTIONS["nat_processed_gb"]
+    return [((PRICES["nat_hour"] * HOURS_PER_MONTH + gb * PRICES["nat_gb"]) * factor(r.region),
+             f"NAT gateway + {gb:g} GB processed")]
+
+
+def _lambda(r: Priced, _: dict) -> list[tuple[float, str]]:
+    tags = r.props.get("tags") or {}
+    coordinator = tags.get("mpic:role") == "coordinator"
+    ms = ASSUMPTIONS["coordinator_lambda_ms" if coordinator else "perspective_lambda_ms"]
+    n = ASSUMPTIONS["validations_per_month"]
+    gb = float(r.props.get("memorySize") or 128) / 1024
+    usd = (n * PRICES["lambda_request"] + n * ms / 1000 * gb * PRICES["lambda_gb_second"]) * factor(r.region)
+    usd += ASSUMPTIONS["log_gb_per_function"] * PRICES["cloudwatch_logs_gb"] * factor(r.region)
+    lines = [(usd, f"{n:,.0f} invocations x {ms:g} ms at {gb:g} GB + logs")]
+    if not coordinator and not r.props.get("vpcConfig"):  # in a VPC the internet gateway line counts it
+        lines.append((ASSUMPTIONS["perspective_egress_gb"] * PRICES["data_transfer_internet_gb"] * factor(r.region),
+                      f"{ASSUMPTIONS['perspective_egress_gb']:g} GB validation traffic out"))
+    return lines
+
+
+def _provisioned(r: Priced, by_name: dict) -> list[tuple[float, str]]:
+    n = int(r.props.get("provisionedConcurrentExecutions") or 1)
+    gb = 1.0
+    fn_name = r.props.get("functionName")
+    for p in by_name.values():
+        if p.type == "aws:lambda/function:Function" and p.props.get("name") == fn_name:
+            gb = float(p.props.get("memorySize") or 1024) / 1024
+    seconds = HOURS_PER_MONTH * 3600
+    return [(n * gb * seconds * PRICES["lambda_provisioned_gb_second"] * factor(r.region),
+             f"{n} provisioned environment(s) x {gb:g} GB")]
+
+
+def _warmup(r: Priced, _: dict) -> list[tuple[float, str]]:
+    expr = str(r.props.get("scheduleExpression") or "")
+    try:
+        minutes = int(expr.split("(")[1].split()[0])
+    except (IndexError, ValueError):
+        minutes = 5
+    calls = HOURS_PER_MONTH * 60 / minutes
+    return [(calls * (PRICES["lambda_request"] + 0.1 * PRICES["lambda_gb_second"]) * factor(r.region),
+             f"{calls:,.0f} warm-up invocations")]
+
+
+def _apigw(r: Priced, _: dict) -> list[tuple[float, str]]:
+    n = ASSUMPTIONS["validations_per_month"]
+    return [(n * PRICES["apigw_rest_request"] * factor(r.region), f"{n:,.0f} REST API requests")]
+
+
+def _health_check(r: Priced, _: dict) -> list[tuple[float, str]]:
+    https = str(r.props.get("type", "")).upper().startswith("HTTPS")
+    usd = PRICES["route53_health_check_aws"] + (PRICES["route53_health_check_https"] if https else 0)
+    return [(usd, "Route53 health check (AWS endpoint" + (", HTTPS)" if https else ")"))]
+
+
+def _secret(r: Priced, _: dict) -> list[tuple[float, str]]:
+    return [(PRICES["secrets_manager_secret_month"], "Secrets Manager secret")]
+
+
+def _peering(r: Priced, _: dict) -> list[tuple[float, str]]:
+    gb = ASSUMPTIONS["inter_region_gb_per_link"]
+    return [(gb * PRICES["data_transfer_inter_region_gb"] * factor(r.region), f"{gb:g} GB inter-region transfer")]
+
+
+def _perspective_egress(r: Priced, _: dict) -> list[tuple[float, str]]:
+    gb = ASSUMPTIONS["perspective_egress_gb"]
+    tags = r.props.get("tags") or {}
+    if tags.get("mpic:role") != "perspective":
+        return []
+    return [(gb * PRICES["data_transfer_internet_gb"] * factor(r.region), f"{gb:g} GB validation traffic out")]
+
+
+PRICERS: dict[str, Pricer] = {
+    "aws:autoscaling/group:Group": _asg,
+    "aws:lb/loadBalancer:LoadBalancer": _lb,
+    "aws:ec2/natGateway:NatGateway": _nat,
+    "aws:lambda/function:Function": _lambda,
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": _provisioned,
+    "aws:cloudwatch/eventRule:EventRule": _warmup,
+    "aws:apigateway/restApi:RestApi": _apigw,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _peering,
+    "aws:ec2/internetGateway:InternetGateway": _perspective_egress,
+}
+
+
+def estimate(resources: Iterable[Priced]) -> CostEstimate:
+    """Monthly cost lines of ``resources`` (region None -> :data:`GLOBAL`)."""
+    items = list(resources)
+    by_id: dict[str, Priced] = {}
+    for r in items:
+        rid = r.props.get("id")
+        if isinstance(rid, str):
+            by_id[rid] = r
+    by_name = {r.name: r for r in items}
+    lines = []
+    for r in items:
+        pricer = PRICERS.get(r.type)
+        if pricer is None:
+            continue
+        ctx = by_name if pricer is _provisioned else by_id
+        for usd, note in pricer(r, ctx):
+            lines.append(CostLine(region=r.region or GLOBAL, type=r.type, name=r.name, usd=round(usd, 4), note=note))
+    return CostEstimate(tuple(lines))

@@ -1,0 +1,125 @@
+"""Cloud-init rendered and validated: YAML, the runtime's own settings models (with real
+certificates of a kit CA), Unbound's own config checker, shell and Python syntax."""
+
+from __future__ import annotations
+
+import configparser
+import py_compile
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.aws import cloud_init, planners
+from scripts.kit.pki import KitCA
+from service.settings import CoordinatorSettings, PerspectiveSettings
+from tests.aws.conftest import fleet
+
+
+def _perspective_doc():
+    f = fleet(aws={"caaDomains": ["ca.example"]})
+    p = planners.plan_hosts(f).perspectives[1]
+    settings = planners.perspective_settings(p, f.aws)
+    text = cloud_init.perspective_cloud_init(region=p.code, settings=settings, ssm_prefix=p.ssm_prefix,
+                                             runtime_spec=f.aws.runtime_spec, health_port=f.aws.health_port)
+    return f, p, text
+
+
+def _files(text: str) -> dict[str, str]:
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    return {f["path"]: f["content"] for f in doc["write_files"]}
+
+
+def _relocate(settings: dict, root: Path, ca: KitCA, role: str) -> dict:
+    """The settings file with its /etc/mpic paths moved under ``root`` and real PEM files there."""
+    tls = root / "tls"
+    tls.mkdir(parents=True, exist_ok=True)
+    if role == "perspective":
+        cert, key = ca.issue_server("persp", dns_names=["localhost"])
+    else:
+        cert, key = ca.issue_client("coordinator")
+    out = yaml.safe_load(yaml.safe_dump(settings).replace(planners.ETC, str(root)))
+    names = ("server.crt", "server.key") if role == "perspective" else ("client.crt", "client.key")
+    shutil.copy(cert, tls / names[0])
+    shutil.copy(key, tls / names[1])
+    shutil.copy(ca.cert_path, tls / "ca.crt")
+    return out
+
+
+def test_perspective_cloud_init_installs_runtime_and_own_resolver(tmp_path):
+    f, p, text = _perspective_doc()
+    doc = yaml.safe_load(text)
+    assert {"python3.11", "unbound"} <= set(doc["packages"])
+    assert ["/opt/mpic/bin/pip", "install", "--no-cache-dir", f.aws.runtime_spec] in doc["runcmd"]
+    assert ["systemctl", "enable", "--now", "unbound", "mpic-perspective", "mpic-health-relay"] in doc["runcmd"]
+    files = _files(text)
+    settings = yaml.safe_load(files["/etc/mpic/perspective.yaml"])
+    assert settings["code"] == "eu-west-1" and settings["rir"] == "RIPE NCC"
+    assert settings["resolver"] == {"nameservers": ["127.0.0.1"], "port": 53}
+    assert settings["listen_port"] == 8443 and settings["caa_domains"] == ["ca.example"]
+    assert "DNS=127.0.0.1" in files["/etc/systemd/resolved.conf.d/mpic.conf"]
+    fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
+    assert "--region eu-west-1" in fetch and f"{p.ssm_prefix}/tls-key" in fetch and "--with-decryption" in fetch
+    unit = configparser.ConfigParser(strict=False)
+    unit.read_string(files["/etc/systemd/system/mpic-perspective.service"])
+    assert unit["Service"]["ExecStart"].endswith("-m service perspective --settings /etc/mpic/perspective.yaml")
+    assert unit["Service"]["User"] == "mpic"
+
+
+def test_perspective_settings_load_in_the_runtime(tmp_path):
+    _, _, text = _perspective_doc()
+    ca = KitCA.load_or_create(tmp_path / "pki")
+    raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/perspective.yaml"]), tmp_path / "etc", ca, "perspective")
+    s = PerspectiveSettings(**raw)
+    s.require_listener()
+    assert s.effective_rir.value == "RIPE NCC" and s.resolver.nameservers == ["127.0.0.1"]
+
+
+def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
+    f = fleet()
+    plan = planners.plan_hosts(f)
+    targets = [{"code": p.code, "rir": p.rir, "url": planners.perspective_url(f"{p.code}.elb.test", 8443)}
+               for p in plan.perspectives]
+    settings = planners.coordinator_settings(f, targets)
+    text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
+                                             ssm_prefix=plan.coordinators[0].ssm_prefix,
+                                             secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
+                                             runtime_spec="mpic-fleet==0.1.0")
+    files = _files(text)
+    fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
+    assert "secretsmanager get-secret-value --region us-east-1 --secret-id" in fetch
+    ca = KitCA.load_or_create(tmp_path / "pki")
+    raw = _relocate(yaml.safe_load(files["/etc/mpic/coordinator.yaml"]), tmp_path / "etc", ca, "coordinator")
+    (tmp_path / "etc" / "api-keys").write_text("k1\n# comment\nk2\n")
+    monkeypatch.setenv("MPIC_HASH_SECRET", "s" * 32)
+    s = CoordinatorSettings(**raw)
+    assert s.all_api_keys() == ["k1", "k2"] and s.tls is None and s.listen_port == 8080
+    assert s.default_perspective_count == 5 and s.max_attempts == 2 and len(s.perspectives) == 5
+    assert s.perspectives[0].url == "https://us-west-2.elb.test:8443"
+
+
+@pytest.mark.skipif(shutil.which("unbound-checkconf") is None, reason="unbound-checkconf not installed")
+def test_unbound_config_passes_unbound_checkconf(tmp_path):
+    conf = _files(_perspective_doc()[2])["/etc/unbound/unbound.conf"]
+    assert "forward-zone" not in conf and "auto-trust-anchor-file" in conf
+    anchor = tmp_path / "root.key"
+    anchor.write_text(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n")
+    path = tmp_path / "unbound.conf"
+    local = f'server:\n    username: ""\n    chroot: ""\n    directory: "{tmp_path}"\n'
+    path.write_text(conf.replace("/var/lib/unbound/root.key", str(anchor)) + local)
+    out = subprocess.run(["unbound-checkconf", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_scripts_are_valid_shell_and_python(tmp_path):
+    files = _files(_perspective_doc()[2])
+    script = tmp_path / "fetch.sh"
+    script.write_text(files["/usr/local/sbin/mpic-fetch-secrets"])
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    relay = tmp_path / "relay.py"
+    relay.write_text(files["/usr/local/bin/mpic-health-relay"])
+    py_compile.compile(str(relay), doraise=True)
+    assert "/readyz" in files["/usr/local/bin/mpic-health-relay"]

@@ -1,0 +1,162 @@
+"""The AWS programs end to end under strict mocks (any default-provider use fails)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import yaml
+
+from components.aws import program as aws_program
+from components.aws.planners import MANIFEST_TYPE
+from scripts.kit.program import KIT_ROOT, run_callable, run_program
+from pulumi.runtime.sync_await import _sync_await
+from tests.aws.conftest import assert_no_default_provider, fleet, provider_region, secrets, strict_mocks
+
+SECRETS = {"mpic:apiKeys": ["key-one", "key-two"], "mpic:hashSecret": "hash-secret"}
+
+
+def stack(name: str) -> dict:
+    return yaml.safe_load((KIT_ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
+
+
+def run_stack(config: dict, name: str = "t"):
+    mocks = strict_mocks()
+    run = run_program({**config, **SECRETS}, stack=name, secret_keys=list(SECRETS), mocks=mocks)
+    assert_no_default_provider(mocks)
+    return run
+
+
+@pytest.fixture(scope="module")
+def hosts_run():
+    return run_stack(stack("aws-hosts"), "aws-hosts")
+
+
+@pytest.fixture(scope="module")
+def lambda_run():
+    return run_stack(stack("aws-lambda"), "aws-lambda")
+
+
+def _assert_every_resource_on_its_region_provider(run):
+    assert run.error is None and run.default_provider_uses() == []
+    for r in run.resources:
+        if r.custom and r.type.startswith("aws:"):
+            region = provider_region(run, r)
+            assert region is not None, r.name
+            tags = r.inputs.get("tags")
+            if isinstance(tags, dict) and "mpic:region" in tags:
+                assert tags["mpic:region"] == region, r.name
+
+
+def test_hosts_program_one_provider_per_region(hosts_run):
+    _assert_every_resource_on_its_region_provider(hosts_run)
+    providers = {p.name: p.inputs for p in hosts_run.by_type("pulumi:providers:aws")}
+    assert sorted(providers) == sorted(f"aws-{r}" for r in ["us-east-1", "us-east-2", "us-west-2", "eu-west-1",
+                                                            "ap-northeast-1", "sa-east-1", "ap-southeast-2"])
+    for n, p in providers.items():
+        tags = json.loads(p["defaultTags"]) if isinstance(p["defaultTags"], str) else p["defaultTags"]
+        assert p["region"] == n[len("aws-"):] and tags["tags"]["mpic:region"] == p["region"]
+    kinds = Counter(r.type for r in hosts_run.resources)
+    assert kinds["mpic:aws:PerspectiveRegion"] == 5 and kinds["mpic:aws:Coordinator"] == 2
+    assert kinds["mpic:aws:InterRegionNetwork"] == 10 and kinds["mpic:aws:FailoverEndpoint"] == 1
+    assert kinds[MANIFEST_TYPE] == 1 and kinds["pulumi:providers:tls"] == 1
+
+
+def test_hosts_every_perspective_subnet_keeps_its_own_default_route(hosts_run):
+    by_urn = hosts_run.by_urn()
+    igws = {r.outputs["id"]: provider_region(hosts_run, r)
+            for r in hosts_run.by_type("aws:ec2/internetGateway:InternetGateway")}
+    defaults = [r for r in hosts_run.by_type("aws:ec2/route:Route") if r.inputs["destinationCidrBlock"] == "0.0.0.0/0"]
+    assert len(defaults) == 7
+    for r in defaults:
+        assert igws[r.inputs["gatewayId"]] == provider_region(hosts_run, r)
+    peer_routes = [r for r in hosts_run.by_type("aws:ec2/route:Route") if "vpcPeeringConnectionId" in r.inputs]
+    assert len(peer_routes) == 20
+    assert all(by_urn[r.parent].type == "mpic:aws:InterRegionNetwork" for r in peer_routes)
+
+
+def test_hosts_outputs_for_the_operator_and_ejbca(hosts_run):
+    out = hosts_run.outputs
+    assert out["coordinatorUrl"] == "https://mpic.example.com/v1/mpic"
+    assert out["apiKey"] == "key-one" and out["compliant"] is True
+    assert sorted(out["perspectiveEndpoints"]) == sorted(["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
+                                                          "ap-southeast-2"])
+    assert all(u.startswith("https://") and u.endswith(":8443") for u in out["perspectiveEndpoints"].values())
+    assert out["ejbcaMpicValidator"]["url"] == out["coordinatorUrl"]
+    assert out["ejbcaMpicValidator"]["apiKeyHeader"] == "x-api-key"
+    assert out["coordinatorRegions"] == {"primary": "us-east-1", "standby": "us-east-2"}
+
+
+def test_hosts_outputs_for_the_smoke_suite(hosts_run):
+    out = hosts_run.outputs
+    assert {"stack", "coordinator_url", "api_key", "ca_cert", "test_domain", "perspectives", "hosts"} <= set(out)
+    assert out["coordinator_url"] == "https://mpic.example.com" and out["api_key"] == "key-one"
+    names = {h["name"] for h in out["hosts"]}
+    assert len(out["perspectives"]) == 5 and all(p["hosts"] and set(p["hosts"]) <= names for p in out["perspectives"])
+    assert {h["role"] for h in out["hosts"]} == {"coordinator", "perspective"}
+    assert all(h["connection"].startswith("ssh://ec2-user@i-") for h in out["hosts"])
+    calls = [c for c in hosts_run.calls if c.token == "aws:ec2/getInstances:getInstances"]
+    assert len(calls) == 7 and all(c.args["instanceStateNames"] == ["running"] for c in calls)
+
+
+def test_lambda_program(lambda_run):
+    _assert_every_resource_on_its_region_provider(lambda_run)
+    fns = {provider_region(lambda_run, f): f for f in lambda_run.by_type("aws:lambda/function:Function")}
+    assert sorted(fns) == sorted(["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
+                                  "ap-southeast-2"])
+    out = lambda_run.outputs
+    assert out["coordinatorUrl"].endswith("/v1/mpic") and out["apiKey"] == "key-one"
+    assert all(v.startswith("lambda:arn:aws:lambda:") for v in out["perspectiveEndpoints"].values())
+    assert out["coordinator_url"] + "/mpic" == out["coordinatorUrl"] and out["hosts"] == []
+    assert [p["code"] for p in out["perspectives"]] == ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
+                                                        "ap-southeast-2"]
+
+
+def test_api_key_output_is_a_secret():
+    kept = {}
+
+    def build():
+        kept.update(aws_program.deploy_lambda(fleet("aws-lambda"), secrets()))
+
+    mocks = strict_mocks()
+    run = run_callable(build, mocks=mocks)
+    assert run.error is None and mocks.default_provider_uses == []
+    assert _sync_await(kept["apiKey"].is_secret()) is True
+    assert _sync_await(kept["coordinatorUrl"].is_secret()) is False
+
+
+@pytest.mark.parametrize("overrides", [
+    {"mpic:aws": {"standbyRegion": None}},
+    {"mpic:aws": {"coordinatorRegion": "eu-central-1", "standbyRegion": "us-east-1", "instanceType": "t4g.small"}},
+])
+def test_hosts_variants(overrides):
+    run = run_stack({**stack("aws-hosts"), **overrides})
+    _assert_every_resource_on_its_region_provider(run)
+    assert len(run.by_type("mpic:aws:Coordinator")) == (1 if overrides["mpic:aws"]["standbyRegion"] is None else 2)
+
+
+@pytest.mark.parametrize("aws", [{"coldStart": "provisioned"}, {"dnssecVpc": True, "coldStart": "none"}])
+def test_lambda_variants(aws):
+    run = run_stack({**stack("aws-lambda"), "mpic:aws": aws})
+    _assert_every_resource_on_its_region_provider(run)
+    if aws.get("dnssecVpc"):
+        assert len(run.by_type("aws:route53/resolverDnsSecConfig:ResolverDnsSecConfig")) == 5
+        assert len(run.by_type("aws:ec2/natGateway:NatGateway")) == 5
+    else:
+        assert len(run.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")) == 6
+
+
+@pytest.mark.parametrize("name", ["aws-hosts", "aws-lambda"])
+def test_non_compliant_stack_registers_zero_resources(name):
+    config = {**stack(name), "mpic:perspectives": ["us-west-2", "eu-west-1", "eu-west-2", "ap-northeast-1",
+                                                   "sa-east-1"]}
+    run = run_stack(config)
+    assert run.resources == [] and "VIOLATION R1" in run.error
+
+
+def test_a_perspective_aws_cannot_host_is_refused_before_any_resource():
+    config = {**stack("aws-hosts"), "mpic:perspectives": ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
+                                                          "gcp-europe-north1"]}
+    run = run_stack(config)
+    assert run.resources == [] and "gcp-europe-north1" in run.error

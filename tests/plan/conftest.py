@@ -1,0 +1,12 @@
+"""One plan per example stack, shared by the plan tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.kit.plan import PlanResult, plan_stack
+
+
+@pytest.fixture(scope="session")
+def planned() -> dict[str, PlanResult]:
+    return {name: plan_stack(name) for name in ("aws-hosts", "aws-lambda")}

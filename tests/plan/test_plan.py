@@ -1,0 +1,173 @@
+"""``mpic plan``: the plan core on the example stacks and the CLI contract (exit codes, JSON)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import scripts.cli.plan  # noqa: F401 - registers the command
+from scripts.cli import app
+from scripts.kit import plan as plan_core
+from scripts.kit.program import KIT_ROOT, PlannedResource
+
+EXAMPLES = ("aws-hosts", "aws-lambda")
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_stack_plan_invariants(planned, name):
+    result = planned[name]
+    doc = json.loads(json.dumps(result.to_json()))
+    assert list(doc) == ["stack", "compliant", "resources", "policy_violations", "monthly_cost_usd"]
+    assert doc["stack"] == name and doc["compliant"] is True and doc["policy_violations"] == []
+    regions = {r["region"] for r in doc["resources"] if r["region"]}
+    assert len(regions) >= 6  # 5 perspective regions + the coordinator's
+    for r in doc["resources"]:
+        assert set(r) == {"type", "name", "region", "parent", "inputs"}
+        assert r["type"].count(":") >= 2 and isinstance(r["inputs"], dict)
+    names = {r["name"] for r in doc["resources"]}
+    assert all(r["parent"] is None or r["parent"] in names for r in doc["resources"])
+    aws = [r for r in doc["resources"] if r["type"].startswith("aws:")]
+    assert aws and all(r["region"] for r in aws)
+    cost = doc["monthly_cost_usd"]
+    assert cost["total"] > 0 and set(cost["by_region"]) <= regions | {"global"}
+    assert math.isclose(sum(cost["by_region"].values()), cost["total"], abs_tol=0.05)
+    assert "plan-placeholder" not in json.dumps([r for r in doc["resources"] if r["type"].startswith("tls:")])
+
+
+def test_hosts_plan_shape(planned):
+    result = planned["aws-hosts"]
+    by_region = {}
+    for item in result.items:
+        by_region.setdefault(item.region, []).append(item.type)
+    for code in ("us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"):
+        kinds = by_region[code]
+        assert kinds.count("mpic:aws:PerspectiveRegion") == 1 and kinds.count("aws:autoscaling/group:Group") == 1
+        assert "aws:ec2/natGateway:NatGateway" not in kinds
+    assert by_region["us-east-1"].count("mpic:aws:Coordinator") == 1
+    assert by_region["us-east-2"].count("mpic:aws:Coordinator") == 1
+    assert 300 < result.cost.total < 800
+    asg_lines = [line for line in result.cost.lines if line.type == "aws:autoscaling/group:Group"]
+    assert len(asg_lines) == 7 * 3 and any("2 x t3.small" in line.note for line in asg_lines)
+
+
+def test_lambda_plan_is_cheaper_and_has_the_api(planned):
+    result = planned["aws-lambda"]
+    assert result.cost.total < planned["aws-hosts"].cost.total
+    assert any(i.type == "aws:apigateway/restApi:RestApi" and i.region == "us-east-1" for i in result.items)
+
+
+def test_provider_region_conventions():
+    def res(type_, name, inputs):
+        return PlannedResource(type=type_, name=name, urn=f"urn:{name}", parent=None, provider=None, custom=True,
+                               inputs=inputs)
+
+    assert plan_core.provider_region(res("pulumi:providers:aws", "aws-x", {"region": "eu-west-1"})) == "eu-west-1"
+    assert plan_core.provider_region(res("pulumi:providers:kubernetes", "k8s-eu-west-1", {})) == "eu-west-1"
+    assert plan_core.provider_region(res("pulumi:providers:tls", "tls", {})) is None
+
+
+def _copy(tmp_path: Path, name: str, **changes) -> Path:
+    doc = yaml.safe_load((KIT_ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())
+    doc["config"].update(changes)
+    path = tmp_path / f"Pulumi.{name}-copy.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_cli_json_is_exactly_one_object_and_exit_0():
+    out = runner.invoke(app, ["plan", "aws-lambda", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["compliant"] is True and doc["monthly_cost_usd"]["total"] > 0
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_cli_non_compliant_copy_exits_1_with_zero_resources(tmp_path, name):
+    path = _copy(tmp_path, name, **{"mpic:perspectives": ["us-west-2", "eu-west-1", "eu-west-2", "ap-northeast-1",
+                                                          "sa-east-1"]})
+    out = runner.invoke(app, ["plan", str(path), "--json"])
+    assert out.exit_code == 1
+    doc = json.loads(out.stdout)
+    assert doc["compliant"] is False and doc["resources"] == [] and doc["monthly_cost_usd"]["total"] == 0.0
+    human = runner.invoke(app, ["plan", str(path)])
+    assert human.exit_code == 1 and "VIOLATION R1" in human.stdout and "Nothing was deployed" in human.stdout
+
+
+def test_cli_human_output_groups_by_region_with_costs():
+    out = runner.invoke(app, ["plan", "aws-lambda"])
+    assert out.exit_code == 0, out.output
+    assert "sa-east-1" in out.stdout and "USD/month" in out.stdout and "estimated total" in out.stdout
+
+
+def test_cli_policy_violation_exits_1(tmp_path, monkeypatch):
+    from policy.rules import Violation
+
+    monkeypatch.setattr(plan_core, "evaluate", lambda views: [Violation("imdsv2-required", "x", "x: bad")])
+    out = runner.invoke(app, ["plan", "aws-lambda", "--json"])
+    assert out.exit_code == 1 and json.loads(out.stdout)["policy_violations"] == [
+        {"policy": "imdsv2-required", "resource": "x", "message": "x: bad"}]
+    human = runner.invoke(app, ["plan", "aws-lambda"])
+    assert human.exit_code == 1 and "POLICY imdsv2-required" in human.stdout
+
+
+@pytest.mark.parametrize("setup, needle", [
+    (lambda p: p.write_text("config: [\n"), "not readable as YAML"),
+    (lambda p: p.write_text(yaml.safe_dump({"config": {"mpic:target": "aws-hosts", "mpic:perspectives": [
+        "us-west-2", "eu-west-1", "mars-1", "sa-east-1", "ap-southeast-2"]}})), "unknown region 'mars-1'"),
+    (lambda p: p.write_text(yaml.safe_dump({"config": {"mpic:target": "local", "mpic:perspectives": [
+        "us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]}})), "mpic plan plans"),
+    (lambda p: p.write_text(yaml.safe_dump({"config": {"mpic:target": "aws-hosts", "mpic:aws": {
+        "coordinatorRegion": "moon-1"}, "mpic:perspectives": ["us-west-2"]}})), "coordinatorRegion"),
+    (lambda p: p.write_text(yaml.safe_dump({"config": {
+        "mpic:target": "aws-hosts", "mpic:primary": {"name": "dc", "lat": 40.74, "lon": -74.17, "rir": "ARIN"},
+        "mpic:perspectives": ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "gcp-europe-north1"]}})),
+     "gcp location"),
+])
+def test_cli_bad_input_exits_2_without_traceback(tmp_path, setup, needle):
+    path = tmp_path / "Pulumi.bad.yaml"
+    setup(path)
+    out = runner.invoke(app, ["plan", str(path), "--json"])
+    assert out.exit_code == 2 and needle in out.output and "Traceback" not in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+
+
+def test_cli_unknown_stack_exits_2():
+    out = runner.invoke(app, ["plan", "no-such-stack"])
+    assert out.exit_code == 2 and "Known stacks" in out.output
+
+
+def test_target_extras_placeholders_hooks_and_ciphertext(tmp_path, monkeypatch):
+    import types
+
+    seen = {}
+    fake = types.ModuleType("fake_target")
+    fake.PLAN_PLACEHOLDERS = {"mpic:extraSecret": "placeholder"}
+    fake.plan_mock_hooks = lambda mocks: seen.setdefault("target", mocks)
+    monkeypatch.setitem(__import__("sys").modules, "fake_target", fake)
+    monkeypatch.setitem(plan_core.TARGET_MODULES, "aws-lambda", "fake_target")
+    lambda_fleet = plan_core.load_fleet("aws-lambda")[2]
+    assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder"}
+    fake.plan_placeholders = lambda fleet: {"mpic:perFleet": fleet.target}
+    assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder",
+                                                       "mpic:perFleet": "aws-lambda"}
+    del fake.plan_placeholders
+    captured = {}
+    real = plan_core.run_program
+
+    def spy(config, **kw):
+        captured.update(config=config, secret_keys=kw["secret_keys"])
+        return real(config, **kw)
+
+    monkeypatch.setattr(plan_core, "run_program", spy)
+    path = _copy(tmp_path, "aws-lambda", **{"mpic:hashSecret": {"secure": "v1:CIPHERTEXT"}})
+    result = plan_core.plan_stack(str(path), hooks=lambda mocks: seen.setdefault("caller", mocks))
+    assert result.ok and seen["target"] is seen["caller"]
+    assert captured["config"]["mpic:extraSecret"] == "placeholder"
+    assert captured["config"]["mpic:hashSecret"] == plan_core.PLACEHOLDER_SECRETS["mpic:hashSecret"]
+    assert "mpic:extraSecret" in captured["secret_keys"] and "CIPHERTEXT" not in json.dumps(result.to_json())
