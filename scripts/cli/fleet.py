@@ -219,14 +219,29 @@ def fault_heal(stack: Optional[str] = StackOpt) -> None:
 
 
 # ------------------------------------------------------------------------------------ smoke
+def smoke_target(stack: str) -> str | None:
+    """The target of a stack file in stacks/ (None for a stack known only to Pulumi)."""
+    from config.errors import ConfigError
+    from config.stackfile import load_stack
+
+    try:
+        return load_stack(stack).target
+    except ConfigError:
+        return None
+
+
 @app.command()
 def smoke(stack: str = typer.Argument("local", help="Stack to check: local (namespaces) or a deployed stack."),
           pytest_args: Optional[list[str]] = typer.Argument(None, help="Extra pytest arguments (after --).")) -> None:
-    """Run the smoke suite (tests/smoke) against STACK: host checks and API checks."""
+    """Run the smoke suite (tests/smoke) against STACK: host checks and API checks (k8s stacks
+    also get the pod checks of tests/k8s/smoke, over testinfra's kubectl backend)."""
     from scripts.fleet.proc import KIT_ROOT
 
     env = {**os.environ, "MPIC_SMOKE_STACK": stack}
-    argv = [sys.executable, "-m", "pytest", str(KIT_ROOT / "tests" / "smoke"), "-q", "-p", "no:cacheprovider",
+    suites = [KIT_ROOT / "tests" / "smoke"]
+    if smoke_target(stack) == "k8s":
+        suites.append(KIT_ROOT / "tests" / "k8s" / "smoke")
+    argv = [sys.executable, "-m", "pytest", *map(str, suites), "-q", "-p", "no:cacheprovider",
             "--no-cov", *(pytest_args or [])]
     code = subprocess.call(argv, cwd=str(KIT_ROOT), env=env)
     raise typer.Exit(EXIT_OK if code == 0 else EXIT_FAILED)

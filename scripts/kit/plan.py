@@ -52,10 +52,13 @@ class PlannedItem:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    public_inputs: dict[str, Any] | None = None
+    """Inputs with Pulumi secrets as ``[secret]``: what the plan prints."""
 
     def to_json(self) -> dict:
+        inputs = self.inputs if self.public_inputs is None else self.public_inputs
         return {"type": self.type, "name": self.name, "region": self.region, "parent": self.parent,
-                "inputs": self.inputs}
+                "inputs": inputs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +132,8 @@ def to_views(run: ProgramRun) -> tuple[list[PlannedItem], list[Res]]:
     views = [dataclasses.replace(v, region=regions[v.urn]) for v in raw]
     items = [PlannedItem(type=r.type, name=r.name, urn=r.urn, region=regions[r.urn],
                          parent=by_urn[r.parent].name if r.parent in by_urn else None, custom=r.custom,
-                         inputs=r.inputs, outputs=r.outputs) for r in run.resources]
+                         inputs=r.inputs, outputs=r.outputs, public_inputs=r.public_inputs)
+             for r in run.resources]
     return items, views
 
 

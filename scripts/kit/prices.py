@@ -207,7 +207,19 @@ def _perspective_egress(r: Priced, _: dict) -> list[tuple[float, str]]:
     return [(gb * PRICES["data_transfer_internet_gb"] * factor(r.region), f"{gb:g} GB validation traffic out")]
 
 
+def _k8s_load_balancer(r: Priced, _: dict) -> list[tuple[float, str]]:
+    """A ``type: LoadBalancer`` Service makes the cloud provision a load balancer (priced as an
+    AWS NLB; other clouds' list prices are close). Cluster nodes are the operator's and not priced."""
+    spec = r.props.get("spec") or {}
+    if not isinstance(spec, dict) or spec.get("type") != "LoadBalancer":
+        return []
+    units = ASSUMPTIONS["lb_capacity_units"]
+    usd = (PRICES["nlb_hour"] + units * PRICES["nlb_lcu_hour"]) * HOURS_PER_MONTH * factor(r.region)
+    return [(usd, "cloud load balancer of a LoadBalancer Service (NLB price)")]
+
+
 PRICERS: dict[str, Pricer] = {
+    "kubernetes:core/v1:Service": _k8s_load_balancer,
     "aws:autoscaling/group:Group": _asg,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:ec2/natGateway:NatGateway": _nat,

@@ -40,6 +40,8 @@ class PlannedResource:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    public_inputs: dict[str, Any] | None = None
+    """``inputs`` with every Pulumi secret replaced by ``"[secret]"`` (what a plan may print)."""
 
 
 @dataclasses.dataclass
@@ -131,7 +133,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations.append(PlannedResource(
                 type=request.type, name=request.name, urn=response.urn,
                 parent=request.parent or None, provider=request.provider or None,
-                custom=bool(request.custom), inputs=_plain(inputs),
+                custom=bool(request.custom), inputs=_plain(inputs), public_inputs=_plain(inputs, redact=True),
                 outputs=_plain(reg.state) if reg is not None else {}))
         return response
 
@@ -234,14 +236,18 @@ def install_default_hooks(mocks: RecordingMocks) -> RecordingMocks:
     return mocks
 
 
-def _plain(value: Any) -> Any:
-    """Inputs as JSON-able data (secrets unwrapped, resource refs as URNs)."""
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def _plain(value: Any, redact: bool = False) -> Any:
+    """Inputs as JSON-able data (secrets unwrapped, or ``[secret]`` with ``redact``; resource refs
+    as a short description)."""
     if isinstance(value, dict):
         if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
-            return _plain(value.get("value"))
-        return {str(k): _plain(v) for k, v in value.items()}
+            return SECRET_PLACEHOLDER if redact else _plain(value.get("value"))
+        return {str(k): _plain(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, redact) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     urn = getattr(value, "urn", None)

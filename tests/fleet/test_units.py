@@ -126,6 +126,30 @@ def test_knot_and_unbound_configs(tmp_path):
     assert "retry-on conn-failure" in chap and "ssl crt" in chap
 
 
+# ------------------------------------------------------------------------------ coordinator settings
+def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
+    from config.model import StackConfig
+    from scripts.fleet.fleet import coordinator_settings
+    from scripts.fleet.plan import plan_from_config
+    from scripts.kit.pki import KitCA
+    from service.settings import CoordinatorSettings
+
+    monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path / "run"))
+    ca = KitCA.load_or_create(tmp_path / "pki")
+    client = ca.issue_client("coordinator")
+    pki = {"client": [str(client[0]), str(client[1])], "ca": str(ca.cert_path)}
+    state = State.new("lab")
+    state.data.update(api_key="k" * 32, hash_secret="s" * 32)
+    regions = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
+    for quorum in (None, 5):
+        raw = {"target": "local", "perspectives": regions, **({"quorum": quorum} if quorum else {})}
+        cfg = StackConfig.from_config(raw, name="lab")
+        doc = coordinator_settings(state, plan_from_config(cfg), 8080, pki, cfg)
+        assert doc.get("default_quorum_count") == quorum  # unset: omitted, the core default applies
+        s = CoordinatorSettings(**doc)
+        assert (s.default_quorum_count, s.default_perspective_count) == (quorum, 5)
+
+
 # ------------------------------------------------------------------------------ state
 def test_state_roundtrip_and_lock(tmp_path, monkeypatch):
     monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path))
@@ -217,3 +241,27 @@ def test_fleet_commands_need_root_with_a_clear_message(monkeypatch):
         assert "needs root" in res.output, res.output
     with pytest.raises(fleet.FleetError, match="needs root"):
         fleet.up("local")
+
+
+def test_smoke_runs_the_k8s_pod_checks_for_k8s_stacks_only(monkeypatch):
+    """`mpic smoke k8s` adds tests/k8s/smoke (kubectl backend); local and AWS stacks do not."""
+    from typer.testing import CliRunner
+
+    from scripts.cli import app
+    from scripts.cli import fleet as fleet_cli
+
+    seen: list[list[str]] = []
+
+    def fake_call(argv, cwd=None, env=None):
+        seen.append(argv)
+        assert env["MPIC_SMOKE_STACK"] == argv_stack[0]
+        return 0
+
+    monkeypatch.setattr(fleet_cli.subprocess, "call", fake_call)
+    for stack, expect_k8s in (("k8s", True), ("aws-hosts", False), ("local", False), ("prod-only-in-pulumi", False)):
+        argv_stack = [stack]
+        result = CliRunner().invoke(app, ["smoke", stack])
+        assert result.exit_code == 0, result.output
+        suites = [a for a in seen[-1] if a.endswith("smoke")]
+        assert suites[0].endswith("tests/smoke")
+        assert any(a.endswith("tests/k8s/smoke") for a in suites) is expect_k8s

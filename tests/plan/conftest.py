@@ -9,4 +9,4 @@ from scripts.kit.plan import PlanResult, plan_stack
 
 @pytest.fixture(scope="session")
 def planned() -> dict[str, PlanResult]:
-    return {name: plan_stack(name) for name in ("aws-hosts", "aws-lambda")}
+    return {name: plan_stack(name) for name in ("aws-hosts", "aws-lambda", "k8s")}

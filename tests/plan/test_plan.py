@@ -171,3 +171,14 @@ def test_target_extras_placeholders_hooks_and_ciphertext(tmp_path, monkeypatch):
     assert captured["config"]["mpic:extraSecret"] == "placeholder"
     assert captured["config"]["mpic:hashSecret"] == plan_core.PLACEHOLDER_SECRETS["mpic:hashSecret"]
     assert "mpic:extraSecret" in captured["secret_keys"] and "CIPHERTEXT" not in json.dumps(result.to_json())
+
+
+def test_plan_json_never_prints_a_secret(planned):
+    """Pulumi secrets (API keys, hash secret, private keys, kubeconfigs) print as [secret]."""
+    for name, result in planned.items():
+        text = json.dumps(result.to_json())
+        assert "plan-placeholder" not in text and "PRIVATE KEY" not in text, name
+        assert '"[secret]"' in text, name
+        # the recorded inputs keep the values, for the policy pack and the tests
+        assert any("plan-placeholder" in json.dumps(r.inputs) or "PRIVATE KEY" in json.dumps(r.inputs)
+                   or "placeholder" in json.dumps(r.inputs) for r in result.run.resources), name

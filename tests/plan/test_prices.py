@@ -76,3 +76,19 @@ def test_region_factor_default_and_empty_estimate():
     empty = estimate([])
     assert empty.total == 0.0 and isinstance(empty.total, float) and empty.to_json() == {"total": 0.0, "by_region": {}}
     assert estimate([P("aws:secretsmanager/secret:Secret", "s", None)]).by_region == {prices.GLOBAL: 0.4}
+
+
+def test_k8s_loadbalancer_services_cost_an_nlb_and_clusterip_nothing():
+    lb = Priced(type="kubernetes:core/v1:Service", name="link", region="eu-west-1",
+                props={"spec": {"type": "LoadBalancer", "ports": [{"port": 8443}]}})
+    cluster_ip = Priced(type="kubernetes:core/v1:Service", name="lab", region="eu-west-1",
+                        props={"spec": {"type": "ClusterIP"}})
+    est = estimate([lb, cluster_ip])
+    nlb = (prices.PRICES["nlb_hour"] + prices.PRICES["nlb_lcu_hour"]) * prices.HOURS_PER_MONTH
+    assert est.total == pytest.approx(nlb * prices.factor("eu-west-1"), rel=1e-3)
+    assert [line.name for line in est.lines] == ["link"]
+
+
+def test_k8s_plan_prices_one_load_balancer_per_perspective_and_hub(planned):
+    lines = [line for line in planned["k8s"].cost.lines if line.type == "kubernetes:core/v1:Service"]
+    assert len(lines) == 6 and planned["k8s"].cost.total > 0

@@ -36,3 +36,19 @@ def test_too_few_perspectives_for_the_date_registers_nothing():
               "mpic:asOf": "2026-12-15"}
     run = run_program(config, stack="t", secret_keys=list(SECRETS))
     assert run.resources == [] and "R3" in run.error
+
+
+def test_testing_mode_deploys_a_lab_and_marks_it_non_compliant(tmp_path):
+    """The loud escape hatch: a non-compliant lab stack deploys, and says so in its outputs."""
+    from scripts.kit.plan import plan_stack
+
+    config = {**stack("aws-lambda"), "mpic:complianceMode": "testing",
+              "mpic:perspectives": ["us-east-2", "eu-west-1", "ap-northeast-1"], "mpic:asOf": "2026-12-15"}
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    result = plan_stack(str(path))
+    assert not result.report.compliant
+    assert result.run.error is None and len(result.run.resources) > 0
+    assert result.run.outputs["compliant"] is False
+    assert result.run.outputs["complianceMode"] == "testing"
+    assert any("BR 3.2.2.9 needs >= 5" in m for m in result.run.outputs["complianceViolations"])
