@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.catalog import Rir
-from config.compliance import Report, check_stack, format_report, nearest_neighbours
+from config.compliance import MIN_DISTANCE_KM, Report, check_stack, format_report, nearest_neighbours
 from config.errors import ConfigError
 from config.model import StackConfig
 from config.stackfile import load_stack
@@ -72,7 +72,7 @@ def render_table(report: Report, cfg: StackConfig, console: Console) -> None:
     rows = ([(cfg.primary, True)] if cfg.primary else []) + [(p, False) for p in cfg.perspectives]
     for loc, is_primary in rows:
         other, dist = near.get(loc.code, ("-", None))
-        flag = "[red]" if dist is not None and dist < 500 else ""
+        flag = "[red]" if dist is not None and dist < MIN_DISTANCE_KM else ""
         table.add_row(loc.code + (" (primary)" if is_primary else ""), loc.city, loc.rir.value, other,
                       f"{flag}{dist:,.0f} km" if dist is not None else "-")
     console.print(table)
