@@ -94,6 +94,7 @@ class CoordinatorService:
             perspective_timeout=settings.perspective_timeout,
             early_quorum=settings.early_quorum,
             abandon_grace=settings.abandon_grace,
+            default_quorum_count=settings.default_quorum_count,
             audit=self.audit,
             metrics=self.metrics,
         )
@@ -107,6 +108,7 @@ class CoordinatorService:
             "perspectives": len(self.settings.perspectives),
             "perspectives_by_rir": self.settings.perspectives_by_rir(),
             "default_perspective_count": self.settings.default_perspective_count,
+            "default_quorum_count": self.orchestrator.required_quorum(None, self.settings.default_perspective_count),
             "early_quorum": self.settings.early_quorum,
         }
 

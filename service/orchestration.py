@@ -7,7 +7,9 @@ changes one thing: an attempt ends as soon as its outcome can no longer change.
 
 Verdict rules (BR 3.2.2.9, as the core implements them):
 - quorum: at least ``quorum_count`` perspectives of the cohort pass (default N-1 for N <= 5,
-  N-2 for N >= 6: "2-5 remotes -> 1 allowed non-corroboration; 6 or more -> 2");
+  N-2 for N >= 6: "2-5 remotes -> 1 allowed non-corroboration; 6 or more -> 2"); a request
+  without a quorum_count whose cohort has the default size gets the operator's
+  ``default_quorum_count`` instead when one is configured (see :meth:`Orchestrator.required_quorum`);
 - RIR diversity: when the cohort has more than 2 perspectives, the passing ones span >= 2
   RIRs ("the remote perspectives that corroborate must fall within at least two RIRs");
 - attempts: ``max_attempts`` (capped by the global setting) cohorts in turn; a new attempt
@@ -132,11 +134,13 @@ class Orchestrator:
         perspective_timeout: float = 5.0,
         early_quorum: bool = True,
         abandon_grace: float = 1.0,
+        default_quorum_count: int | None = None,
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
     ):
         self.perspectives = list(perspectives)
         self.default_perspective_count = default_perspective_count
+        self.default_quorum_count = default_quorum_count
         self.global_max_attempts = global_max_attempts
         self.hash_secret = hash_secret
         self.call = call
@@ -164,6 +168,17 @@ class Orchestrator:
         seed = hashlib.sha256((self.hash_secret + target.lower()).encode("utf-8")).digest()
         per_rir = CohortCreator.shuffle_available_perspectives_per_rir(list(self.perspectives), seed)
         return CohortCreator.create_perspective_cohorts(per_rir, cohort_size)
+
+    def required_quorum(self, params: Any, count: int) -> int:
+        """Passing perspectives an attempt with cohorts of ``count`` needs: the request's own
+        quorum_count (validated by the core), else the configured ``default_quorum_count`` when
+        ``count`` is the default perspective count it was validated against, else the core's
+        default (BR 3.2.2.9 minimum: N-1 for N <= 5, N-2 for N >= 6)."""
+        if params is not None and params.quorum_count is not None:
+            return int(params.quorum_count)
+        if self.default_quorum_count is not None and count == self.default_perspective_count:
+            return self.default_quorum_count
+        return int(MpicCoordinator.determine_required_quorum_count(params, count))
 
     async def coordinate(self, request: MpicRequest, trace_id: str | None = None) -> MpicResponse:
         """The core's ``coordinate_mpic`` with early quorum; raises RequestValidationFailed or
@@ -194,7 +209,7 @@ class Orchestrator:
             chosen = params.cohort_for_single_attempt
             if not MpicRequestValidator.is_requested_cohort_for_single_attempt_valid(chosen, len(cohorts)):
                 raise CohortSelectionException(ErrorMessages.COHORT_SELECTION_ERROR.message.format(chosen))
-        quorum = MpicCoordinator.determine_required_quorum_count(params, count)
+        quorum = self.required_quorum(params, count)  # one value for early decisions and the verdict
         if (
             params is not None and params.max_attempts is not None and params.max_attempts > 0
             and params.cohort_for_single_attempt is None

@@ -258,6 +258,10 @@ class CoordinatorSettings(_Base):
     default_perspective_count: int
     max_attempts: int | None = Field(None, ge=1)
     """Cap on a request's orchestration_parameters.max_attempts; null = 1 (no retries)."""
+    default_quorum_count: int | None = Field(None, ge=1)
+    """Passing perspectives required of a default-size cohort when a request gives no
+    orchestration_parameters.quorum_count; null = the core default (BR 3.2.2.9: N-1 for N <= 5,
+    N-2 for N >= 6). Between that minimum and default_perspective_count (e.g. 5 = all of 5)."""
     perspective_timeout: float = Field(5.0, gt=0)
     early_quorum: bool = True
     abandon_grace: float = Field(1.0, ge=0)
@@ -295,6 +299,7 @@ class CoordinatorSettings(_Base):
                 "client_tls: missing; https perspectives need the coordinator's client certificate and "
                 "the kit CA (client_tls.cert, client_tls.key, client_tls.ca)"
             )
+        _check_quorum(self)
         _check_cohorts(self)
         return self
 
@@ -318,6 +323,34 @@ class CoordinatorSettings(_Base):
         for p in self.perspectives:
             counts[p.effective_rir.value] = counts.get(p.effective_rir.value, 0) + 1
         return dict(sorted(counts.items()))
+
+
+def br_minimum_quorum(count: int) -> int:
+    """BR 3.2.2.9's minimum quorum for ``count`` remote perspectives (N-1 for N <= 5, N-2 for
+    N >= 6), as open-mpic-core applies it by default. The same table as
+    ``config.compliance.required_quorum`` (a test pins the two together); taken from the core
+    because the runtime images ship only ``config/catalog.py`` of the config package."""
+    from open_mpic_core import MpicCoordinator
+
+    return int(MpicCoordinator.determine_required_quorum_count(None, count))
+
+
+def _check_quorum(settings: CoordinatorSettings) -> None:
+    quorum, count = settings.default_quorum_count, settings.default_perspective_count
+    if quorum is None:
+        return
+    minimum = br_minimum_quorum(count)
+    if quorum > count:
+        raise ValueError(
+            f"default_quorum_count: {quorum} but default_perspective_count is {count}; a quorum above the "
+            f"cohort size can never pass. Use {minimum}..{count} or leave it unset (core default {minimum})"
+        )
+    if quorum < minimum:
+        raise ValueError(
+            f"default_quorum_count: {quorum} of {count} lets {count - quorum} perspectives fail; BR 3.2.2.9 "
+            f"allows {count - minimum} with {count} remote perspectives. Use {minimum}..{count} or leave it "
+            f"unset (core default {minimum})"
+        )
 
 
 def _check_cohorts(settings: CoordinatorSettings) -> None:

@@ -14,7 +14,6 @@ import pulumi_aws as aws
 
 from components.aws import cloud_init
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
-from components.aws.pki import issue_leaf
 from components.aws.planners import (
     COORDINATOR_LISTENER_ROLE,
     CoordinatorPlan,
@@ -23,6 +22,7 @@ from components.aws.planners import (
     name_tags,
     perspective_url,
 )
+from components.pki import issue_leaf
 
 
 def _ssm_secure(owner: pulumi.Resource, name: str, region: str, role: str, path: str,
@@ -101,7 +101,8 @@ class PerspectiveRegion(pulumi.ComponentResource):
                         tags=name_tags(f"{name}-listener", role, region), opts=child)
 
         cert_pem, key_pem = issue_leaf(self, f"{name}-tls", f"perspective-{region}", [lb.dns_name],
-                                       args["ca_cert_pem"], args["ca_private_key_pem"])
+                                       args["ca_cert_pem"], args["ca_private_key_pem"],
+                                       uses=["server_auth", "client_auth"])
         params = [
             _ssm_secure(self, f"{name}-param-cert", region, role, f"{plan.ssm_prefix}/tls-cert", cert_pem),
             _ssm_secure(self, f"{name}-param-key", region, role, f"{plan.ssm_prefix}/tls-key", key_pem),

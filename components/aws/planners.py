@@ -272,7 +272,7 @@ def perspective_settings(p: PerspectivePlan, aws: AwsSettings) -> dict[str, Any]
 
 def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, Any]:
     """``/etc/mpic/coordinator.yaml`` (plain HTTP behind the ALB; secrets come from files/env)."""
-    return {
+    settings: dict[str, Any] = {
         "listen_host": "0.0.0.0",
         "listen_port": fleet.aws.coordinator_port,
         "api_keys_file": f"{ETC}/api-keys",
@@ -284,6 +284,9 @@ def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]])
         "perspectives": perspectives,
         "audit_log": "-",
     }
+    if fleet.quorum is not None:  # mpic:quorum; unset = the core's BR 3.2.2.9 default
+        settings["default_quorum_count"] = fleet.quorum
+    return settings
 
 
 def perspective_url(dns_name: str, port: int) -> str:
@@ -333,10 +336,13 @@ def lambda_perspective_env(p: PerspectivePlan, aws: AwsSettings) -> dict[str, st
 
 def lambda_coordinator_env(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, str]:
     """Environment of the coordinator function, without the secrets (added by the component)."""
-    return {
+    env = {
         "MPIC_DEFAULT_PERSPECTIVE_COUNT": str(fleet.cohort_size),
         "MPIC_MAX_ATTEMPTS": str(fleet.max_attempts),
         "MPIC_PERSPECTIVE_TIMEOUT": str(fleet.aws.perspective_timeout),
         "MPIC_PERSPECTIVES": json.dumps(perspectives),
         "MPIC_AUDIT_LOG": "-",
     }
+    if fleet.quorum is not None:  # mpic:quorum; unset = the core's BR 3.2.2.9 default
+        env["MPIC_DEFAULT_QUORUM_COUNT"] = str(fleet.quorum)
+    return env

@@ -20,7 +20,6 @@ from components.aws.hosts import (
     InterRegionNetwork,
     PerspectiveRegion,
 )
-from components.aws.pki import KitPki
 from components.aws.planners import (
     MANIFEST_TYPE,
     PlanError,
@@ -37,6 +36,7 @@ from components.aws.planners import (
 )
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.inputs import StackSecrets
+from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
 
 
@@ -85,7 +85,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     FleetManifest("fleet", fleet_manifest(fleet))
     providers = region_providers(fleet, plan.regions)
     tls_provider = tls.Provider("tls")
-    pki = KitPki("kit-pki", {"stack": fleet.name}, opts=pulumi.ResourceOptions(providers=[tls_provider]))
+    ca = KitCa("kit-ca", {"common_name": f"{CA_COMMON_NAME} ({fleet.name})"},
+               opts=pulumi.ResourceOptions(providers=[tls_provider]))
 
     regions: dict[str, PerspectiveRegion] = {}
     for p in plan.perspectives:
@@ -94,7 +95,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
             "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.image_id,
             "volume_size_gb": a.volume_size_gb, "runtime_spec": a.runtime_spec,
             "settings": perspective_settings(p, a),
-            "ca_cert_pem": pki.ca_cert_pem, "ca_private_key_pem": pki.ca_private_key_pem,
+            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
 
     targets = pulumi.Output.all(*[regions[p.code].endpoint for p in plan.perspectives]).apply(
@@ -110,8 +111,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
             "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
             "instance_type": a.coordinator_instance_type, "image_id": a.image_id, "volume_size_gb": a.volume_size_gb,
             "runtime_spec": a.runtime_spec, "settings": settings, "api_keys": secrets.api_keys,
-            "hash_secret": secrets.hash_secret, "ca_cert_pem": pki.ca_cert_pem,
-            "client_cert_pem": pki.client_cert_pem, "client_private_key_pem": pki.client_private_key_pem,
+            "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
+            "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
         }, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
 
     for link in plan.peerings:
@@ -150,7 +151,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         "perspectiveEndpoints": {p.code: regions[p.code].endpoint for p in plan.perspectives},
         "coordinatorRegions": {c.role: c.region for c in plan.coordinators},
         "coordinatorAlbs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
-        "kitCaCertPem": pki.ca_cert_pem,
+        "kitCaCertPem": ca.cert_pem,
         "ejbcaMpicValidator": failover.url.apply(ejbca_settings),
     }
 

@@ -27,9 +27,6 @@ from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY, ClusterSpec, EksC
 
 KEY = f"{NAMESPACE}:k8s"
 PART_OF = "mpic-fleet"
-CERT_VALIDITY_HOURS = 397 * 24
-"""Leaf certificates of the kit CA: 397 days, like the local fleet's (scripts/kit/pki.py)."""
-CA_VALIDITY_HOURS = 10 * 365 * 24
 
 
 def dns_label(code: str) -> str:
@@ -252,6 +249,8 @@ def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan
                           "ca": f"{o.CLIENT_TLS_DIR}/ca.crt"},
            "perspectives": [{"code": p.code, "rir": p.rir, "url": p.url} for p in perspectives],
            "audit_log": "-"}
+    if fleet.quorum is not None:  # mpic:quorum; unset = the core's BR 3.2.2.9 default
+        doc["default_quorum_count"] = fleet.quorum
     return yaml.safe_dump(doc, sort_keys=False)
 
 

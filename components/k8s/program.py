@@ -22,8 +22,9 @@ import pulumi_tls as tls
 from components.k8s.coordinator import CoordinatorWorkload
 from components.k8s.eks import EksCluster
 from components.k8s.perspective import PerspectiveWorkload
-from components.k8s.pki import InterclusterLink, KitCa
+from components.k8s.pki import InterclusterLink
 from components.k8s.plan import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
+from components.pki import CA_COMMON_NAME, KitCa
 from config.errors import ConfigError
 from config.model import NAMESPACE, StackConfig
 from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
@@ -130,8 +131,12 @@ def deploy(fleet: StackConfig, secrets: Any, credentials: ClusterCredentials | N
     aws_providers = AwsProviders()
     providers = {c.region: cluster_provider(c, creds, aws_providers) for c in plan.clusters}
     tls_provider = tls.Provider("tls")
-    ca = KitCa("kit-ca", {"coordinator_dns_names": list(plan.coordinator_cert_dns_names)},
-               opts=pulumi.ResourceOptions(providers=[tls_provider]))
+    ca = KitCa("kit-ca", {"common_name": CA_COMMON_NAME,
+                          "coordinator_dns_names": list(plan.coordinator_cert_dns_names)},
+               opts=pulumi.ResourceOptions(providers=[tls_provider],
+                                           aliases=[pulumi.Alias(type_="mpic:k8s:KitCa")]))  # its former token
+    server = ca.server
+    assert server is not None, "the planner always names the coordinator"
     for p in plan.perspectives:
         label = dns_label(p.code)
         workload = PerspectiveWorkload(f"persp-{label}", {"plan": p},
@@ -141,9 +146,9 @@ def deploy(fleet: StackConfig, secrets: Any, credentials: ClusterCredentials | N
                          opts=pulumi.ResourceOptions(providers=[tls_provider, providers[p.cluster]]))
     coordinators = {
         c.region: CoordinatorWorkload(f"coord-{c.region}", {
-            "plan": c, "ca_cert_pem": ca.cert_pem, "server_cert_pem": ca.server_cert_pem,
-            "server_key_pem": ca.server_key_pem, "client_cert_pem": ca.client_cert_pem,
-            "client_key_pem": ca.client_key_pem, "api_keys": secrets.api_keys, "hash_secret": secrets.hash_secret,
+            "plan": c, "ca_cert_pem": ca.cert_pem, "server_cert_pem": server.cert_pem,
+            "server_key_pem": server.key_pem, "client_cert_pem": ca.client.cert_pem,
+            "client_key_pem": ca.client.key_pem, "api_keys": secrets.api_keys, "hash_secret": secrets.hash_secret,
         }, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
         for c in plan.coordinators}
     if plan.failover is not None:

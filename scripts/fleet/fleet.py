@@ -286,7 +286,7 @@ def wait_region(state: State, plan: FleetPlan, region: RegionPlan, pki: dict, ti
 
 # ------------------------------------------------------------------------------------ coordinator
 def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg) -> dict:
-    return {
+    settings = {
         "listen_host": "127.0.0.1",
         "listen_port": port,
         "api_keys": [state.data["api_key"]],
@@ -301,6 +301,9 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         "audit_log": str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"),
         "log_level": "INFO",
     }
+    if cfg.quorum is not None:  # mpic:quorum; unset = the core's BR 3.2.2.9 default
+        settings["default_quorum_count"] = cfg.quorum
+    return settings
 
 
 def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg) -> None:

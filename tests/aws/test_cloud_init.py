@@ -99,6 +99,14 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     assert s.all_api_keys() == ["k1", "k2"] and s.tls is None and s.listen_port == 8080
     assert s.default_perspective_count == 5 and s.max_attempts == 2 and len(s.perspectives) == 5
     assert s.perspectives[0].url == "https://us-west-2.elb.test:8443"
+    assert s.default_quorum_count is None and "default_quorum_count" not in raw  # mpic:quorum unset: core default
+    strict = planners.coordinator_settings(fleet(quorum=5), targets)  # mpic:quorum 5 of 5
+    assert strict["default_quorum_count"] == 5
+    text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=strict, ssm_prefix=plan.coordinators[0].ssm_prefix,
+                                             secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
+                                             runtime_spec="mpic-fleet==0.1.0")
+    raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/coordinator.yaml"]), tmp_path / "etc", ca, "coordinator")
+    assert CoordinatorSettings(**raw).default_quorum_count == 5
 
 
 @pytest.mark.skipif(shutil.which("unbound-checkconf") is None, reason="unbound-checkconf not installed")

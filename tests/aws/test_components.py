@@ -16,8 +16,8 @@ import yaml
 
 from components.aws import planners
 from components.aws.hosts import Coordinator, FailoverEndpoint, InterRegionNetwork, PerspectiveRegion
-from components.aws.pki import KitPki
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
+from components.pki import KitCa
 from scripts.kit.program import run_callable
 from tests.aws.conftest import (
     assert_no_default_provider,
@@ -41,12 +41,12 @@ def _perspective_region(code: str = "eu-west-1"):
 
     def build():
         aws_p, tls_p = provider(code), tls_provider()
-        pki = KitPki("kit-pki", {"stack": "t"}, opts=pulumi.ResourceOptions(providers=[tls_p]))
+        ca = KitCa("kit-ca", {"common_name": "MPIC Fleet kit CA (t)"}, opts=pulumi.ResourceOptions(providers=[tls_p]))
         region = PerspectiveRegion(plan.name, {
             "plan": plan, "coordinator_cidrs": COORD_CIDRS, "perspective_port": 8443, "health_port": 8081,
             "instance_type": "t3.small", "image_id": f.aws.image_id, "volume_size_gb": 16,
             "runtime_spec": "mpic-fleet==0.1.0", "settings": planners.perspective_settings(plan, f.aws),
-            "ca_cert_pem": pki.ca_cert_pem, "ca_private_key_pem": pki.ca_private_key_pem,
+            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[aws_p, tls_p]))
         pulumi.export("endpoint", region.endpoint)
 

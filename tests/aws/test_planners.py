@@ -123,6 +123,20 @@ def test_lambda_environments():
     assert ipaddress.ip_address(resolver) == ipaddress.ip_network(pv.vpc_cidr).network_address + 2
     coord = planners.lambda_coordinator_env(f, [{"code": "x"}])
     assert coord["MPIC_DEFAULT_PERSPECTIVE_COUNT"] == "5" and coord["MPIC_MAX_ATTEMPTS"] == "2"
+    assert "MPIC_DEFAULT_QUORUM_COUNT" not in coord  # mpic:quorum unset: the core default
+
+
+def test_lambda_coordinator_env_carries_the_quorum_and_loads(monkeypatch):
+    from service.settings import CoordinatorSettings, load_settings
+
+    f = fleet("aws-lambda", quorum=5)
+    targets = [{"code": c, "url": f"lambda:arn:aws:lambda:{c}:1:function:p-{c}"} for c in PERSPECTIVES]
+    env = planners.lambda_coordinator_env(f, targets)
+    assert env["MPIC_DEFAULT_QUORUM_COUNT"] == "5"
+    for key, value in {**env, "MPIC_HASH_SECRET": "s" * 32}.items():  # as the function sees them
+        monkeypatch.setenv(key, value)
+    s = load_settings(CoordinatorSettings, None)
+    assert (s.default_quorum_count, s.default_perspective_count, s.max_attempts) == (5, 5, 2)
 
 
 def test_ejbca_settings_name_the_endpoint_and_header():

@@ -66,3 +66,14 @@ def test_coordinator_settings_load_with_secrets_from_env(plan, pki, monkeypatch)
     assert s.default_perspective_count == 5 and s.max_attempts == 2
     env = {e["name"] for e in plan.coordinators[0].objects["deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert {"MPIC_API_KEYS", "MPIC_HASH_SECRET"} <= env
+    assert s.default_quorum_count is None and "default_quorum_count" not in doc  # mpic:quorum unset
+
+
+def test_coordinator_settings_carry_the_stack_quorum(pki, monkeypatch):
+    monkeypatch.setenv("MPIC_HASH_SECRET", "a-long-random-hash-secret")
+    strict = plan_fleet(StackConfig.from_config({"target": "k8s", "perspectives": FIVE, "quorum": 5, "k8s": {
+        "hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net"}}))
+    doc = _remap(strict.coordinators[0].objects["settings"]["data"]["settings.yaml"], pki)
+    assert doc["default_quorum_count"] == 5
+    s = CoordinatorSettings(**doc)
+    assert (s.default_quorum_count, s.default_perspective_count) == (5, 5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import ssl
@@ -117,6 +118,15 @@ def read_audit(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_event_loop_policy() -> Iterator[None]:
+    """asyncio.run() ends with set_event_loop(None), after which get_event_loop() raises in the
+    main thread; tests run after these in one session (the Pulumi mocks of tests/aws, tests/k8s)
+    need it, so each test here leaves a fresh policy behind."""
+    yield
+    asyncio.set_event_loop_policy(None)
 
 
 @pytest.fixture(scope="session")

@@ -234,6 +234,7 @@ def test_healthz_reports_version_and_rirs(fleet_url: str) -> None:
     assert status == 200
     assert body["status"] == "ok" and body["role"] == "coordinator" and body["version"]
     assert body["perspectives_by_rir"] == {"AFRINIC": 1, "APNIC": 1, "ARIN": 1, "LACNIC": 1, "RIPE NCC": 1}
+    assert body["default_perspective_count"] == 5 and body["default_quorum_count"] == 4  # the core default
 
 
 def test_metrics_count_requests_and_perspective_latency(fleet_url: str) -> None:
@@ -280,6 +281,23 @@ def test_a_down_perspective_is_an_incomplete_result(env: Env, coordinator: Any) 
     assert down["check_completed"] is False
     assert down["errors"][0]["error_type"] == "mpic_error:coordinator:remote_check"
     assert "af-south-1" in down["errors"][0]["error_message"]
+
+
+def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator: Any) -> None:
+    """default_quorum_count 5 of 5 (mpic:quorum): one down perspective makes the answer invalid,
+    where the core default (4 of 5, previous test) is valid; a request's own quorum_count is kept."""
+    base = coordinator(env.coordinator_settings(listen_port=8098, default_quorum_count=5,
+                                                perspectives=_pool(env, {"url": env.down_url})))
+    status, body, _ = http("POST", base + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)
+    assert status == 200 and body["is_valid"] is False
+    assert body["actual_orchestration_parameters"]["quorum_count"] == 5
+    assert _code(body, "af-south-1")["check_completed"] is False
+    own = {**caa("caa-permit.mpic.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 4}}
+    status, body, _ = http("POST", base + "/mpic", own, headers=KEY)
+    assert status == 200 and body["is_valid"] is True
+    assert body["actual_orchestration_parameters"]["quorum_count"] == 4
+    status, health, _ = http("GET", base + "/healthz")
+    assert health["default_quorum_count"] == 5
 
 
 def test_a_perspective_with_an_unknown_server_cert_is_refused(env: Env, coordinator: Any) -> None:

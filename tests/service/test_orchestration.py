@@ -300,3 +300,33 @@ def test_a_cancelled_request_cancels_its_calls() -> None:
 
     asyncio.run(go())
     assert sorted(cancelled) == ["a", "b", "c", "d", "e"]
+
+
+def test_configured_default_quorum_applies_to_requests_without_one() -> None:
+    """default_quorum_count (the stack's mpic:quorum): 5 of 5 with one failing perspective is
+    invalid (the core default 4 of 5 is valid); early quorum decides with the same value; a
+    request's own quorum_count, or a cohort of another size, is not affected."""
+    behaviour = {"a": ("pass", 6), "b": ("pass", 6), "c": ("pass", 6), "d": ("pass", 6), "e": ("raise", 0)}
+
+    async def run(default_quorum: int | None, early: bool, params: Any = None) -> Any:
+        orch = Orchestrator(_five(), 5, "s", make_call(behaviour), early_quorum=early, perspective_timeout=5,
+                            default_quorum_count=default_quorum)
+        return await orch.coordinate(MpicCaaRequest(domain_or_ip_target="x.example", orchestration_parameters=params))
+
+    for early in (True, False):
+        strict = asyncio.run(run(5, early))
+        assert strict.is_valid is False and strict.actual_orchestration_parameters.quorum_count == 5
+        cancelled = [p for p in strict.perspectives
+                     if EARLY_QUORUM_ERROR in [e.error_type for e in p.check_response.errors or []]]
+        # early: "e" failed first, so 5 of 5 was impossible at once and the rest were not awaited
+        assert len(cancelled) == (4 if early else 0)
+        default = asyncio.run(run(None, early))
+        assert default.is_valid is True and default.actual_orchestration_parameters.quorum_count == 4
+    own = asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=5, quorum_count=4)))
+    assert own.is_valid is True and own.actual_orchestration_parameters.quorum_count == 4
+    same_size = asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=5)))
+    assert same_size.actual_orchestration_parameters.quorum_count == 5
+    other_size = asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=4)))
+    assert other_size.actual_orchestration_parameters.quorum_count == 3
+    with pytest.raises(RequestValidationFailed):  # the core's own check of a request's quorum stays
+        asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=5, quorum_count=3)))

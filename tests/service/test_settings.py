@@ -106,8 +106,29 @@ COORDINATOR_ERRORS = [
                        {"code": "us-west-2", "url": "https://c:1", "too_close_codes": ["eu-west-1"]}]},
      "no cohort of 3"),
     ({"max_attempts": 0}, "max_attempts"),
+    ({"default_quorum_count": 4}, "default_quorum_count: 4 but default_perspective_count is 3"),
+    ({"default_quorum_count": 1}, "default_quorum_count: 1 of 3 lets 2 perspectives fail; BR 3.2.2.9 allows 1"),
+    ({"default_quorum_count": 0}, "default_quorum_count: Input should be greater than or equal to 1"),
     ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
 ]
+
+
+def test_default_quorum_count_accepts_the_br_range(env: Env, tmp_path: Path, monkeypatch: Any) -> None:
+    assert CoordinatorSettings(**coordinator_dict(env)).default_quorum_count is None
+    for quorum in (2, 3):  # 3 perspectives: BR minimum 2 .. all 3
+        s = load_settings(CoordinatorSettings, write(tmp_path, coordinator_dict(env, default_quorum_count=quorum)))
+        assert s.default_quorum_count == quorum
+    monkeypatch.setenv("MPIC_DEFAULT_QUORUM_COUNT", "3")  # the Lambda coordinator gets it this way
+    assert load_settings(CoordinatorSettings, write(tmp_path, coordinator_dict(env))).default_quorum_count == 3
+
+
+def test_br_minimum_quorum_is_the_compliance_rule() -> None:
+    """The runtime takes the minimum from the core (its images ship no config.compliance);
+    it must be the same table the config-time rule R4 uses."""
+    from config.compliance import required_quorum
+    from service.settings import br_minimum_quorum
+
+    assert [br_minimum_quorum(n) for n in range(2, 31)] == [required_quorum(n) for n in range(2, 31)]
 
 
 @pytest.mark.parametrize("change,message", COORDINATOR_ERRORS)
