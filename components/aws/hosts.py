@@ -7,7 +7,7 @@ certificates) through ``opts.providers`` from the program root; children inherit
 
 from __future__ import annotations
 
-from typing import Sequence, TypedDict
+from typing import NotRequired, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -143,6 +143,10 @@ class CoordinatorArgs(TypedDict):
     ca_cert_pem: pulumi.Input[str]
     client_cert_pem: pulumi.Input[str]
     client_private_key_pem: pulumi.Input[str]
+    validation_record_fqdn: NotRequired[pulumi.Input[str]]
+    """ACM's DNS validation record of ``domain``, made by another coordinator (ACM gives a domain the
+    same CNAME in every region of an account): the standby reuses it instead of managing a second
+    copy of the same record, which would delete the primary's when destroyed."""
 
 
 class Coordinator(pulumi.ComponentResource):
@@ -154,6 +158,7 @@ class Coordinator(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     route_table_id: pulumi.Output[str]
     hosts: pulumi.Output[list]
+    validation_record_fqdn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CoordinatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mpic:aws:Coordinator", name, None, opts)
@@ -187,13 +192,17 @@ class Coordinator(pulumi.ComponentResource):
 
         cert = aws.acm.Certificate(f"{name}-cert", domain_name=args["domain"], validation_method="DNS",
                                    tags=name_tags(f"{name}-cert", role, region), opts=child)
-        option = cert.domain_validation_options[0]
-        record = aws.route53.Record(f"{name}-cert-validation", zone_id=args["zone_id"],
-                                    name=option.resource_record_name, type=option.resource_record_type,
-                                    records=[option.resource_record_value], ttl=300, allow_overwrite=True,
-                                    opts=child)
+        fqdn = args.get("validation_record_fqdn")
+        if fqdn is None:
+            option = cert.domain_validation_options[0]
+            fqdn = aws.route53.Record(f"{name}-cert-validation", zone_id=args["zone_id"],
+                                      name=option.resource_record_name, type=option.resource_record_type,
+                                      records=[option.resource_record_value], ttl=300, allow_overwrite=True,
+                                      opts=child).fqdn
+        self.validation_record_fqdn = pulumi.Output.from_input(fqdn)
         validation = aws.acm.CertificateValidation(f"{name}-cert-validated", certificate_arn=cert.arn,
-                                                   validation_record_fqdns=[record.fqdn], opts=child)
+                                                   validation_record_fqdns=[self.validation_record_fqdn],
+                                                   opts=child)
 
         alb = aws.lb.LoadBalancer(f"{name}-alb", load_balancer_type="application", internal=False,
                                   subnets=[s.id for s in net.subnets], security_groups=[alb_sg.id],

@@ -16,6 +16,7 @@ import pulumi_tls as tls
 
 from components.aws.hosts import (
     Coordinator,
+    CoordinatorArgs,
     FailoverEndpoint,
     InterRegionNetwork,
     PerspectiveRegion,
@@ -107,13 +108,16 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
 
     coordinators: dict[str, Coordinator] = {}
     for c in plan.coordinators:
-        coordinators[c.region] = Coordinator(c.name, {
+        args: CoordinatorArgs = {
             "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
             "instance_type": a.coordinator_instance_type, "image_id": a.image_id, "volume_size_gb": a.volume_size_gb,
             "runtime_spec": a.runtime_spec, "settings": settings, "api_keys": secrets.api_keys,
             "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
             "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
-        }, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
+        }
+        if coordinators:  # the standby reuses the primary's ACM validation record (one record per domain)
+            args["validation_record_fqdn"] = next(iter(coordinators.values())).validation_record_fqdn
+        coordinators[c.region] = Coordinator(c.name, args, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
 
     for link in plan.peerings:
         coord, persp = coordinators[link.coordinator_region], regions[link.perspective_region]

@@ -53,6 +53,9 @@ class CoordinatorWorkload(pulumi.ComponentResource):
         for role in ("settings", "pdb", "hpa", "netpol", "service"):
             made.append(resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
                                          child))
+        # The autoscaler owns the replica count once the Deployment exists: a later `pulumi up`
+        # must not reset it to the floor (spec.replicas only seeds the first rollout).
         resources.create(f"{name}-deployment", resources.in_namespace(plan.objects["deployment"], self.namespace),
-                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *made[:4]]))
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *made[:4]],
+                                                ignore_changes=["spec.replicas"]))
         self.register_outputs({"namespace": self.namespace})

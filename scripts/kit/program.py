@@ -42,6 +42,7 @@ class PlannedResource:
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     public_inputs: dict[str, Any] | None = None
     """``inputs`` with every Pulumi secret replaced by ``"[secret]"`` (what a plan may print)."""
+    ignore_changes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -134,6 +135,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 type=request.type, name=request.name, urn=response.urn,
                 parent=request.parent or None, provider=request.provider or None,
                 custom=bool(request.custom), inputs=_plain(inputs), public_inputs=_plain(inputs, redact=True),
+                ignore_changes=list(request.ignoreChanges),
                 outputs=_plain(reg.state) if reg is not None else {}))
         return response
 

@@ -63,6 +63,17 @@ def test_hosts_program_one_provider_per_region(hosts_run):
     assert kinds[MANIFEST_TYPE] == 1 and kinds["pulumi:providers:tls"] == 1
 
 
+def test_hosts_one_acm_validation_record_shared_by_both_coordinators(hosts_run):
+    """ACM gives the domain one validation CNAME per account: the primary manages it, the standby's
+    certificate validation waits on the same record (destroying one cannot delete the other's)."""
+    records = [r for r in hosts_run.by_type("aws:route53/record:Record") if r.name.endswith("-cert-validation")]
+    assert [r.name for r in records] == ["coord-us-east-1-cert-validation"]
+    validations = hosts_run.by_type("aws:acm/certificateValidation:CertificateValidation")
+    assert len(validations) == 2
+    fqdns = {tuple(v.inputs["validationRecordFqdns"]) for v in validations}
+    assert len(fqdns) == 1
+
+
 def test_hosts_every_perspective_subnet_keeps_its_own_default_route(hosts_run):
     by_urn = hosts_run.by_urn()
     igws = {r.outputs["id"]: provider_region(hosts_run, r)

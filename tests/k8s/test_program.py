@@ -95,6 +95,8 @@ def test_replicas_spread_probes_limits_and_security(fleet_run, component):
     assert len(specs) == (5 if component == "perspective" else 1)
     for dep, pod in specs:
         assert dep.inputs["spec"]["replicas"] >= 2
+        # the coordinator's autoscaler owns its replica count after the first rollout
+        assert ("spec.replicas" in dep.ignore_changes) is (component == "coordinator")
         zone = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone"]
         assert zone and zone[0]["whenUnsatisfiable"] == "DoNotSchedule"
         assert zone[0]["labelSelector"]["matchLabels"] == dep.inputs["spec"]["selector"]["matchLabels"]
