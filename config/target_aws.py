@@ -71,6 +71,9 @@ class AwsSettings(TargetSettings):
     """aws-lambda cold-start mitigation: scheduled warm-up invokes, provisioned concurrency, or none."""
     warmup_minutes: int = Field(5, ge=1, le=60)
     provisioned_concurrency: int = Field(1, ge=1, le=100)
+    api_gateway_keys: int = Field(1, ge=1, le=10)
+    """aws-lambda: how many of ``mpic:apiKeys`` (from the first) API Gateway admits. Raise it to 2
+    while rotating keys (old and new both work), then drop the old key and set it back to 1."""
     dnssec_vpc: bool = False
     """aws-lambda: run perspective functions in a VPC whose Route53 Resolver validates DNSSEC
     (adds a NAT gateway per region: see ``mpic plan`` for the cost)."""

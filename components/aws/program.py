@@ -179,7 +179,7 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     coordinator = LambdaCoordinator(f"coord-{plan.coordinator_region}", {
         "stack": fleet.name, "region": plan.coordinator_region, "env": lambda_coordinator_env(fleet, []),
         "perspectives_env": perspectives_env, "perspective_arns": arns, "api_keys": secrets.api_keys,
-        "hash_secret": secrets.hash_secret, "function": spec,
+        "hash_secret": secrets.hash_secret, "function": spec, "api_gateway_keys": fleet.aws.api_gateway_keys,
     }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))
 
     base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))

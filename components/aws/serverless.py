@@ -9,7 +9,7 @@ upstream) are mitigated by scheduled warm-up invokes or provisioned concurrency.
 from __future__ import annotations
 
 import json
-from typing import Sequence, TypedDict
+from typing import NotRequired, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -171,6 +171,16 @@ class LambdaCoordinatorArgs(TypedDict):
     api_keys: pulumi.Input[list]
     hash_secret: pulumi.Input[str]
     function: FunctionSpec
+    api_gateway_keys: NotRequired[int]
+    """How many of ``api_keys`` (from the first) API Gateway admits (default 1)."""
+
+
+def _nth_key(keys: list, index: int) -> str:
+    if index >= len(keys):
+        raise ValueError(f"mpic:aws.apiGatewayKeys asks for {index + 1} API keys but mpic:apiKeys holds "
+                         f"{len(keys)}. Add keys (pulumi config set --secret --path 'mpic:apiKeys[{index}]' ...) "
+                         "or lower mpic:aws.apiGatewayKeys.")
+    return keys[index]
 
 
 class LambdaCoordinator(pulumi.ComponentResource):
@@ -220,17 +230,20 @@ class LambdaCoordinator(pulumi.ComponentResource):
         aws.lambda_.Permission(f"{name}-apigw-permission", action="lambda:InvokeFunction", function=fn.name,
                                principal="apigateway.amazonaws.com",
                                source_arn=api.execution_arn.apply(lambda a: f"{a}/*/POST/mpic"), opts=child)
-        key = aws.apigateway.ApiKey(f"{name}-key", name=f"mpic-{args['stack']}-ejbca", enabled=True,
-                                    value=pulumi.Output.secret(pulumi.Output.from_input(args["api_keys"])
-                                                               .apply(lambda ks: ks[0])),
-                                    tags=name_tags(f"{name}-key", role_tag, region), opts=child)
         plan = aws.apigateway.UsagePlan(
             f"{name}-usage-plan", name=f"mpic-{args['stack']}",
             api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api.id, stage=stage.stage_name)],
             throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(burst_limit=200, rate_limit=100),
             tags=name_tags(f"{name}-usage-plan", role_tag, region), opts=child)
-        aws.apigateway.UsagePlanKey(f"{name}-usage-plan-key", key_id=key.id, key_type="API_KEY",
-                                    usage_plan_id=plan.id, opts=child)
+        keys = pulumi.Output.from_input(args["api_keys"])
+        for index in range(args.get("api_gateway_keys", 1)):
+            suffix = "" if index == 0 else f"-{index}"
+            key = aws.apigateway.ApiKey(
+                f"{name}-key{suffix}", name=f"mpic-{args['stack']}-ejbca{suffix}", enabled=True,
+                value=pulumi.Output.secret(keys.apply(lambda ks, i=index: _nth_key(ks, i))),
+                tags=name_tags(f"{name}-key{suffix}", role_tag, region), opts=child)
+            aws.apigateway.UsagePlanKey(f"{name}-usage-plan-key{suffix}", key_id=key.id, key_type="API_KEY",
+                                        usage_plan_id=plan.id, opts=child)
         self.function_arn = invoke_arn
         self.url = stage.invoke_url.apply(lambda u: f"{u.rstrip('/')}/mpic")
         self.register_outputs({"url": self.url, "functionArn": self.function_arn})

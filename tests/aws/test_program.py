@@ -158,6 +158,24 @@ def test_lambda_variants(aws):
         assert len(run.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")) == 6
 
 
+def test_lambda_api_gateway_admits_every_rotating_key():
+    config = {**stack("aws-lambda"), "mpic:aws": {"apiGatewayKeys": 2}}
+    run = run_program({**config, "mpic:apiKeys": ["old-key", "new-key"], "mpic:hashSecret": "h"}, stack="rot",
+                      secret_keys=list(SECRETS), mocks=strict_mocks())
+    assert run.error is None
+    keys = sorted(k.inputs["value"] for k in run.by_type("aws:apigateway/apiKey:ApiKey"))
+    assert keys == ["new-key", "old-key"]
+    assert len(run.by_type("aws:apigateway/usagePlanKey:UsagePlanKey")) == 2
+
+
+def test_lambda_asking_for_more_gateway_keys_than_configured_fails_clearly():
+    from components.aws.serverless import _nth_key
+
+    assert _nth_key(["a", "b"], 1) == "b"
+    with pytest.raises(ValueError, match="apiGatewayKeys asks for 3 API keys but mpic:apiKeys holds 2"):
+        _nth_key(["a", "b"], 2)
+
+
 @pytest.mark.parametrize("name", ["aws-hosts", "aws-lambda"])
 def test_non_compliant_stack_registers_zero_resources(name):
     config = {**stack(name), "mpic:perspectives": ["us-west-2", "eu-west-1", "eu-west-2", "ap-northeast-1",
