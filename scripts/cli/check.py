@@ -34,7 +34,9 @@ def _parse_site(text: str) -> dict:
     except ValueError:
         raise ConfigError(f"--primary-site: '{text}': latitude and longitude must be numbers "
                           "(e.g. 40.71,-74.01,ARIN).", key="--primary-site", value=text) from None
-    rir = parts[2].upper().replace("RIPE", "RIPE NCC").replace("NCC NCC", "NCC").replace("_", " ")
+    rir = " ".join(parts[2].upper().replace("_", " ").split())
+    if rir in ("RIPE", "RIPENCC"):
+        rir = "RIPE NCC"
     return {"name": "primary-site", "lat": lat, "lon": lon, "rir": rir}
 
 

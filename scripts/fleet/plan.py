@@ -24,7 +24,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 
-from geographiclib.geodesic import Geodesic
+from config.geo import geodesic_km
 
 KIT_PREFIX = "mpic-"
 DEFAULT_BASE = "10.213.0.0/16"
@@ -155,10 +155,6 @@ def one_way_delay_ms(distance_km: float, path_factor: float = PATH_FACTOR) -> fl
     if distance_km < 0:
         raise ValueError("distance must be >= 0")
     return round(distance_km / FIBER_KM_PER_MS * path_factor, 2)
-
-
-def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000.0
 
 
 def plan_fleet(

@@ -78,8 +78,9 @@ def test_primary_site_and_ripe_spelling():
     r = run("--regions", GOOD, "--primary-site", "40.71,-74.01,ARIN", "--as-of", "2026-12-15", "--json")
     assert r.exit_code == 0
     assert json.loads(r.stdout)["primary"]["code"] == "primary-site"
-    r = run("--regions", "us-west-2,eu-west-1", "--primary-site", "48.0,11.0,ripe", "--json")
-    assert json.loads(r.stdout)["primary"]["rir"] == "RIPE NCC"
+    for spelling in ("ripe", "RIPE NCC", "ripe_ncc", "RIPENCC"):
+        r = run("--regions", "us-west-2,eu-west-1", "--primary-site", f"48.0,11.0,{spelling}", "--json")
+        assert json.loads(r.stdout)["primary"]["rir"] == "RIPE NCC", spelling
 
 
 def test_stack_files(tmp_path):
