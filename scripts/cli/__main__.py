@@ -12,7 +12,7 @@ def main() -> None:
     for mod in pkgutil.iter_modules(cli.__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"scripts.cli.{mod.name}")
-    cli.app()
+    cli.app(prog_name="mpic")
 
 
 if __name__ == "__main__":

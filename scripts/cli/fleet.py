@@ -233,8 +233,7 @@ def smoke_target(stack: str) -> str | None:
 @app.command()
 def smoke(stack: str = typer.Argument("local", help="Stack to check: local (namespaces) or a deployed stack."),
           pytest_args: Optional[list[str]] = typer.Argument(None, help="Extra pytest arguments (after --).")) -> None:
-    """Run the smoke suite (tests/smoke) against STACK: host checks and API checks (k8s stacks
-    also get the pod checks of tests/k8s/smoke, over testinfra's kubectl backend)."""
+    """Run the smoke suite (tests/smoke) against STACK: host and API checks (k8s: also pod checks)."""
     from scripts.fleet.proc import KIT_ROOT
 
     env = {**os.environ, "MPIC_SMOKE_STACK": stack}
