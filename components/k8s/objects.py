@@ -218,6 +218,25 @@ def unbound_conf(port: int = RESOLVER_PORT) -> str:
             "  control-enable: no\n")
 
 
+def deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], *, replicas: int,
+               settings_sha: str, pod: dict[str, Any]) -> dict[str, Any]:
+    """The kit's Deployment skeleton: zero-downtime rolling updates, pods restarted when their
+    settings change (hash annotation), no service-account token, no service-link env; ``pod``
+    adds the pod-specific spec (containers, volumes, DNS, security, spread)."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, ns, labels),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(selector)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": dict(labels), "annotations": {"mpic-fleet.io/settings-sha256": settings_sha}},
+                "spec": {"automountServiceAccountToken": False, "enableServiceLinks": False, **pod},
+            },
+        },
+    }
+
+
 def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], *,
                            replicas: int, image: str, resolver_image: str, settings_map: str, unbound_map: str,
                            tls_secret_name: str, settings_sha: str, zones_required: bool) -> dict[str, Any]:
@@ -256,36 +275,23 @@ def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "volumeMounts": [{"name": "unbound", "mountPath": UNBOUND_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, ns, labels),
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": dict(selector)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                "metadata": {"labels": dict(labels), "annotations": {"mpic-fleet.io/settings-sha256": settings_sha}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    # Every lookup of the pod (getaddrinfo too) goes to its own Unbound, which
-                    # binds 127.0.0.1:53 as a non-root user thanks to the (namespaced, "safe") sysctl.
-                    "dnsPolicy": "None",
-                    "dnsConfig": {"nameservers": ["127.0.0.1"], "options": [{"name": "ndots", "value": "1"}]},
-                    "securityContext": {**pod_security(), "sysctls": [
-                        {"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}]},
-                    "topologySpreadConstraints": spread(selector, zones_required=zones_required),
-                    "terminationGracePeriodSeconds": 30,
-                    "containers": [perspective, resolver],
-                    "volumes": [
-                        {"name": "settings", "configMap": {"name": settings_map}},
-                        {"name": "unbound", "configMap": {"name": unbound_map}},
-                        {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
-                        tmp,
-                    ],
-                },
-            },
-        },
-    }
+    return deployment(name, ns, labels, selector, replicas=replicas, settings_sha=settings_sha, pod={
+        # Every lookup of the pod (getaddrinfo too) goes to its own Unbound, which
+        # binds 127.0.0.1:53 as a non-root user thanks to the (namespaced, "safe") sysctl.
+        "dnsPolicy": "None",
+        "dnsConfig": {"nameservers": ["127.0.0.1"], "options": [{"name": "ndots", "value": "1"}]},
+        "securityContext": {**pod_security(), "sysctls": [
+            {"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}]},
+        "topologySpreadConstraints": spread(selector, zones_required=zones_required),
+        "terminationGracePeriodSeconds": 30,
+        "containers": [perspective, resolver],
+        "volumes": [
+            {"name": "settings", "configMap": {"name": settings_map}},
+            {"name": "unbound", "configMap": {"name": unbound_map}},
+            {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
+            tmp,
+        ],
+    })
 
 
 def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], *,
@@ -316,28 +322,15 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, ns, labels),
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": dict(selector)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                "metadata": {"labels": dict(labels), "annotations": {"mpic-fleet.io/settings-sha256": settings_sha}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security(),
-                    "topologySpreadConstraints": spread(selector, zones_required=zones_required),
-                    "terminationGracePeriodSeconds": 30,
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "settings", "configMap": {"name": settings_map}},
-                        {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
-                        {"name": "client-tls", "secret": {"secretName": client_secret_name, "defaultMode": 0o440}},
-                        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
-                    ],
-                },
-            },
-        },
-    }
+    return deployment(name, ns, labels, selector, replicas=replicas, settings_sha=settings_sha, pod={
+        "securityContext": pod_security(),
+        "topologySpreadConstraints": spread(selector, zones_required=zones_required),
+        "terminationGracePeriodSeconds": 30,
+        "containers": [container],
+        "volumes": [
+            {"name": "settings", "configMap": {"name": settings_map}},
+            {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
+            {"name": "client-tls", "secret": {"secretName": client_secret_name, "defaultMode": 0o440}},
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+        ],
+    })
