@@ -17,19 +17,25 @@ from typing import NamedTuple, NotRequired, Sequence, TypedDict
 import pulumi
 import pulumi_tls as tls
 
-CA_VALIDITY_HOURS = 10 * 365 * 24
-"""The kit CA: ten years, like the local fleet's (scripts/kit/pki.py)."""
-LEAF_VALIDITY_HOURS = 397 * 24
-"""Leaf certificates of the kit CA: 397 days, like the local fleet's (scripts/kit/pki.py)."""
-EARLY_RENEWAL_HOURS = 30 * 24
+from plan.pki import (
+    CA_COMMON_NAME,
+    CA_VALIDITY_DAYS,
+    COORDINATOR_CLIENT_NAME,
+    CURVE,
+    EARLY_RENEWAL_DAYS,
+    LEAF_VALIDITY_DAYS,
+    ORGANIZATION,
+)
+
+__all__ = ["CA_COMMON_NAME", "COORDINATOR_CLIENT_NAME", "KitCa", "Leaf", "issue_leaf"]
+
+CA_VALIDITY_HOURS = CA_VALIDITY_DAYS * 24
+LEAF_VALIDITY_HOURS = LEAF_VALIDITY_DAYS * 24
+EARLY_RENEWAL_HOURS = EARLY_RENEWAL_DAYS * 24
 """A leaf is re-issued by the ``pulumi up`` that runs within 30 days of its expiry."""
-CA_COMMON_NAME = "MPIC Fleet kit CA"
-ORGANIZATION = "MPIC Fleet"
 CA_USES = ("cert_signing", "crl_signing", "digital_signature")
 LEAF_USES = ("digital_signature", "key_encipherment")
 """Uses of every leaf; :func:`issue_leaf` adds ``server_auth`` and/or ``client_auth``."""
-COORDINATOR_CLIENT_NAME = "mpic-coordinator-client"
-"""Common name of the coordinator's client certificate (its identity towards the perspectives)."""
 
 
 class Leaf(NamedTuple):
@@ -46,7 +52,7 @@ def issue_leaf(owner: pulumi.Resource, name: str, common_name: str, dns_names: p
     ``<name>-key``, ``<name>-csr`` and ``<name>-cert``. ``uses`` are the extended uses added to
     :data:`LEAF_USES` (``server_auth``, ``client_auth``)."""
     child = pulumi.ResourceOptions(parent=owner)
-    key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+    key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve=CURVE, opts=child)
     csr = tls.CertRequest(f"{name}-csr", private_key_pem=key.private_key_pem, dns_names=dns_names,
                           subject=tls.CertRequestSubjectArgs(common_name=common_name, organization=ORGANIZATION),
                           opts=child)
@@ -78,7 +84,7 @@ class KitCa(pulumi.ComponentResource):
     def __init__(self, name: str, args: KitCaArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mpic:tls:KitCa", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve=CURVE, opts=child)
         cert = tls.SelfSignedCert(
             f"{name}-cert", private_key_pem=key.private_key_pem, is_ca_certificate=True,
             subject=tls.SelfSignedCertSubjectArgs(common_name=args["common_name"], organization=ORGANIZATION),

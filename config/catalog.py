@@ -24,6 +24,16 @@ class Rir(str, enum.Enum):
     APNIC = "APNIC"
     AFRINIC = "AFRINIC"
 
+    @classmethod
+    def parse(cls, text: str) -> "Rir":
+        """A RIR from any usual spelling: ``ripe``, ``RIPE-NCC``, ``ripe_ncc``, ``RIPENCC``,
+        ``arin``... ValueError naming the five RIRs otherwise."""
+        key = "".join(ch for ch in str(text).upper() if ch.isalnum())
+        for rir in cls:
+            if key == rir.value.replace(" ", "") or (rir is cls.RIPE_NCC and key == "RIPE"):
+                return rir
+        raise ValueError(f"'{text}' is not a RIR; use one of {', '.join(r.value for r in cls)}")
+
 
 class Location(BaseModel):
     """A place a perspective or resolver sits: a catalog region or a custom site."""

@@ -18,21 +18,25 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
-from config.catalog import Location, load_catalog
-from config.geo import distance_km
+from config.br import (
+    MIN_DISTANCE_KM,
+    MIN_REMOTE_PHASES,
+    QUORUM_EFFECTIVE,
+    RIR_EFFECTIVE,
+    allowed_non_corroborations,
+    min_remote_perspectives,
+    required_quorum,
+)
+from config.catalog import Location
+from config.fixes import fix_text, other_rir_example, suggest_additions, suggest_replacements
+from config.geo import distance_km, format_km
 from config.model import StackConfig
 
-MIN_DISTANCE_KM = 500.0
-
-# BR 3.2.2.9 phase-in of the minimum number of remote perspectives (R3).
-MIN_REMOTE_PHASES: tuple[tuple[dt.date, int], ...] = (
-    (dt.date(2025, 3, 15), 2),
-    (dt.date(2026, 3, 15), 3),
-    (dt.date(2026, 6, 15), 4),
-    (dt.date(2026, 12, 15), 5),
-)
-QUORUM_EFFECTIVE = dt.date(2025, 9, 15)  # R4: quorum advisory only before this date
-RIR_EFFECTIVE = dt.date(2026, 3, 15)  # R5: >= 2 RIRs among corroborating perspectives
+__all__ = [  # the BR tables are re-exported: callers read them from the rules' module
+    "MIN_DISTANCE_KM", "MIN_REMOTE_PHASES", "QUORUM_EFFECTIVE", "RIR_EFFECTIVE", "Finding", "Report",
+    "allowed_non_corroborations", "check_stack", "format_report", "min_remote_perspectives",
+    "nearest_neighbours", "required_quorum", "suggest_replacements",
+]
 
 # Public anycast resolvers: one cache shared by everybody, so never a perspective's resolver (R6).
 PUBLIC_ANYCAST_RESOLVERS: frozenset[str] = frozenset({
@@ -97,83 +101,44 @@ class Report:
         }
 
 
-def _km(d: float) -> str:
-    return f"{d:,.0f} km"
 
 
-def _points(cfg: StackConfig) -> list[Location]:
-    return ([cfg.primary] if cfg.primary else []) + list(cfg.perspectives)
 
 
 def _label(cfg: StackConfig, loc: Location) -> str:
     return f"primary {loc.code}" if cfg.primary is not None and loc.code == cfg.primary.code else loc.code
 
 
-def min_remote_perspectives(on: dt.date) -> int:
-    """BR 3.2.2.9: the minimum number of remote perspectives in force on ``on`` (0 before 2025-03-15)."""
-    required = 0
-    for start, count in MIN_REMOTE_PHASES:
-        if on >= start:
-            required = count
-    return required
 
 
-def allowed_non_corroborations(cohort: int) -> int:
-    """BR 3.2.2.9 quorum table: 2-5 remote perspectives -> 1 may fail; 6 or more -> 2."""
-    if cohort < 2:
-        return 0
-    return 1 if cohort <= 5 else 2
 
 
-def required_quorum(cohort: int) -> int:
-    return cohort - allowed_non_corroborations(cohort)
-
-
-# ---------------------------------------------------------------------- fix suggestions
-def suggest_replacements(cfg: StackConfig, remove: Location, limit: int = 3) -> list[tuple[Location, float]]:
-    """Catalog regions that could replace ``remove`` and satisfy every config rule.
-
-    Each candidate is >= 500 km + the borderline margin from every remaining location (primary
-    included), keeps the pool at >= 2 RIRs and is not an opt-in region. Nearest to ``remove``
-    first, so the fleet's geography changes as little as possible. Returned with the candidate's
-    distance to its nearest remaining location.
-    """
-    keep = [p for p in _points(cfg) if p.code != remove.code]
-    in_use = {p.code for p in _points(cfg)}
-    remote_rirs = {p.rir for p in cfg.perspectives if p.code != remove.code}
-    needed = MIN_DISTANCE_KM + cfg.borderline_margin_km
-    out: list[tuple[float, Location, float]] = []
-    for cand in load_catalog().values():
-        if cand.code in in_use or cand.opt_in or (remove.provider != "site" and cand.provider != remove.provider):
-            continue
-        nearest = min((distance_km(cand, k) for k in keep), default=float("inf"))
-        if nearest < needed or len(remote_rirs | {cand.rir}) < 2:
-            continue
-        out.append((distance_km(cand, remove), cand, nearest))
-    out.sort(key=lambda t: (t[0], t[1].code))
-    return [(cand, nearest) for _, cand, nearest in out[:limit]]
-
-
-def _fix_text(cfg: StackConfig, remove: Location) -> str:
-    options = suggest_replacements(cfg, remove)
-    if not options:
-        return f"Remove {remove.code}: no catalog region satisfies every rule in its place."
-    first, nearest = options[0]
-    text = f"Replace {remove.code} with {first.code} ({first.city}, {_km(nearest)} from every other perspective)"
-    if len(options) > 1:
-        text += " or " + ", ".join(f"{c.code} ({c.city})" for c, _ in options[1:])
-    return text + "."
 
 
 # ---------------------------------------------------------------------- rules
 def rule_r1_distance(cfg: StackConfig) -> list[Finding]:
     """R1 — BR 3.2.2.9: each remote perspective is >= 500 km from the primary perspective and
-    from every other remote perspective in the quorum (straight line, WGS84 geodesic)."""
-    points = _points(cfg)
+    from every other remote perspective in the quorum (straight line, WGS84 geodesic). A
+    perspective is located where its traffic is first handed to the Internet, so perspectives
+    that share one cluster (the Kubernetes lab mode) are 0 km apart. Without ``mpic:primary`` the
+    distances to the primary cannot be checked (warning)."""
+    findings = []
+    if cfg.primary is None:
+        findings.append(Finding("R1", "warning",
+                                "mpic:primary: not set, so distances to the CA's primary perspective were not "
+                                "checked; BR 3.2.2.9 counts it. Set mpic:primary to a region code or a site "
+                                "{name, lat, lon, rir}.", (), None))
+    if cfg.target == "k8s" and cfg.k8s.lab_mode:
+        findings.append(Finding("R1", "violation",
+                                "mpic:k8s.labMode: every perspective runs in one cluster, so all validation traffic "
+                                "leaves from one place; BR 3.2.2.9 needs each remote perspective >= 500 km from the "
+                                "others. Lab use only (with mpic:complianceMode: testing); for a real fleet set "
+                                "labMode: false and give each region its own cluster in mpic:k8s.clusters.",
+                                cfg.codes, 0.0))
+    points = cfg.locations
     pairs = [(a, b, distance_km(a, b)) for a, b in itertools.combinations(points, 2)]
     close = [(a, b, d) for a, b, d in pairs if d < MIN_DISTANCE_KM]
     hits = Counter(code for a, b, _ in close for code in (a.code, b.code))
-    findings = []
     for a, b, d in close:
         if cfg.primary is not None and a.code == cfg.primary.code:
             remove = b
@@ -181,8 +146,8 @@ def rule_r1_distance(cfg: StackConfig) -> list[Finding]:
             remove = a if hits[a.code] > hits[b.code] else b
         findings.append(Finding(
             "R1", "violation",
-            f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {_km(d)} apart; BR 3.2.2.9 needs >= 500 km "
-            f"between every pair of perspectives (primary included). {_fix_text(cfg, remove)}",
+            f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {format_km(d)} apart; BR 3.2.2.9 needs >= 500 "
+            f"km between every pair of perspectives (primary included). {fix_text(cfg, remove)}",
             (a.code, b.code), d))
     return findings
 
@@ -192,14 +157,14 @@ def rule_r2_borderline(cfg: StackConfig) -> list[Finding]:
     above BR 3.2.2.9's 500 km may in fact hand traffic off closer than 500 km."""
     limit = MIN_DISTANCE_KM + cfg.borderline_margin_km
     out = []
-    for a, b in itertools.combinations(_points(cfg), 2):
+    for a, b in itertools.combinations(cfg.locations, 2):
         d = distance_km(a, b)
         if MIN_DISTANCE_KM <= d < limit:
             out.append(Finding(
                 "R2", "warning",
-                f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {_km(d)} apart, within "
+                f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {format_km(d)} apart, within "
                 f"{cfg.borderline_margin_km:.0f} km of BR 3.2.2.9's 500 km minimum on city-level coordinates. "
-                f"Consider a farther region: {_fix_text(cfg, b)}", (a.code, b.code), d))
+                f"Consider a farther region: {fix_text(cfg, b)}", (a.code, b.code), d))
     return out
 
 
@@ -214,7 +179,7 @@ def rule_r3_count(cfg: StackConfig, on: dt.date) -> list[Finding]:
         return [Finding("R3", "violation",
                         f"mpic:perspectiveCount: {n} remote perspectives per attempt; BR 3.2.2.9 needs >= {need} "
                         f"from {_phase_start(on)}. Add {add} perspective{'s' if add > 1 else ''} (and raise "
-                        f"mpic:perspectiveCount), e.g. {_suggest_additions(cfg, add)}.", cfg.codes, None)]
+                        f"mpic:perspectiveCount), e.g. {suggest_additions(cfg, add)}.", cfg.codes, None)]
     for start, count in MIN_REMOTE_PHASES:
         if start > on and n < count:
             last_day = start - dt.timedelta(days=1)
@@ -222,7 +187,7 @@ def rule_r3_count(cfg: StackConfig, on: dt.date) -> list[Finding]:
                             f"mpic:perspectiveCount: {n} remote perspectives per attempt is compliant until "
                             f"{last_day.isoformat()} only; from {start.isoformat()} BR 3.2.2.9 needs >= {count} "
                             f"({(start - on).days} days from {on.isoformat()}). Add "
-                            f"{_suggest_additions(cfg, count - n)} before then.", cfg.codes, None)]
+                            f"{suggest_additions(cfg, count - n)} before then.", cfg.codes, None)]
     return []
 
 
@@ -230,20 +195,6 @@ def _phase_start(on: dt.date) -> str:
     return max((s for s, _ in MIN_REMOTE_PHASES if s <= on), default=on).isoformat()
 
 
-def _suggest_additions(cfg: StackConfig, count: int) -> str:
-    """Greedy: the non-opt-in catalog regions farthest from every current location."""
-    chosen: list[Location] = []
-    points = _points(cfg)
-    in_use = {p.code for p in points}
-    candidates = [c for c in load_catalog().values() if c.provider == "aws" and not c.opt_in and c.code not in in_use]
-    for _ in range(count):
-        best = max(candidates, key=lambda c: min((distance_km(c, p) for p in points + chosen), default=0.0),
-                   default=None)
-        if best is None:  # pragma: no cover - the catalog holds far more regions than any phase needs
-            break
-        chosen.append(best)
-        candidates.remove(best)
-    return ", ".join(c.code for c in chosen)
 
 
 def rule_r4_quorum(cfg: StackConfig, on: dt.date) -> list[Finding]:
@@ -273,7 +224,7 @@ def rule_r5_rir(cfg: StackConfig, on: dt.date) -> list[Finding]:
         return [Finding("R5", severity,
                         f"mpic:perspectives: every perspective is in {only}; BR 3.2.2.9 needs the corroborating "
                         f"perspectives in >= 2 RIRs. Add or swap in a region of another RIR, e.g. "
-                        f"{_other_rir_example(cfg, only)}.", cfg.codes, None)]
+                        f"{other_rir_example(cfg, only)}.", cfg.codes, None)]
     n = cfg.cohort_size
     f = n - (cfg.quorum or required_quorum(n))
     rir, largest = rirs.most_common(1)[0]
@@ -286,12 +237,6 @@ def rule_r5_rir(cfg: StackConfig, on: dt.date) -> list[Finding]:
     return []
 
 
-def _other_rir_example(cfg: StackConfig, rir: str) -> str:
-    points = _points(cfg)
-    cands = [c for c in load_catalog().values()
-             if c.rir.value != rir and not c.opt_in and c.provider == "aws"
-             and all(distance_km(c, p) >= MIN_DISTANCE_KM + cfg.borderline_margin_km for p in points)]
-    return ", ".join(c.code for c in cands[:3]) or "a region of another RIR"
 
 
 def rule_r6_resolvers(cfg: StackConfig) -> list[Finding]:
@@ -331,7 +276,7 @@ def rule_r6_resolvers(cfg: StackConfig) -> list[Finding]:
         if d < MIN_DISTANCE_KM:
             out.append(Finding("R6", "violation",
                                f"mpic:resolvers: the resolvers of {a.code} ({la.code}) and {b.code} ({lb.code}) are "
-                               f"{_km(d)} apart; BR 3.2.2.9 needs >= 500 km between the resolvers of one attempt. "
+                               f"{format_km(d)} apart; BR 3.2.2.9 needs >= 500 km between the resolvers of one attempt. "
                                "Co-locate each resolver with its perspective (remove mpic:resolvers entries).",
                                (a.code, b.code), d))
     return out
@@ -348,7 +293,7 @@ def rule_regions(cfg: StackConfig) -> list[Finding]:
                     f"mpic:perspectives: {p.code} ({p.city}) is an opt-in region; enable it in the account "
                     f"first (aws account enable-region --region-name {p.code}) or the deploy fails there.",
                     (p.code,), None)
-            for p in _points(cfg) if p.opt_in and p.provider == "aws" and cfg.target != "local"]
+            for p in cfg.locations if p.opt_in and p.provider == "aws" and cfg.target != "local"]
 
 
 def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
@@ -365,17 +310,6 @@ def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
                     "one elsewhere.", cfg.codes, None)]
 
 
-def rule_lab_topology(cfg: StackConfig) -> list[Finding]:
-    """R1 — BR 3.2.2.9 locates a perspective where its outbound traffic is first handed off. In
-    the Kubernetes lab mode every "region" is a namespace of one cluster, so every perspective
-    hands off at the same place: never compliant (a lab runs only with complianceMode testing)."""
-    if cfg.target != "k8s" or not cfg.k8s.lab_mode:
-        return []
-    return [Finding("R1", "violation",
-                    "mpic:k8s.labMode: every perspective runs in one cluster, so all validation traffic leaves "
-                    "from one place; BR 3.2.2.9 needs each remote perspective >= 500 km from the others. Lab "
-                    "use only (with mpic:complianceMode: testing); for a real fleet set labMode: false and give "
-                    "each region its own cluster in mpic:k8s.clusters.", cfg.codes, 0.0)]
 
 
 CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = (
@@ -387,7 +321,6 @@ CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = 
     lambda c, d: rule_r6_resolvers(c),
     lambda c, d: rule_regions(c),
     lambda c, d: rule_provider_diversity(c),
-    lambda c, d: rule_lab_topology(c),
 )
 
 
@@ -395,11 +328,6 @@ def check_stack(cfg: StackConfig, today: dt.date | None = None) -> Report:
     """Run every config-time rule; ``cfg.as_of`` (or ``today``, or the real date) is the date."""
     on = cfg.evaluation_date(today)
     findings: list[Finding] = []
-    if cfg.primary is None:
-        findings.append(Finding("R1", "warning",
-                                "mpic:primary: not set, so distances to the CA's primary perspective were not "
-                                "checked; BR 3.2.2.9 counts it. Set mpic:primary to a region code or a site "
-                                "{name, lat, lon, rir}.", (), None))
     for rule in CONFIG_RULES:
         findings.extend(rule(cfg, on))
     return Report(on, cfg.primary, cfg.perspectives, tuple(findings))
@@ -407,7 +335,7 @@ def check_stack(cfg: StackConfig, today: dt.date | None = None) -> Report:
 
 def nearest_neighbours(cfg: StackConfig) -> dict[str, tuple[str, float]]:
     """For each location (primary included), its nearest other location and the distance."""
-    points = _points(cfg)
+    points = cfg.locations
     out = {}
     for p in points:
         others = [(distance_km(p, q), q.code) for q in points if q.code != p.code]

@@ -19,3 +19,8 @@ def distance_km(a: Location, b: Location) -> float:
     """Straight-line (geodesic) distance between two locations, symmetric by construction."""
     p, q = sorted([(a.lat, a.lon), (b.lat, b.lon)])
     return geodesic_km(p[0], p[1], q[0], q[1])
+
+
+def format_km(d: float) -> str:
+    """``1234.5`` -> ``"1,235 km"`` (how every finding words a distance)."""
+    return f"{d:,.0f} km"

@@ -29,6 +29,20 @@ SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"}) | K8S_SECRET_
 """Keys held as Pulumi secrets: read by the entry point as secrets, never part of the model."""
 
 
+MIN_REPLICAS = 2
+"""Perspective and coordinator replicas per region/site on every target: a drain, a host failure
+or a rolling deploy never takes a perspective or the coordinator down."""
+
+
+def require_replicas(key: str, value: int) -> None:
+    """The one replica rule of the kit (every target): ConfigError below :data:`MIN_REPLICAS`."""
+    if value < MIN_REPLICAS:
+        raise ConfigError(f"{key}: {value} replica{'s' if value != 1 else ''}; every target runs >= {MIN_REPLICAS} "
+                          "per workload so a drain, a host failure or a deploy never takes a perspective or the "
+                          f"coordinator down. Set it to {MIN_REPLICAS} or more.", key=key, value=value,
+                          fix=f"set {key} to {MIN_REPLICAS} or more")
+
+
 class Site(BaseModel):
     """A custom site, e.g. the CA's own datacenter as primary perspective."""
 
@@ -40,6 +54,11 @@ class Site(BaseModel):
     rir: Rir
     city: str | None = None
     country: str = ""
+
+    @field_validator("rir", mode="before")
+    @classmethod
+    def _rir(cls, v: Any) -> Any:
+        return Rir.parse(v) if isinstance(v, str) else v
 
     def to_location(self) -> Location:
         return Location(code=self.name, city=self.city or self.name, country=self.country,
@@ -108,7 +127,8 @@ class ResolverSpec(BaseModel):
         return v
 
 
-_CAMEL = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+_CAMEL = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True,
+                    use_attribute_docstrings=True)
 
 
 class StackConfig(BaseModel):
@@ -118,24 +138,40 @@ class StackConfig(BaseModel):
 
     name: str = Field(default="adhoc", exclude=True)
     target: Target = "local"
+    """Where the fleet runs: ``local`` (``./scripts/mpic up``), ``aws-hosts``, ``aws-lambda`` or ``k8s``."""
     primary: Location | None = None
+    """The CA's primary perspective: a catalog region code or a site ``{name, lat, lon, rir}``;
+    BR 3.2.2.9 counts it in the 500 km rule."""
     perspectives: tuple[Location, ...] = Field(min_length=1)
+    """The remote perspectives: catalog region codes or sites."""
     perspective_count: int | None = Field(default=None, ge=1)
     """Remote perspectives used per attempt (a cohort); default: every perspective."""
     quorum: int | None = Field(default=None, ge=1)
     """Passing perspectives needed; default: the BR 3.2.2.9 table (N-1 up to 5, N-2 from 6)."""
     max_attempts: int = Field(default=1, ge=1, le=10)
+    """Cohorts tried per request before the answer is invalid."""
     resolvers: dict[str, ResolverSpec] = Field(default_factory=dict)
+    """Per perspective code, where its resolver is when not co-located: ``{location, address}``
+    (default: the kit runs one resolver per perspective, in its region)."""
     as_of: dt.date | None = None
-    """Pin the date the compliance rules are evaluated for (default: today)."""
+    """Pin the date (YYYY-MM-DD) the compliance rules are evaluated for (default: today)."""
     compliance_mode: Literal["enforce", "testing"] = "enforce"
+    """``enforce``: a non-compliant stack is refused before anything exists; ``testing``: LAB ONLY,
+    deploys it anyway, marked non-compliant."""
     borderline_margin_km: float = Field(default=25.0, ge=0, le=500)
-    perspective_replicas: int = Field(default=2, ge=1, le=50)
-    coordinator_replicas: int = Field(default=2, ge=1, le=50)
+    """R2 warns when a pair is within this margin above 500 km (coordinates are city-level)."""
+    perspective_replicas: int = Field(default=MIN_REPLICAS, le=50)
+    """Perspective hosts/pods per region behind its load balancer (>= 2 on every target)."""
+    coordinator_replicas: int = Field(default=MIN_REPLICAS, le=50)
+    """Coordinator hosts/pods per coordinator site (>= 2 on every target)."""
     wan_delay: bool = False
+    """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    """Domain the smoke tests write challenges under."""
     aws: AwsSettings = Field(default_factory=AwsSettings)
+    """Settings of the ``aws-hosts`` and ``aws-lambda`` targets (``mpic:aws``, below)."""
     k8s: K8sSettings = Field(default_factory=K8sSettings, alias="k8s")
+    """Settings of the ``k8s`` target (``mpic:k8s``, below)."""
 
     @field_validator("primary", mode="before")
     @classmethod
@@ -159,6 +195,13 @@ class StackConfig(BaseModel):
                                   key=f"{NAMESPACE}:perspectives", value=loc.code)
             seen[loc.code] = i
         return tuple(locs)
+
+    @field_validator("perspective_replicas", "coordinator_replicas", mode="before")
+    @classmethod
+    def _replicas(cls, v: Any, info: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            require_replicas(f"{NAMESPACE}:{to_camel(info.field_name)}", v)
+        return v
 
     @field_validator("resolvers", mode="before")
     @classmethod
@@ -198,6 +241,11 @@ class StackConfig(BaseModel):
     def cohort_size(self) -> int:
         """Remote perspectives used per attempt."""
         return self.perspective_count or len(self.perspectives)
+
+    @property
+    def locations(self) -> list[Location]:
+        """The primary (when set) then every remote perspective: the points R1 measures."""
+        return ([self.primary] if self.primary else []) + list(self.perspectives)
 
     @property
     def codes(self) -> tuple[str, ...]:

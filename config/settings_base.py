@@ -7,4 +7,5 @@ from pydantic.alias_generators import to_camel
 
 
 class TargetSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True,
+                              use_attribute_docstrings=True)

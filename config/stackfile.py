@@ -21,7 +21,7 @@ STACKS_DIR = KIT_ROOT / "stacks"
 def stack_path(name_or_path: str) -> Path:
     """``local`` -> ``stacks/Pulumi.local.yaml``; a path to a YAML file stays as it is."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in name_or_path:
+    if p.suffix in (".yaml", ".yml") or p.is_file() or "/" in name_or_path:
         return p
     return STACKS_DIR / f"Pulumi.{name_or_path}.yaml"
 

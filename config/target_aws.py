@@ -46,6 +46,7 @@ class AwsSettings(TargetSettings):
     instance_type: str = "t3.small"
     """Perspective hosts' EC2 instance type."""
     coordinator_instance_type: str = "t3.small"
+    """Coordinator hosts' EC2 instance type."""
     image_id: str = AL2023_AMI
     """AMI (or ``resolve:ssm:`` parameter) of both roles; Amazon Linux 2023 ships the SSM agent."""
     volume_size_gb: int = Field(16, ge=8, le=1024)
@@ -61,16 +62,21 @@ class AwsSettings(TargetSettings):
     runtime_spec: str = "mpic-fleet==0.1.0"
     """What cloud-init ``pip install``s on the hosts (a version, a wheel URL or a git URL)."""
     perspective_timeout: float = Field(5.0, gt=0, le=60)
+    """Seconds the coordinator waits for one perspective's answer."""
     caa_domains: tuple[str, ...] = ()
     """The CA's CAA issuer domains (perspectives use them when a request carries none)."""
     lambda_package: str = "dist/mpic-lambda.zip"
     """aws-lambda: zip of the runtime and its dependencies (see docs/aws.md)."""
     lambda_memory_mb: int = Field(1024, ge=128, le=10240)
+    """aws-lambda: memory of every function (MB; CPU scales with it)."""
     lambda_timeout_s: int = Field(60, ge=5, le=900)
+    """aws-lambda: timeout of every function (seconds)."""
     cold_start: Literal["warmup", "provisioned", "none"] = "warmup"
     """aws-lambda cold-start mitigation: scheduled warm-up invokes, provisioned concurrency, or none."""
     warmup_minutes: int = Field(5, ge=1, le=60)
+    """aws-lambda, ``coldStart: warmup``: minutes between warm-up invokes."""
     provisioned_concurrency: int = Field(1, ge=1, le=100)
+    """aws-lambda, ``coldStart: provisioned``: environments kept initialised per function."""
     api_gateway_keys: int = Field(1, ge=1, le=10)
     """aws-lambda: how many of ``mpic:apiKeys`` (from the first) API Gateway admits. Raise it to 2
     while rotating keys (old and new both work), then drop the old key and set it back to 1."""

@@ -2,196 +2,36 @@
 
 One implementation, two callers: the pulumi-policy pack (``policy/__main__.py``, run by
 ``pulumi preview --policy-pack policy``) and ``mpic plan`` (over the resources recorded under
-mocks). The BR 3.2.2.9 rules are NOT re-implemented here: :func:`br_compliance` rebuilds the
-fleet's :class:`~config.model.StackConfig` from its manifest resource and runs
-:func:`config.compliance.check_stack`.
-
-A :class:`Res` has the resource's properties with camelCase keys, as the engine (and the mocks)
-see them; values the engine does not know yet (preview) are :data:`UNKNOWN`.
+mocks). The BR 3.2.2.9 policies live in :mod:`policy.br`; the security baseline (load balancers,
+ingress, IMDSv2, encryption, explicit providers, routes, least privilege) here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from components.aws.planners import COORDINATOR_LISTENER_ROLE, MANIFEST_TYPE, TAG_ROLE
-from config.compliance import check_stack
-from config.errors import ConfigError
-from config.model import StackConfig
+from plan.aws import COORDINATOR_LISTENER_ROLE, TAG_ROLE
+from policy.br import br_compliance, one_perspective_per_region
+from policy.resources import (
+    HOST_COMPONENTS,
+    OPEN_V4,
+    OPEN_V6,
+    PERSPECTIVE_COMPONENTS,
+    UNKNOWN,
+    Res,
+    Violation,
+    _ancestors,
+    _descendants,
+    _int,
+    _known,
+    _tags,
+    component_regions,
+    is_default_provider,
+    provider_name,
+)
 
-UNKNOWN = "<unknown>"
-"""A value computed by the engine and not known during a preview."""
-
-PERSPECTIVE_COMPONENTS = ("mpic:aws:PerspectiveRegion", "mpic:aws:PerspectiveFunction")
-HOST_COMPONENTS = ("mpic:aws:PerspectiveRegion", "mpic:aws:Coordinator")
-OPEN_V4, OPEN_V6 = "0.0.0.0/0", "::/0"
-
-
-@dataclasses.dataclass(frozen=True)
-class Res:
-    type: str
-    name: str
-    urn: str
-    parent: str | None
-    custom: bool
-    provider: str | None
-    """Provider reference (URN or ``<urn>::<id>``); None when the resource uses a default provider."""
-    region: str | None
-    props: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Violation:
-    policy: str
-    resource: str | None
-    """The resource's logical name (None: the stack as a whole)."""
-    message: str
-    urn: str | None = None
-
-    def to_json(self) -> dict:
-        return {"policy": self.policy, "resource": self.resource or "", "message": self.message}
-
-
-# ---------------------------------------------------------------------------- helpers
-def provider_name(ref: str | None) -> str | None:
-    """``urn:...::pulumi:providers:aws::aws-eu-west-1::<id>`` -> ``aws-eu-west-1``."""
-    if not ref:
-        return None
-    parts = ref.split("::")
-    if len(parts) >= 5:  # urn:pulumi:stack::project::type::name[::id]
-        return parts[3]
-    return parts[-1]
-
-
-def is_default_provider(ref: str | None) -> bool:
-    name = provider_name(ref)
-    return name is None or name == "default" or name.startswith("default_")
-
-
-def component_regions(resources: Iterable[Res]) -> dict[str, str | None]:
-    """Region of every resource: its own, or for a component the one region of all its
-    descendants (None when they span several regions or none)."""
-    items = list(resources)
-    children: dict[str, list[Res]] = defaultdict(list)
-    for r in items:
-        if r.parent:
-            children[r.parent].append(r)
-    memo: dict[str, set[str]] = {}
-
-    def regions(r: Res) -> set[str]:
-        if r.urn in memo:
-            return memo[r.urn]
-        memo[r.urn] = set()
-        found = {r.region} if r.custom and r.region else set()
-        for c in children.get(r.urn, []):
-            found |= regions(c)
-        memo[r.urn] = found
-        return found
-
-    out = {}
-    for r in items:
-        if r.custom:
-            out[r.urn] = r.region
-        else:
-            found = regions(r)
-            out[r.urn] = next(iter(found)) if len(found) == 1 else None
-    return out
-
-
-def _ancestors(r: Res, by_urn: dict[str, Res]) -> list[Res]:
-    out, seen = [], set()
-    cur = by_urn.get(r.parent) if r.parent else None
-    while cur is not None and cur.urn not in seen:
-        out.append(cur)
-        seen.add(cur.urn)
-        cur = by_urn.get(cur.parent) if cur.parent else None
-    return out
-
-
-def _descendants(root: Res, items: list[Res]) -> list[Res]:
-    kids: dict[str, list[Res]] = defaultdict(list)
-    for r in items:
-        if r.parent:
-            kids[r.parent].append(r)
-    out, stack = [], [root.urn]
-    while stack:
-        for c in kids.get(stack.pop(), []):
-            out.append(c)
-            stack.append(c.urn)
-    return out
-
-
-def _known(value: Any) -> bool:
-    return value is not None and value != UNKNOWN
-
-
-def _tags(r: Res) -> dict:
-    tags = r.props.get("tags")
-    return tags if isinstance(tags, dict) else {}
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-# ------------------------------------------------------------------------------ rules
-def br_compliance(items: list[Res]) -> list[Violation]:
-    """BR 3.2.2.9 (R1-R6 via config.compliance.check_stack) on the fleet's manifest, and the
-    deployed perspective regions are exactly the manifest's perspectives."""
-    manifests = [r for r in items if r.type == MANIFEST_TYPE]
-    fleet_parts = [r for r in items if r.type.startswith("mpic:aws:")]
-    if not manifests:
-        if fleet_parts:
-            return [Violation("br-3.2.2.9-compliance", None, "no fleet manifest (mpic:fleet:Manifest) among the "
-                              "resources: the BR 3.2.2.9 rules cannot be checked. Deploy with the kit's program.")]
-        return []
-    manifest = manifests[0]
-    raw = manifest.props.get("manifest")
-    if not isinstance(raw, dict):
-        return [Violation("br-3.2.2.9-compliance", manifest.name, "the fleet manifest has no 'manifest' map.",
-                          manifest.urn)]
-    try:
-        fleet = StackConfig.from_config(raw, name="policy")
-    except ConfigError as exc:
-        return [Violation("br-3.2.2.9-compliance", manifest.name, f"fleet manifest: {exc}", manifest.urn)]
-    out = [Violation("br-3.2.2.9-compliance", manifest.name, f"{f.rule}: {f.message}", manifest.urn)
-           for f in check_stack(fleet).violations]
-    regions = component_regions(items)
-    deployed = sorted({regions[r.urn] or "?" for r in items if r.type in PERSPECTIVE_COMPONENTS})
-    declared = sorted(p.code for p in fleet.perspectives)
-    if fleet_parts and deployed != declared:
-        out.append(Violation("br-3.2.2.9-compliance", manifest.name,
-                             f"perspective regions deployed ({', '.join(deployed) or 'none'}) differ from the "
-                             f"checked mpic:perspectives ({', '.join(declared)}).", manifest.urn))
-    return out
-
-
-def one_perspective_per_region(items: list[Res]) -> list[Violation]:
-    """One perspective per region: two perspectives in one region are not distinct (>= 500 km)."""
-    regions = component_regions(items)
-    seen: dict[str, Res] = {}
-    out = []
-    for r in items:
-        if r.type not in PERSPECTIVE_COMPONENTS:
-            continue
-        region = regions[r.urn]
-        if region is None:
-            out.append(Violation("one-perspective-per-region", r.name,
-                                 f"{r.name}: its resources span several regions (or none); a perspective lives in "
-                                 "exactly one region.", r.urn))
-        elif region in seen:
-            out.append(Violation("one-perspective-per-region", r.name,
-                                 f"{r.name} and {seen[region].name} are both perspectives in {region}; keep one "
-                                 "perspective per region.", r.urn))
-        else:
-            seen[region] = r
-    return out
+__all__ = ["POLICIES", "UNKNOWN", "Res", "Rule", "Violation", "component_regions", "evaluate", "provider_name"]
 
 
 def health_checked_lb(items: list[Res]) -> list[Violation]:

@@ -205,7 +205,7 @@ class PerspectiveSettings(_Base):
         if self.tls is None:
             raise SettingsError(
                 "tls: missing; a perspective listener always uses mutual TLS. Set tls.cert, tls.key "
-                "and tls.client_ca (the kit CA; see scripts/kit/pki.py)"
+                "and tls.client_ca (the kit CA; see local/pki.py)"
             )
 
 

@@ -12,9 +12,9 @@ from typing import NotRequired, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.aws import cloud_init
+from plan import cloud_init
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
-from components.aws.planners import (
+from plan.aws import (
     COORDINATOR_LISTENER_ROLE,
     CoordinatorPlan,
     PeeringPlan,
@@ -44,7 +44,7 @@ class PerspectiveRegionArgs(TypedDict):
     volume_size_gb: int
     runtime_spec: str
     settings: dict
-    """``/etc/mpic/perspective.yaml`` from :func:`components.aws.planners.perspective_settings`."""
+    """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
     ca_private_key_pem: pulumi.Input[str]
 

@@ -13,7 +13,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.planners import host_entries, name_tags
+from plan.aws import assume_role_policy, host_entries, name_tags
 
 
 @dataclasses.dataclass
@@ -53,11 +53,6 @@ def public_network(owner: pulumi.Resource, name: str, region: str, role: str, ci
                                       opts=child)
         subnets.append(subnet)
     return PublicNetwork(vpc=vpc, igw=igw, route_table=table, default_route=default_route, subnets=subnets)
-
-
-def assume_role_policy(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
 SESSION_MANAGER_STATEMENT = {

@@ -14,8 +14,8 @@ from typing import NotRequired, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.network import assume_role_policy, availability_zones
-from components.aws.planners import PerspectivePlan, name_tags
+from components.aws.network import availability_zones
+from plan.aws import PerspectivePlan, assume_role_policy, name_tags
 
 PYTHON_RUNTIME = "python3.11"
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -79,7 +79,7 @@ class PerspectiveFunctionArgs(TypedDict):
     plan: PerspectivePlan
     stack: str
     env: dict
-    """``MPIC_*`` environment from :func:`components.aws.planners.lambda_perspective_env`."""
+    """``MPIC_*`` environment from :func:`plan.aws.lambda_perspective_env`."""
     function: FunctionSpec
     dnssec_vpc: bool
     """Run in a VPC whose Route53 Resolver validates DNSSEC (private subnets, a NAT gateway)."""
@@ -163,7 +163,7 @@ class LambdaCoordinatorArgs(TypedDict):
     stack: str
     region: str
     env: dict
-    """``MPIC_*`` environment without secrets (:func:`~components.aws.planners.lambda_coordinator_env`)."""
+    """``MPIC_*`` environment without secrets (:func:`~plan.aws.lambda_coordinator_env`)."""
     perspectives_env: pulumi.Input[str]
     """``MPIC_PERSPECTIVES`` JSON: [{code, rir, url: "lambda:<arn>"}]."""
     perspective_arns: Sequence[pulumi.Input[str]]

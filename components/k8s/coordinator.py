@@ -13,9 +13,9 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from components.k8s import objects as o
+from plan import k8s_objects as o
 from components.k8s import resources
-from components.k8s.plan import CoordinatorPlan
+from plan.k8s import CoordinatorPlan
 
 
 class CoordinatorWorkloadArgs(TypedDict):

@@ -14,14 +14,10 @@ import pulumi
 import pulumi_aws as aws
 
 from config.target_k8s import EksCluster as EksSpec
+from plan.aws import assume_role_policy
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-
-
-def _assume(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
 def kubeconfig(cluster_name: str, region: str, endpoint: str | None, ca_data: str | None) -> str:
@@ -49,7 +45,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("mpic:k8s:EksCluster", name, None, opts)
         spec, region = args["spec"], args["region"]
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-cluster-role", assume_role_policy=_assume("eks.amazonaws.com"), opts=child)
+        role = aws.iam.Role(f"{name}-cluster-role", assume_role_policy=assume_role_policy("eks.amazonaws.com"), opts=child)
         attached = [aws.iam.RolePolicyAttachment(f"{name}-cluster-{p.lower()}", role=role.name,
                                                  policy_arn=f"arn:aws:iam::aws:policy/{p}", opts=child)
                     for p in CLUSTER_POLICIES]
@@ -62,7 +58,7 @@ class EksCluster(pulumi.ComponentResource):
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             tags={"Name": cluster_name, "mpic-fleet": "k8s"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attached))
-        node_role = aws.iam.Role(f"{name}-node-role", assume_role_policy=_assume("ec2.amazonaws.com"), opts=child)
+        node_role = aws.iam.Role(f"{name}-node-role", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=child)
         node_attached = [aws.iam.RolePolicyAttachment(f"{name}-node-{p.lower()}", role=node_role.name,
                                                       policy_arn=f"arn:aws:iam::aws:policy/{p}", opts=child)
                          for p in NODE_POLICIES]

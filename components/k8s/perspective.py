@@ -4,7 +4,7 @@ Namespace (restricted Pod Security), settings and Unbound ConfigMaps, a Deployme
 spread across zones — each pod a perspective plus its own Unbound resolver sidecar on loopback
 (BR 3.2.2.9: the perspective's resolver, no shared cache) — a PodDisruptionBudget and a
 NetworkPolicy that admits only the intercluster entry point and lets out only DNS and HTTP(S).
-The Service and TLS Secret come with the :class:`~components.k8s.pki.InterclusterLink`.
+The Service and TLS Secret come with the :class:`~components.k8s.link.InterclusterLink`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import TypedDict
 import pulumi
 
 from components.k8s import resources
-from components.k8s.plan import PerspectivePlan
+from plan.k8s import PerspectivePlan
 
 
 class PerspectiveWorkloadArgs(TypedDict):
     plan: PerspectivePlan
-    """From :func:`components.k8s.plan.plan_perspective`."""
+    """From :func:`plan.k8s.plan_perspective`."""
 
 
 class PerspectiveWorkload(pulumi.ComponentResource):

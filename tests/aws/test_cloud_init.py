@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.aws import cloud_init, planners
-from scripts.kit.pki import KitCA
+from plan import aws as planners
+from plan import cloud_init
+from local.pki import KitCA
 from service.settings import CoordinatorSettings, PerspectiveSettings
 from tests.aws.conftest import fleet
 

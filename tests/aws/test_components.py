@@ -14,11 +14,11 @@ import pulumi
 import pytest
 import yaml
 
-from components.aws import planners
+from plan import aws as planners
 from components.aws.hosts import Coordinator, FailoverEndpoint, InterRegionNetwork, PerspectiveRegion
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.pki import KitCa
-from scripts.kit.program import run_callable
+from cli.mocks import run_callable
 from tests.aws.conftest import (
     assert_no_default_provider,
     children_of,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.aws import planners
-from components.aws.planners import PlanError
+from plan import aws as planners
+from config.errors import PlanError
 from config.catalog import load_catalog
 from config.errors import ConfigError
 from config.model import StackConfig
@@ -31,7 +31,9 @@ def test_hosts_plan_of_the_example_fleet():
 
 
 def test_replicas_never_below_two_and_standby_optional():
-    f = fleet(perspectiveReplicas=1, coordinatorReplicas=1, aws={"standbyRegion": None})
+    with pytest.raises(ConfigError, match="runs >= 2 per workload"):  # the one replica rule (config/)
+        fleet(perspectiveReplicas=1, coordinatorReplicas=1, aws={"standbyRegion": None})
+    f = fleet(perspectiveReplicas=2, coordinatorReplicas=2, aws={"standbyRegion": None})
     plan = planners.plan_hosts(f)
     assert {p.replicas for p in plan.perspectives} == {2} and [c.replicas for c in plan.coordinators] == [2]
     assert len(plan.peerings) == 5

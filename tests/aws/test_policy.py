@@ -12,11 +12,11 @@ import json
 import pytest
 from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
 
-from components.aws.planners import COORDINATOR_LISTENER_ROLE, MANIFEST_TYPE
+from plan.aws import COORDINATOR_LISTENER_ROLE, MANIFEST_TYPE
 from policy import rules
 from policy.adapter import from_policy_resources, plain, stack_policies
 from policy.rules import Res
-from scripts.kit.plan import plan_stack, to_views
+from cli.planner import plan_stack, to_views
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from scripts.kit.plan import plan_stack, to_views
-from scripts.kit.program import KIT_ROOT
+from cli.planner import plan_stack, to_views
+from cli.mocks import KIT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 import yaml
 
-from components.aws import program as aws_program
-from components.aws.planners import MANIFEST_TYPE
-from scripts.kit.program import KIT_ROOT, run_callable, run_program
+from stacks import aws as aws_program
+from plan.aws import MANIFEST_TYPE
+from cli.mocks import KIT_ROOT, run_callable, run_program
 from pulumi.runtime.sync_await import _sync_await
 from tests.aws.conftest import assert_no_default_provider, fleet, provider_region, secrets, strict_mocks
 

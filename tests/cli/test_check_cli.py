@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scripts.cli import app
-from scripts.cli import check as _check  # noqa: F401  (registers the command)
+from cli import app
+from cli import check as _check  # noqa: F401  (registers the command)
 
 KIT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

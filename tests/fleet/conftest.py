@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def fleet():
-    from scripts.fleet import testing
+    from tests import fleetsession as testing
 
     reason = testing.skip_reason()
     if reason:
@@ -24,7 +24,7 @@ def fleet():
 @pytest.fixture
 def healed(fleet):
     """Heal every fault after the test, whatever happened."""
-    from scripts.fleet import faults
+    from local import faults
 
     yield fleet
     faults.heal(fleet["stack"])
@@ -33,7 +33,7 @@ def healed(fleet):
 @pytest.fixture
 def dns_change(fleet):
     """A fresh dns-change challenge (set in Knot) and the request body that validates it."""
-    from scripts.fleet import challenges
+    from local import challenges
 
     domain = f"ft-{secrets.token_hex(4)}.{fleet['test_domain']}"
     value = secrets.token_hex(10)

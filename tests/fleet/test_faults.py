@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from scripts.fleet import faults
-from scripts.fleet.fleet import mpic
+from local import faults
+from local.client import mpic
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 

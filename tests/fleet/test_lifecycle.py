@@ -12,15 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from scripts.fleet import challenges, fleet as fleetmod, netns
-from scripts.fleet.proc import KIT_ROOT, alive, run
-from scripts.fleet.state import State
+from local import challenges, netns
+from local import lifecycle as fleetmod
+from local.client import mpic
+from local.supervisor import start_process
+from local.proc import KIT_ROOT, alive, run
+from local.state import State
 
 pytestmark = [pytest.mark.root]
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scripts.cli", *args], cwd=KIT_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=KIT_ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -83,7 +86,7 @@ def test_zone_any_origin_gets_a_signed_delegation_chain(fleet, tmp_path):
     assert res.returncode == 0, res.stderr
     out = _region_dig(fleet, f"caa-deny.{origin}", "CAA")
     assert 'issue "other.example"' in out and " ad" in out.split("Flags:")[1].split(";")[0], out
-    code, resp = fleetmod.mpic(fleet, {"check_type": "caa", "domain_or_ip_target": f"caa-deny.{origin}",
+    code, resp = mpic(fleet, {"check_type": "caa", "domain_or_ip_target": f"caa-deny.{origin}",
                                        "caa_check_parameters": {"caa_domains": ["ca.fleet.example"]}})
     assert code == 200 and resp["is_valid"] is False
     res = cli("challenge", "clear")
@@ -103,10 +106,10 @@ def test_down_after_crash_removes_everything(tmp_path, monkeypatch):
     state.save()
     ns = "mpic-crashtest-x"
     netns.create_namespace(state, ns)
-    from scripts.fleet.plan import LinkPlan
+    from plan.local import LinkPlan
     netns.create_link(state, LinkPlan(None, "mpic-crashtst", None, ns, "h0", "10.250.77.2/30"))
     netns.write_resolv_conf(state, ns, "127.0.0.1")
-    rec = fleetmod.start_process(state, "sleeper", ["sleep", "600"], ns, "test")
+    rec = start_process(state, "sleeper", ["sleep", "600"], ns, "test")
     stray = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"])  # started, never recorded
     time.sleep(0.2)
     assert alive(rec) and stray.poll() is None

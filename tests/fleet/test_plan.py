@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.catalog import load_catalog
-from scripts.fleet.plan import (
+from config.errors import ConfigError, PlanError
+from plan.local import (
     FIBER_KM_PER_MS,
     IFNAMSIZ,
     KIT_PREFIX,
-    PlanError,
     RegionSpec,
     one_way_delay_ms,
     plan_fleet,
@@ -64,8 +64,8 @@ def test_bad_inputs():
         plan_fleet("x", [spec("eu-west-1"), spec("eu-west-1")])
     with pytest.raises(PlanError):
         plan_fleet("x", [spec("eu-west-1")], base="10.0.0.0/24")
-    with pytest.raises(PlanError):
-        plan_fleet("x", [spec("eu-west-1")], perspective_replicas=0)
+    with pytest.raises(ConfigError, match="runs >= 2 per workload"):
+        plan_fleet("x", [spec("eu-west-1")], perspective_replicas=1)
     with pytest.raises(ValueError):
         one_way_delay_ms(-1)
 
@@ -105,7 +105,7 @@ regions_st = st.lists(st.sampled_from(codes), min_size=1, max_size=25, unique=Tr
 
 @settings(max_examples=150, deadline=None)
 @given(regions=regions_st, primary=st.sampled_from(codes), stack=st.from_regex(r"[a-zA-Z0-9._-]{1,30}", fullmatch=True),
-       preps=st.integers(1, 6), creps=st.integers(1, 6), wan=st.booleans())
+       preps=st.integers(2, 6), creps=st.integers(2, 6), wan=st.booleans())
 def test_plan_properties(regions, primary, stack, preps, creps, wan):
     plan = plan_fleet(stack, [spec(c) for c in regions], primary=spec(primary), perspective_replicas=preps,
                       coordinator_replicas=creps, wan_delay=wan)

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from scripts.fleet import dns, lb
-from scripts.fleet.plan import RegionSpec, plan_fleet
-from scripts.fleet.relay import Relay
-from scripts.fleet.state import State, list_stacks, locked, state_path
+from local import dns, lb
+from plan.local import RegionSpec, plan_fleet
+from local.relay import Relay
+from local.state import State, list_stacks, locked, state_path
 
 
 # ------------------------------------------------------------------------------ relay
@@ -129,9 +129,9 @@ def test_knot_and_unbound_configs(tmp_path):
 # ------------------------------------------------------------------------------ coordinator settings
 def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     from config.model import StackConfig
-    from scripts.fleet.fleet import coordinator_settings
-    from scripts.fleet.plan import plan_from_config
-    from scripts.kit.pki import KitCA
+    from local.coordinator import coordinator_settings
+    from plan.local import plan_from_config
+    from local.pki import KitCA
     from service.settings import CoordinatorSettings
 
     monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path / "run"))
@@ -170,7 +170,7 @@ def test_route53_challenges_against_moto(monkeypatch):
     moto = pytest.importorskip("moto")
     import boto3
 
-    from scripts.fleet.route53 import Route53Challenges
+    from cli.route53 import Route53Challenges
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -229,9 +229,9 @@ def test_deployed_status_from_pulumi_outputs(tmp_path, monkeypatch):
 def test_fleet_commands_need_root_with_a_clear_message(monkeypatch):
     from typer.testing import CliRunner
 
-    import scripts.cli.fleet  # noqa: F401  (registers the commands)
-    from scripts.cli import app
-    from scripts.fleet import fleet
+    from cli.__main__ import app  # every command registered
+    from local import lifecycle as fleet
+    from local.errors import FleetError
 
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     runner = CliRunner()
@@ -239,7 +239,7 @@ def test_fleet_commands_need_root_with_a_clear_message(monkeypatch):
         res = runner.invoke(app, args)
         assert res.exit_code == 1, (args, res.output)
         assert "needs root" in res.output, res.output
-    with pytest.raises(fleet.FleetError, match="needs root"):
+    with pytest.raises(FleetError, match="needs root"):
         fleet.up("local")
 
 
@@ -247,8 +247,8 @@ def test_smoke_runs_the_k8s_pod_checks_for_k8s_stacks_only(monkeypatch):
     """`mpic smoke k8s` adds tests/k8s/smoke (kubectl backend); local and AWS stacks do not."""
     from typer.testing import CliRunner
 
-    from scripts.cli import app
-    from scripts.cli import fleet as fleet_cli
+    from cli import smoke as fleet_cli
+    from cli.__main__ import app
 
     seen: list[list[str]] = []
 

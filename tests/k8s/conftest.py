@@ -21,10 +21,10 @@ import pytest
 import referencing
 import yaml
 
-from scripts.kit.program import ProgramRun, RecordingMocks, run_program
+from cli.mocks import PROGRAM, ProgramRun, RecordingMocks, run_program
 
 HERE = Path(__file__).resolve().parent
-ENTRY = HERE / "entry.py"
+ENTRY = PROGRAM  # the kit's own Pulumi program (__main__.py)
 STACK = HERE.parents[1] / "stacks" / "Pulumi.k8s.yaml"
 K8S_VERSION = "1.33"
 SECRETS = {"mpic:apiKeys": ["key-one", "key-two"], "mpic:hashSecret": "hash-secret-value",

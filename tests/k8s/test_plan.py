@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.k8s import objects as o
-from components.k8s.plan import all_manifests, dns_label, plan_fleet, provider_name, validate
+from plan import k8s_objects as o
+from plan.k8s import all_manifests, dns_label, plan_fleet, provider_name, validate
 from config.catalog import load_catalog
 from config.errors import ConfigError
 from config.model import StackConfig
@@ -27,10 +27,18 @@ def fleet(perspectives=None, k8s=None, **top) -> StackConfig:
 
 
 # ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(("kwargs", "key"), [({"perspectiveReplicas": 1}, "mpic:perspectiveReplicas"),
+                                          ({"coordinatorReplicas": 1}, "mpic:coordinatorReplicas")])
+def test_one_replica_is_refused_by_the_model_for_every_target(kwargs, key):
+    for target in ("k8s", "aws-hosts", "aws-lambda", "local"):
+        with pytest.raises(ConfigError) as exc:
+            fleet(**kwargs, target=target)
+        assert exc.value.key == key
+        assert str(exc.value).startswith(key) and "runs >= 2 per workload" in str(exc.value)
+
+
 @pytest.mark.parametrize(("kwargs", "key", "message"), [
     ({"target": "aws-hosts"}, "mpic:target", "is not the k8s target"),
-    ({"perspectiveReplicas": 1}, "mpic:perspectiveReplicas", "runs >= 2 per workload"),
-    ({"coordinatorReplicas": 1}, "mpic:coordinatorReplicas", "runs >= 2 per workload"),
     ({"k8s": {"labMode": True}}, "mpic:k8s.labMode", "mpic:complianceMode: testing"),
     ({"k8s": {"labMode": True, "clusters": {"eu-west-1": {}}}, "complianceMode": "testing"},
      "mpic:k8s.clusters", "labMode runs on the hub's cluster (us-east-1) only"),

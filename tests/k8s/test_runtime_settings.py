@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.k8s import objects as o
-from components.k8s.plan import plan_fleet
+from plan import k8s_objects as o
+from plan.k8s import plan_fleet
 from config.model import StackConfig
-from scripts.kit.pki import KitCA
+from local.pki import KitCA
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]

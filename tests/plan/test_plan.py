@@ -10,10 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import scripts.cli.plan  # noqa: F401 - registers the command
-from scripts.cli import app
-from scripts.kit import plan as plan_core
-from scripts.kit.program import KIT_ROOT, PlannedResource
+import cli.plan  # noqa: F401 - registers the command
+from cli import app
+from cli import planner as plan_core
+from cli.mocks import KIT_ROOT, PlannedResource
 
 EXAMPLES = ("aws-hosts", "aws-lambda")
 runner = CliRunner()
@@ -143,20 +143,23 @@ def test_cli_unknown_stack_exits_2():
 
 
 def test_target_extras_placeholders_hooks_and_ciphertext(tmp_path, monkeypatch):
-    import types
+    import dataclasses
+
+    from stacks import program
 
     seen = {}
-    fake = types.ModuleType("fake_target")
-    fake.PLAN_PLACEHOLDERS = {"mpic:extraSecret": "placeholder"}
-    fake.plan_mock_hooks = lambda mocks: seen.setdefault("target", mocks)
-    monkeypatch.setitem(__import__("sys").modules, "fake_target", fake)
-    monkeypatch.setitem(plan_core.TARGET_MODULES, "aws-lambda", "fake_target")
+    real_target = program.TARGETS["aws-lambda"]
+    fake = dataclasses.replace(real_target, plan_placeholders=lambda fleet: {"mpic:extraSecret": "placeholder"},
+                               plan_mock_hooks=lambda mocks: seen.setdefault("target", mocks))
+    monkeypatch.setitem(program.TARGETS, "aws-lambda", fake)
     lambda_fleet = plan_core.load_fleet("aws-lambda")[2]
     assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder"}
-    fake.plan_placeholders = lambda fleet: {"mpic:perFleet": fleet.target}
+    per_fleet = dataclasses.replace(fake, plan_placeholders=lambda fleet: {"mpic:extraSecret": "placeholder",
+                                                                           "mpic:perFleet": fleet.target})
+    monkeypatch.setitem(program.TARGETS, "aws-lambda", per_fleet)
     assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder",
                                                        "mpic:perFleet": "aws-lambda"}
-    del fake.plan_placeholders
+    monkeypatch.setitem(program.TARGETS, "aws-lambda", fake)
     captured = {}
     real = plan_core.run_program
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from scripts.kit import prices
-from scripts.kit.prices import Priced, estimate
+from plan import prices
+from plan.prices import Priced, estimate
 
 
 def P(type_, name_, region, **props):

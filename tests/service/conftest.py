@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from scripts.kit.pki import KitCA
+from local.pki import KitCA
 from service.server import coordinator_config, perspective_config
 from service.settings import CoordinatorSettings, PerspectiveSettings
 from tests.service import infra

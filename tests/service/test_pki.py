@@ -1,4 +1,4 @@
-"""The kit CA (scripts/kit/pki.py): idempotent, chains verify, mTLS usages are right."""
+"""The kit CA (local/pki.py): idempotent, chains verify, mTLS usages are right."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from scripts.kit.pki import KitCA
+from local.pki import KitCA
 
 
 def load(path: Path) -> x509.Certificate:

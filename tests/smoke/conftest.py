@@ -132,7 +132,7 @@ class LocalChallenges:
     """``mpic challenge`` as a Python API (Knot transactions, nginx files)."""
 
     def __init__(self, stack: str):
-        from scripts.fleet import challenges
+        from local import challenges
         self.c = challenges
         self.stack = stack
 
@@ -173,7 +173,7 @@ def deployed_status(stack: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def target():
     if SMOKE_STACK == "local":
-        from scripts.fleet import testing
+        from tests import fleetsession as testing
         reason = testing.skip_reason()
         if reason:
             pytest.skip(f"local fleet smoke tests: {reason}")
@@ -183,7 +183,7 @@ def target():
         finally:
             testing.release()
     else:
-        from scripts.fleet.route53 import Route53Challenges
+        from cli.route53 import Route53Challenges
         status = deployed_status(SMOKE_STACK)
         writer = Route53Challenges.for_domain(status["test_domain"])
         try:

@@ -1,0 +1,13 @@
+"""Entry point of ``./scripts/mpic``: importing a command module registers its commands on the app."""
+
+from __future__ import annotations
+
+from cli import app, challenge, check, fault, fleet, plan, reference, smoke  # noqa: F401 - registers the commands
+
+
+def main() -> None:
+    app(prog_name="mpic")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""``mpic up|down|status``: the local fleet (network namespaces, real servers)."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from cli import app
+from cli.common import guarded, progress
+from local import lifecycle
+from local.errors import require_root
+
+
+@app.command()
+def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack YAML."),
+       verify: bool = typer.Option(True, help="End with one real MPIC request and print its verdict.")) -> None:
+    """Start the local fleet of STACK (idempotent): mini-internet, regions, coordinator, then one real request."""
+    guarded(require_root)
+    st = guarded(lifecycle.up, stack, progress(), verify=verify)
+    typer.echo(f"coordinator_url: {st['coordinator_url']}")
+    typer.echo(f"api_key:         {st['api_key']}")
+    typer.echo(f"ca_cert:         {st['ca_cert']}")
+    typer.echo(f"test_domain:     {st['test_domain']}")
+    typer.echo(f"try: curl --cacert {st['ca_cert']} -H 'x-api-key: {st['api_key']}' "
+               f"{st['coordinator_url']}/mpic -d '{{\"check_type\":\"caa\",\"domain_or_ip_target\":\"{st['test_domain']}\"}}'")
+
+
+@app.command()
+def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (default: every local fleet that is up).")) -> None:
+    """Stop the local fleet: every process, namespace, link and file it created (also after a crash)."""
+    guarded(require_root)
+    if not guarded(lifecycle.down, stack, progress()):
+        typer.echo("mpic: no local fleet recorded; nothing to do", err=True)
+
+
+@app.command()
+def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the fleet that is up)."),
+           as_json: bool = typer.Option(False, "--json", help="One JSON object (for scripts and the smoke suite).")) -> None:
+    """Where the running fleet is: coordinator URL, API key, CA, perspectives, hosts."""
+    guarded(require_root)
+    st = guarded(lifecycle.status, stack)
+    if as_json:
+        typer.echo(json.dumps(st, indent=1))
+        return
+    typer.echo(f"stack {st['stack']}: coordinator {st['coordinator_url']} (CA {st['ca_cert']}), "
+               f"test domain {st['test_domain']}")
+    for row in guarded(lifecycle.process_table, stack):
+        typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} {row['netns']}")

@@ -1,0 +1,177 @@
+"""The shared plan core of ``mpic plan``: a stack file -> the real program under mocks -> the
+planned resources by region, the policy pack's verdict and a monthly cost estimate.
+
+Target-agnostic (aws-hosts, aws-lambda, k8s): the region of a resource is the region of its
+provider (``region`` input of ``pulumi:providers:aws``; for ``pulumi:providers:kubernetes`` the
+provider's logical name ``k8s-<region>``); a component gets its descendants' one region or None;
+costs come from :mod:`plan.prices` by type token (unpriced types cost 0).
+
+No Pulumi CLI, no engine, no cloud credentials. Missing secrets get placeholders (the plan never
+prints their values: they are not inputs of any resource).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+from typing import Any, Callable
+
+from cli.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_program
+from config.compliance import Report
+from config.errors import ConfigError, NonCompliantError
+from config.gate import compliance_gate
+from config.model import NAMESPACE, StackConfig
+from config.stackfile import mpic_keys, read_stack_file
+from plan.prices import CostEstimate, Priced, estimate
+from policy.rules import Res, Violation, component_regions, evaluate
+from stacks.program import TARGETS
+
+PLACEHOLDER_SECRETS: dict[str, Any] = {
+    f"{NAMESPACE}:apiKeys": ["plan-placeholder-api-key-0000000000000000"],
+    f"{NAMESPACE}:hashSecret": "plan-placeholder-hash-secret-000000000000",
+}
+@dataclasses.dataclass(frozen=True)
+class PlannedItem:
+    type: str
+    name: str
+    urn: str
+    region: str | None
+    parent: str | None
+    """The parent's logical name (None at the stack root)."""
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    public_inputs: dict[str, Any] | None = None
+    """Inputs with Pulumi secrets as ``[secret]``: what the plan prints."""
+
+    def to_json(self) -> dict:
+        inputs = self.inputs if self.public_inputs is None else self.public_inputs
+        return {"type": self.type, "name": self.name, "region": self.region, "parent": self.parent,
+                "inputs": inputs}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanResult:
+    stack: str
+    fleet: StackConfig
+    report: Report
+    run: ProgramRun
+    items: tuple[PlannedItem, ...]
+    violations: tuple[Violation, ...]
+    cost: CostEstimate
+    log: str
+    """What the program printed (warnings), kept out of the JSON."""
+
+    @property
+    def compliant(self) -> bool:
+        """BR 3.2.2.9 compliant and the program planned the fleet."""
+        return self.report.compliant and self.run.error is None
+
+    @property
+    def ok(self) -> bool:
+        return self.compliant and not self.violations
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({i.region for i in self.items if i.region})
+
+    def to_json(self) -> dict:
+        return {
+            "stack": self.stack,
+            "compliant": self.compliant,
+            "resources": [i.to_json() for i in self.items],
+            "policy_violations": [v.to_json() for v in self.violations],
+            "monthly_cost_usd": self.cost.to_json(),
+        }
+
+
+def provider_region(provider: PlannedResource) -> str | None:
+    """Region of a provider resource: its ``region`` input, or ``k8s-<region>`` by name."""
+    region = provider.inputs.get("region")
+    if isinstance(region, str) and region:
+        return region
+    if provider.type == "pulumi:providers:kubernetes" and provider.name.startswith("k8s-"):
+        return provider.name[len("k8s-"):]
+    return None
+
+
+def _provider_urn(ref: str | None) -> str | None:
+    """``<urn>::<id>`` -> ``<urn>``."""
+    if not ref:
+        return None
+    return ref.rsplit("::", 1)[0] if ref.count("::") >= 4 else ref
+
+
+def to_views(run: ProgramRun) -> tuple[list[PlannedItem], list[Res]]:
+    """Planned resources with regions, as JSON items and as policy views (props = outputs)."""
+    by_urn = run.by_urn()
+    raw: list[Res] = []
+    for r in run.resources:
+        if r.type.startswith("pulumi:providers:"):
+            region = provider_region(r)
+        else:
+            prov = by_urn.get(_provider_urn(r.provider) or "")
+            region = provider_region(prov) if prov is not None else None
+        props = {**r.outputs, **r.inputs} if r.custom else dict(r.inputs)
+        if r.custom and "id" in r.outputs:
+            props["id"] = r.outputs["id"]
+        raw.append(Res(type=r.type, name=r.name, urn=r.urn, parent=r.parent if r.parent in by_urn else None,
+                       custom=r.custom, provider=r.provider, region=region, props=props))
+    regions = component_regions(raw)
+    views = [dataclasses.replace(v, region=regions[v.urn]) for v in raw]
+    items = [PlannedItem(type=r.type, name=r.name, urn=r.urn, region=regions[r.urn],
+                         parent=by_urn[r.parent].name if r.parent in by_urn else None, custom=r.custom,
+                         inputs=r.inputs, outputs=r.outputs, public_inputs=r.public_inputs)
+             for r in run.resources]
+    return items, views
+
+
+def load_fleet(stack: str) -> tuple[str, dict[str, Any], StackConfig]:
+    """Read and validate a stack file; ConfigError (bad input) on any problem."""
+    name, config = read_stack_file(stack)
+    fleet = StackConfig.from_config(mpic_keys(config), name=name)
+    if fleet.target not in TARGETS:
+        raise ConfigError(f"{NAMESPACE}:target: '{fleet.target}' runs on this machine (./scripts/mpic up {name}); "
+                          f"mpic plan plans {', '.join(TARGETS)}.", key=f"{NAMESPACE}:target",
+                          value=fleet.target)
+    return name, config, fleet
+
+
+def target_extras(fleet: StackConfig) -> tuple[dict[str, Any], Callable[[RecordingMocks], Any] | None]:
+    """The target's placeholders for the secrets its program reads, and its mock hooks."""
+    target = TARGETS[fleet.target]
+    return dict(target.plan_placeholders(fleet)), target.plan_mock_hooks
+
+
+def _is_ciphertext(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = None) -> PlanResult:
+    """Plan ``stack`` (a name in stacks/ or a YAML path). Raises ConfigError on bad input,
+    including a program that refuses a BR-compliant config (e.g. an unknown setting value)."""
+    name, config, fleet = load_fleet(stack)
+    placeholders, target_hooks = target_extras(fleet)
+    placeholders = {**PLACEHOLDER_SECRETS, **placeholders}
+    # never the real secrets (nor their ciphertext): placeholders for every secret the program reads
+    config = {k: v for k, v in config.items() if not _is_ciphertext(v)}
+    config.update(placeholders)
+    try:
+        report = compliance_gate(fleet).report
+    except NonCompliantError as exc:  # the program refuses it too: planned with zero resources
+        report = exc.report  # type: ignore[attr-defined]
+    mocks = install_default_hooks(RecordingMocks())
+    for hook in (target_hooks, hooks):
+        if hook is not None:
+            hook(mocks)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        run = run_program(config, stack=name, secret_keys=list(placeholders), mocks=mocks)
+    if run.error is not None and report.compliant:
+        raise ConfigError(f"stack '{name}': the program refused the config: {run.error}", key="stack", value=name)
+    items, views = to_views(run)
+    violations = tuple(evaluate(views)) if run.error is None else ()
+    cost = estimate(Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom)
+    return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
+                      violations=violations, cost=cost, log=buf.getvalue())

@@ -1,0 +1,22 @@
+"""``FleetManifest``: the fleet's compliance-relevant config, recorded as a resource.
+
+The policy pack (``policy/``) finds it among the stack's resources and re-runs the one
+compliance gate (:func:`config.gate.compliance_gate`) on exactly what is being deployed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from plan.aws import MANIFEST_TYPE
+
+
+class FleetManifest(pulumi.ComponentResource):
+    """The ``mpic:`` keys that decide compliance (:func:`plan.aws.fleet_manifest`), as a component
+    with no children: it costs nothing and carries the manifest into every preview and update."""
+
+    def __init__(self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(MANIFEST_TYPE, name, {"manifest": manifest}, opts)
+        self.register_outputs({"manifest": manifest})

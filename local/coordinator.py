@@ -1,0 +1,69 @@
+"""The local fleet's coordinator site: its replicas behind HAProxy on the host link.
+
+Settings come from the one renderer (:mod:`plan.runtime`), local placement: replicas on the
+namespace's loopback (plain HTTP) behind HAProxy, which terminates TLS on the coordinator URL;
+API keys and hash secret inline in a 0600 file (the state directory is root's).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.model import StackConfig
+from local import lb, netns
+from local.client import api_request, curl
+from local.state import State
+from local.supervisor import python, start_process, wait_for
+from plan import runtime
+from plan.local import FleetPlan
+
+PERSPECTIVE_TIMEOUT = 5.0
+EARLY_QUORUM = False
+"""The local coordinator waits for every perspective (the cloud targets decide early)."""
+
+
+def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig) -> dict[str, Any]:
+    """The settings of one coordinator replica (local placement)."""
+    return runtime.coordinator_settings(
+        cfg, listen_host="127.0.0.1", listen_port=port,
+        perspectives=[{"code": r.code, "rir": r.rir, "url": r.url} for r in plan.regions],
+        client_tls={"cert": pki["client"][0], "key": pki["client"][1], "ca": pki["ca"]},
+        api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
+        perspective_timeout=PERSPECTIVE_TIMEOUT, early_quorum=EARLY_QUORUM, log_level="INFO",
+        audit_log=str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"))
+
+
+def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig) -> None:
+    """Start the coordinator replicas and their load balancer."""
+    cdir = state.workdir / "coordinator"
+    cdir.mkdir(parents=True, exist_ok=True)
+    netns.write_resolv_conf(state, plan.coordinator_ns, "127.0.0.1")
+    for j, port in enumerate(plan.coordinator_replica_ports):
+        sfile = cdir / f"coordinator-{j + 1}.yaml"
+        sfile.write_text(yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg)))
+        os.chmod(sfile, 0o600)
+        start_process(state, f"coordinator#{j + 1}",
+                      [python(), "-m", "service", "coordinator", "--settings", str(sfile)],
+                      plan.coordinator_ns, "coordinator")
+    hconf = cdir / "haproxy.cfg"
+    hconf.write_text(lb.coordinator_haproxy(plan, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock"))
+    start_process(state, "haproxy@coordinator", ["haproxy", "-db", "-f", str(hconf)], plan.coordinator_ns, "lb")
+
+
+def api_get(state: State, path: str) -> tuple[int, Any]:
+    """GET ``path`` on the coordinator URL from the host (through its load balancer)."""
+    return api_request(state.data["coordinator_url"], state.data["ca_cert"], path=path, timeout=5)
+
+
+def wait_coordinator(state: State, plan: FleetPlan, timeout: float = 60) -> None:
+    """Every replica answers /healthz, and so does the coordinator URL."""
+    procs = state.data["processes"]
+    for j, port in enumerate(plan.coordinator_replica_ports):
+        wait_for(lambda port=port: curl(plan.coordinator_ns, f"http://127.0.0.1:{port}/healthz", timeout=2)[0] == 200,
+                 timeout, f"coordinator replica {j + 1}", procs[f"coordinator#{j + 1}"])
+    wait_for(lambda: api_get(state, "/healthz")[0] == 200, 15, "coordinator load balancer",
+             procs["haproxy@coordinator"])

@@ -1,0 +1,233 @@
+"""``mpic up`` / ``mpic down`` / ``mpic status`` of the local fleet: carry out a plan of :mod:`plan.local`.
+
+Every namespace, link and file is recorded in the state file before it is created, every
+process right after it starts (PID + kernel start time), so ``down`` can undo a crashed ``up``.
+``up`` passes the one compliance gate (:func:`config.gate.compliance_gate`) before anything starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from config.gate import compliance_gate
+from config.model import StackConfig
+from config.stackfile import load_stack
+from local import challenges, netns
+from local.certs import fleet_certificates
+from local.client import mpic
+from local.coordinator import start_coordinator, wait_coordinator
+from local.dns import start_dns
+from local.errors import FleetError, require_root
+from local.proc import CommandError, alive, kill_pid, run, stop_all
+from local.region import start_region, wait_region
+from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
+from local.supervisor import Progress, ensure_running, quiet
+from local.web import start_web
+from plan.local import FleetPlan, plan_from_config
+
+DEFAULT_CIDR = "10.213.0.0/16"
+
+
+def check_addresses_free(plan: FleetPlan) -> None:
+    """FleetError when the fleet's address range is already used on this machine."""
+    net = ipaddress.ip_network(plan.base)
+    for line in run(["ip", "-o", "-4", "addr", "show"], check=False).stdout.splitlines():
+        parts = line.split()
+        ifname, addr = parts[1], parts[3]
+        if ipaddress.ip_interface(addr).network.overlaps(net):
+            raise FleetError(f"address range {plan.base} is already used on this machine ({ifname} {addr}); "
+                             "set MPIC_FLEET_CIDR to a free /16 (e.g. 10.214.0.0/16) and try again")
+
+
+def wait_all(state: State, plan: FleetPlan) -> None:
+    """Every region and the coordinator answer through their load balancers."""
+    pki = state.data["pki"]
+    for r in plan.regions:
+        wait_region(state, plan, r, pki)
+    wait_coordinator(state, plan)
+
+
+def _resume(state: State, plan: FleetPlan, say: Progress, verify: bool) -> dict[str, Any]:
+    say("fleet already up: checking every process")
+    restarted = ensure_running(state)
+    if restarted:
+        say(f"restarted {', '.join(restarted)}")
+    wait_all(state, plan)
+    if verify:
+        verify_fleet(state, say)
+    return status(state.stack)
+
+
+def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> None:
+    say(f"network: {len(plan.namespaces)} namespaces ({plan.prefix}-*), backbone and uplink bridges, "
+        f"host link {plan.host_if} {plan.host_ip} <-> {plan.coordinator_ip}")
+    netns.build_network(state, plan)
+    netns.write_resolv_conf(state, plan.internet_ns, "127.0.0.1")
+    netns.write_resolv_conf(state, plan.switch_ns, "127.0.0.1")
+    pki = fleet_certificates(state, plan)
+    state.data["ca_cert"] = pki["ca"]
+    state.data["pki"] = pki
+    state.save()
+    say(f"pki: kit CA {pki['ca']}; mTLS certificates for {len(plan.regions)} regions and the coordinator")
+    root_ksk = start_dns(state, plan, say)
+    start_web(state, plan, say)
+    for r in plan.regions:
+        start_region(state, plan, r, pki, root_ksk)
+    start_coordinator(state, plan, pki, cfg)
+    for r in plan.regions:
+        wait_region(state, plan, r, pki)
+        say(f"region {r.code} ({r.rir}): {len(r.replica_ports)} perspectives behind HAProxy, own Unbound, "
+            f"uplink {r.uplink_ip}, backbone {r.url}"
+            + (f", WAN delay {r.delay_ms:.0f} ms one way ({r.distance_km:.0f} km)" if plan.wan_delay else ""))
+    wait_coordinator(state, plan)
+    say(f"coordinator: {len(plan.coordinator_replica_ports)} replicas behind HAProxy at {plan.coordinator_url}")
+
+
+def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None = None,
+       verify: bool = True) -> dict[str, Any]:
+    """Bring the fleet of ``stack`` up (idempotent); return its status dict."""
+    require_root()
+    cfg = cfg or load_stack(stack)
+    decision = compliance_gate(cfg)  # before anything starts, as for a cloud deployment
+    say(f"compliance: {decision.text.splitlines()[-1]}" if not decision.lab else
+        f"{decision.text}\ncompliance: NOT compliant, starting anyway (mpic:complianceMode: testing)")
+    if cfg.target != "local":
+        raise FleetError(f"stack '{cfg.name}' has mpic:target {cfg.target}; `mpic up` runs local stacks only "
+                         f"(deploy this one with `pulumi up -s {cfg.name}`)")
+    name = cfg.name
+    others = [s for s in list_stacks() if s != name]
+    if others:
+        raise FleetError(f"the local fleet of stack '{others[0]}' is up; run `./scripts/mpic down {others[0]}` first")
+    plan = plan_from_config(cfg, base=os.environ.get("MPIC_FLEET_CIDR", DEFAULT_CIDR))
+    with locked(name):
+        existing = State.load(name)
+    if existing is not None:
+        intact = set(plan.namespaces) <= netns.existing_namespaces()  # e.g. not after a reboot
+        if intact and existing.data.get("status") == "up" and \
+                existing.data.get("plan") == json.loads(json.dumps(plan_to_json(plan))):
+            return _resume(existing, plan, say, verify)
+        say(f"a previous fleet of '{name}' is recorded ({existing.data.get('status')}): removing it first")
+        down(name, say)
+    check_addresses_free(plan)
+    t0 = time.monotonic()
+    with locked(name):
+        state = State.new(name)
+        state.data.update(plan=plan_to_json(plan), api_key=secrets.token_hex(24), hash_secret=secrets.token_hex(32),
+                          coordinator_url=plan.coordinator_url, test_domain=plan.test_domain)
+        state.workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(state.workdir, 0o711)  # nginx workers (www-data) read www/; keys stay 0600
+        state.save()
+    try:
+        with locked(name):
+            _build(state, plan, cfg, say)
+            state.data["status"] = "up"
+            state.data["up_seconds"] = round(time.monotonic() - t0, 2)
+            state.save()
+    except BaseException as exc:
+        with locked(name):
+            state.data["status"] = "failed"
+            state.save()
+        if isinstance(exc, (FleetError, CommandError)):
+            raise FleetError(f"{exc}\nThe partial fleet is left for inspection (logs in {state.workdir}/logs); "
+                             f"`./scripts/mpic down {name}` removes it, `./scripts/mpic up {name}` starts over.") from None
+        raise
+    if verify:
+        verify_fleet(state, say)
+    say(f"fleet '{name}' up in {state.data['up_seconds']:.1f}s")
+    return status(name)
+
+
+def verify_fleet(state: State, say: Progress) -> dict:
+    """One real MPIC request (dns-change on a fresh TXT record) through the coordinator URL."""
+    plan = load_plan(state)
+    value = secrets.token_hex(8)
+    domain = f"up-check-{secrets.token_hex(3)}.{plan.test_domain}"  # fresh name: no resolver has it cached
+    name = f"_mpic-up-check.{domain}"
+    challenges.set_txt(state.stack, name, value, record=False)
+    body = {"check_type": "dcv", "domain_or_ip_target": domain,
+            "dcv_check_parameters": {"validation_method": "dns-change", "dns_name_prefix": "_mpic-up-check",
+                                     "dns_record_type": "TXT", "challenge_value": value}}
+    t = time.monotonic()
+    code, resp = mpic(state.data, body)
+    ms = (time.monotonic() - t) * 1000
+    challenges.unset(state.stack, name, "TXT", record=False)
+    if code != 200 or not isinstance(resp, dict):
+        raise FleetError(f"verification request failed: HTTP {code}: {resp}")
+    passed = [p["perspective_code"] for p in resp.get("perspectives", []) if p["check_response"]["check_passed"]]
+    say(f"verify: dns-change for {name} -> is_valid={resp.get('is_valid')} "
+        f"({len(passed)}/{len(resp.get('perspectives', []))} perspectives passed, {ms:.0f} ms)")
+    if not resp.get("is_valid"):
+        raise FleetError(f"verification request: is_valid=false: {json.dumps(resp)[:2000]}")
+    return resp
+
+
+def _remove(name: str, say: Progress) -> bool:
+    with locked(name):
+        state = State.load(name)
+        if state is None:
+            return False
+        procs = state.data.get("processes", {})
+        stop_all(list(procs.values()))
+        namespaces = state.data.get("namespaces", [])
+        for ns in namespaces:
+            if ns in netns.existing_namespaces():
+                for pid in netns.namespace_pids(ns):
+                    kill_pid(pid)
+        for ns in reversed(namespaces):
+            netns.delete_namespace(ns)
+        for ifname in state.data.get("root_links", []):
+            netns.delete_root_link(ifname)
+        for path in state.data.get("etc_netns", []):
+            netns.remove_etc_netns(path)
+        if state.data.get("etc_netns_created"):
+            try:
+                netns.ETC_NETNS.rmdir()
+            except OSError:
+                pass
+        wd = Path(state.data.get("workdir", stack_dir(name)))
+    if wd.resolve().parent == run_root().resolve():
+        shutil.rmtree(wd, ignore_errors=True)
+    shutil.rmtree(stack_dir(name), ignore_errors=True)
+    say(f"down: stack '{name}': {len(procs)} processes stopped, {len(namespaces)} namespaces and "
+        f"{len(state.data.get('root_links', []))} host link removed, {wd} deleted")
+    return True
+
+
+def down(stack: str | None = None, say: Progress = quiet) -> list[str]:
+    """Remove everything the state file of ``stack`` recorded (all stacks when None)."""
+    require_root()
+    removed = [name for name in ([stack] if stack else list_stacks()) if _remove(name, say)]
+    try:
+        run_root().rmdir()
+    except OSError:
+        pass
+    return removed
+
+
+def status(stack: str | None = None) -> dict[str, Any]:
+    """The ``mpic status --json`` keys: what the smoke suite needs to reach the fleet."""
+    state = load_state(stack)
+    plan = load_plan(state)
+    return {
+        "stack": state.stack,
+        "coordinator_url": state.data.get("coordinator_url", plan.coordinator_url),
+        "api_key": state.data.get("api_key", ""),
+        "ca_cert": state.data.get("ca_cert", ""),
+        "test_domain": plan.test_domain,
+        "perspectives": [{"code": r.code, "rir": r.rir, "hosts": [r.host]} for r in plan.regions],
+        "hosts": [{"name": h.name, "netns": h.netns, "role": h.role, "address": h.address} for h in plan.hosts],
+    }
+
+
+def process_table(stack: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded process: name, PID, namespace, role and whether it runs."""
+    state = load_state(stack)
+    return [{"name": name, "pid": rec["pid"], "netns": rec["netns"], "role": rec["role"], "alive": alive(rec)}
+            for name, rec in state.data["processes"].items()]

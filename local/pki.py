@@ -1,0 +1,192 @@
+"""The local fleet's kit CA (cryptography): mutual TLS between the coordinator and its perspectives.
+
+Same policy as the Pulumi component (:mod:`plan.pki`: curve, validity, names, usages).
+
+BR 3.2.2.9 requires traffic between the CA and each remote Network Perspective to be
+authenticated and encrypted. The kit meets that with a private CA whose certificates serve
+two purposes: perspectives present a server certificate (verified by the coordinator) and the
+coordinator presents a client certificate (verified by the perspectives, which reject anything
+not signed by this CA).
+
+API (all files are PEM; keys are written 0600; every call is idempotent)::
+
+    ca = KitCA.load_or_create("state/pki")          # ca.cert_path, ca.key_path
+    cert, key = ca.issue_server("persp-eu-west-1", dns_names=["localhost"], ips=["10.0.0.5"])
+    cert, key = ca.issue_client("coordinator")
+
+Re-running reuses existing files; a server certificate is re-issued only when the requested
+names differ from the stored one, has expired, or was not signed by this CA.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import os
+import re
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from plan.pki import CA_COMMON_NAME, CA_VALIDITY_DAYS, CURVE, EARLY_RENEWAL_DAYS, LEAF_VALIDITY_DAYS, ORGANIZATION
+
+__all__ = ["KitCA"]
+
+_CA_VALIDITY = _dt.timedelta(days=CA_VALIDITY_DAYS)
+_LEAF_VALIDITY = _dt.timedelta(days=LEAF_VALIDITY_DAYS)
+_RENEW_BEFORE = _dt.timedelta(days=EARLY_RENEWAL_DAYS)
+_CURVES = {"P256": ec.SECP256R1}
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _write_cert(path: Path, cert: x509.Certificate) -> None:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+class KitCA:
+    """A private CA kept in one directory: ``ca.crt`` + ``ca.key`` and the leaves it issued."""
+
+    def __init__(self, directory: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate):
+        self.directory = directory
+        self._key = key
+        self.cert = cert
+
+    @property
+    def cert_path(self) -> Path:
+        """PEM of the CA certificate: the trust anchor both sides configure."""
+        return self.directory / "ca.crt"
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / "ca.key"
+
+    @classmethod
+    def load_or_create(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME) -> "KitCA":
+        """Load the CA in ``directory`` or create it there (key + self-signed certificate)."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        cert_file, key_file = path / "ca.crt", path / "ca.key"
+        if cert_file.exists() and key_file.exists():
+            key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+            cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise ValueError(f"{key_file}: the kit CA key must be an EC key")
+            return cls(path, key, cert)
+        key = ec.generate_private_key(_CURVES[CURVE]())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION)])
+        now = _now()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5))
+            .not_valid_after(now + _CA_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        _write_key(key_file, key)
+        _write_cert(cert_file, cert)
+        return cls(path, key, cert)
+
+    # -- leaves -----------------------------------------------------------------------------
+    def issue_server(
+        self, name: str, dns_names: list[str] | tuple[str, ...] = (), ips: list[str] | tuple[str, ...] = ()
+    ) -> tuple[Path, Path]:
+        """A server certificate ``<name>.crt``/``<name>.key`` for the given DNS names and IPs.
+
+        Returns (cert_path, key_path). At least one name or IP is required.
+        """
+        if not dns_names and not ips:
+            raise ValueError(f"issue_server({name!r}): give at least one DNS name or IP address")
+        sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        return self._issue(name, sans, ExtendedKeyUsageOID.SERVER_AUTH)
+
+    def issue_client(self, name: str) -> tuple[Path, Path]:
+        """A client certificate (CN = ``name``) for mTLS; returns (cert_path, key_path)."""
+        return self._issue(name, [x509.DNSName(name)] if _is_dns_name(name) else [], ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def _issue(self, name: str, sans: list[x509.GeneralName], usage: x509.ObjectIdentifier) -> tuple[Path, Path]:
+        if not _SAFE_NAME.match(name):
+            raise ValueError(f"certificate name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
+        cert_file, key_file = self.directory / f"{name}.crt", self.directory / f"{name}.key"
+        if cert_file.exists() and key_file.exists() and self._reusable(cert_file, sans, usage):
+            return cert_file, key_file
+        key = ec.generate_private_key(_CURVES[CURVE]())
+        now = _now()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION)]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5))
+            .not_valid_after(min(now + _LEAF_VALIDITY, self.cert.not_valid_after_utc))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=True, key_cert_sign=False, crl_sign=False,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
+            )
+        )
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        cert = builder.sign(self._key, hashes.SHA256())
+        _write_key(key_file, key)
+        _write_cert(cert_file, cert)
+        return cert_file, key_file
+
+    def _reusable(self, cert_file: Path, sans: list[x509.GeneralName], usage: x509.ObjectIdentifier) -> bool:
+        try:
+            cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+            cert.verify_directly_issued_by(self.cert)
+        except Exception:  # noqa: BLE001 - unreadable, foreign or mismatched: re-issue
+            return False
+        if cert.not_valid_after_utc <= _now() + _RENEW_BEFORE:
+            return False
+        try:
+            have = set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except x509.ExtensionNotFound:
+            have = set()
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        return have == set(sans) and usage in eku
+
+
+def _is_dns_name(name: str) -> bool:
+    return bool(re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$", name))

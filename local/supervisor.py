@@ -1,0 +1,90 @@
+"""Long-running fleet processes: start them inside their namespace, record them, wait for them.
+
+Every process is recorded in the state file right after it starts (PID + kernel start time), so
+``down`` and ``fault heal`` find exactly the processes the fleet started, never one by name.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from local.errors import FleetError
+from local.proc import KIT_ROOT, alive, run, spawn
+from local.state import State, locked
+
+Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A progress callback that prints nothing."""
+
+
+def python() -> str:
+    """The interpreter fleet processes run with: the kit's virtualenv, else this one."""
+    venv = KIT_ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str | None = None) -> None:
+    state.data["processes"][name] = {**rec, "role": role, "region": region}
+    state.save()
+
+
+def start_process(state: State, name: str, argv: list[str], netns_name: str, role: str,
+                  region: str | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start ``argv`` in ``netns_name`` as fleet process ``name`` and record it."""
+    log = state.workdir / "logs" / f"{name.replace('@', '_').replace('#', '_')}.log"
+    rec = spawn(argv, netns=netns_name, log=log, env=env)
+    _record(state, name, rec, role, region)
+    return rec
+
+
+def respawn(state: State, name: str) -> dict[str, Any]:
+    """Start recorded process ``name`` again with its recorded command line."""
+    old = state.data["processes"][name]
+    rec = spawn(old["argv"], netns=old["netns"], log=Path(old["log"]), env=old.get("env") or None)
+    _record(state, name, rec, old["role"], old.get("region"))
+    return rec
+
+
+def ensure_running(state: State) -> list[str]:
+    """Restart every recorded process that is not running; return their names."""
+    restarted = []
+    with locked(state.stack):
+        fresh = State.load(state.stack)
+        state.data = fresh.data if fresh else state.data
+        for name, rec in list(state.data["processes"].items()):
+            if not alive(rec):
+                respawn(state, name)
+                restarted.append(name)
+    return restarted
+
+
+def tail(path: str | None, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log file ("" when unreadable)."""
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:]) if path else ""
+    except OSError:
+        return ""
+
+
+def wait_for(pred: Callable[[], bool], timeout: float, what: str, rec: dict[str, Any] | None = None) -> None:
+    """Poll ``pred`` until true; FleetError with the process log's tail when it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        if rec is not None and not alive(rec):
+            raise FleetError(f"{what}: the process exited (log {rec.get('log')}):\n{tail(rec.get('log'))}")
+        time.sleep(0.1)
+    log = f" (log {rec.get('log')}):\n{tail(rec.get('log'))}" if rec else ""
+    raise FleetError(f"{what}: not ready after {timeout:.0f}s{log}")
+
+
+def tcp_listening(netns_name: str, ip: str, port: int) -> bool:
+    """Something accepts TCP connections on ``ip:port`` inside ``netns_name``."""
+    return run(["nc", "-z", "-w", "1", ip, str(port)], netns=netns_name, check=False, timeout=5).returncode == 0

@@ -1,0 +1,59 @@
+"""The mini-internet's web server: nginx on the internet host, serving challenge files on 80/443.
+
+``mpic challenge http HOST PATH CONTENT`` writes files under ``www/HOST/``; nginx serves them for
+any host name (``root www/$host``) over HTTP and HTTPS (the kit CA's certificate for the test
+domain and every challenge host, re-issued and reloaded when a host is added).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from local.certs import web_certificate
+from local.state import State
+from local.supervisor import Progress, start_process, tcp_listening, wait_for
+from plan.local import FleetPlan
+
+
+def nginx_conf(workdir: Path, listen_ip: str, cert: Path, key: Path) -> str:
+    d = workdir / "nginx"
+    www = workdir / "www"
+    temps = "\n".join(f"    {k}_temp_path {d / 'tmp' / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""daemon off;
+master_process on;
+worker_processes 1;
+pid {d / 'nginx.pid'};
+error_log {d / 'error.log'} warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log {d / 'access.log'};
+{temps}
+    default_type text/plain;
+    server_tokens off;
+    server {{
+        listen {listen_ip}:80 default_server;
+        listen {listen_ip}:443 ssl default_server;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        server_name _;
+        root {www}/$host;
+        location / {{ try_files $uri =404; }}
+    }}
+}}
+"""
+
+
+def start_web(state: State, plan: FleetPlan, say: Progress) -> None:
+    wd = state.workdir
+    (wd / "www").mkdir(parents=True, exist_ok=True)
+    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (wd / "nginx" / "tmp" / k).mkdir(parents=True, exist_ok=True)
+    hosts = sorted({h["host"] for h in state.data["challenges"]["http"]})
+    cert, key = web_certificate(state, plan, hosts)
+    conf = wd / "nginx" / "nginx.conf"
+    conf.write_text(nginx_conf(wd, plan.internet_ip, cert, key))
+    rec = start_process(state, "nginx", ["nginx", "-c", str(conf), "-p", str(wd / "nginx"), "-e",
+                                         str(wd / "nginx" / "error.log")], plan.internet_ns, "web")
+    wait_for(lambda: tcp_listening(plan.internet_ns, plan.internet_ip, 80)
+             and tcp_listening(plan.internet_ns, plan.internet_ip, 443), 10, "nginx", rec)
+    say(f"web: nginx serves challenge files on http(s)://<host> -> {plan.internet_ip}:80/443")

@@ -1,0 +1,305 @@
+"""Pure topology planner of the local fleet: names, addresses, ports and WAN delays.
+
+No I/O here: :func:`plan_fleet` turns a validated stack config (or plain region specs) into a
+:class:`FleetPlan`, which the local fleet engine (:mod:`local`) only carries out.
+
+Topology (one network namespace per host, all links are veth pairs on two bridges that live in
+a "switch" namespace, so the machine's own network is never touched except for one link)::
+
+    root ns --host link-- coordinator ns --backbone bridge-- region ns (x N)
+                                                             region ns --uplink bridge-- internet ns
+
+- the *backbone* carries only coordinator <-> perspective traffic (mTLS);
+- each region's validation traffic (DNS from its own Unbound, HTTP from its perspectives)
+  leaves through that region's *uplink*: the coordinator has no route to the internet segment,
+  and a region has no route to the internet through the backbone (BR 3.2.2.9: a perspective's
+  traffic leaves from the perspective's own location).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+
+from config.errors import PlanError
+from config.geo import geodesic_km
+from config.model import require_replicas
+
+KIT_PREFIX = "mpic-"
+DEFAULT_BASE = "10.213.0.0/16"
+FIBER_KM_PER_MS = 204.0
+"""Light in fiber covers ~204 km per millisecond (c / 1.47)."""
+PATH_FACTOR = 1.5
+"""Real paths are longer than the great circle: observed RTTs run 1.2-1.9x the fiber floor."""
+IFNAMSIZ = 15
+
+# Ports (inside each namespace; namespaces isolate them from the machine's own).
+COORD_FRONT_PORT = 443  # HAProxy (TLS) on the host link: the coordinator URL
+COORD_REPLICA_BASE = 8001  # coordinator replicas, plain HTTP on 127.0.0.1
+PERSP_FRONT_PORT = 8443  # WAN relay on the region's backbone address (what the coordinator calls)
+PERSP_LB_PORT = 8444  # HAProxy (TCP, TLS passthrough) on 127.0.0.1
+PERSP_REPLICA_BASE = 9001  # perspective replicas (mTLS) on 127.0.0.1
+DNS_PORT = 53
+MAX_REGIONS = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class RegionSpec:
+    """What the planner needs to know about one perspective region."""
+
+    code: str
+    rir: str
+    lat: float
+    lon: float
+
+
+@dataclasses.dataclass(frozen=True)
+class HostPlan:
+    name: str
+    """Host name shown by ``mpic status`` (e.g. ``perspective-eu-west-1``)."""
+    netns: str
+    role: str
+    """internet | coordinator | perspective | switch"""
+    address: str
+    """The host's main address (backbone for regions, the URL address for the coordinator)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkPlan:
+    """One veth pair: ``a_ns``/``a_if`` <-> ``b_ns``/``b_if`` (``None`` ns = the root namespace)."""
+
+    a_ns: str | None
+    a_if: str
+    a_addr: str | None
+    """CIDR, e.g. 10.213.1.20/24, or None (bridge port)."""
+    b_ns: str
+    b_if: str
+    b_addr: str | None
+    bridge: str | None = None
+    """Bridge in the switch namespace the b side is enslaved to."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RegionPlan:
+    code: str
+    rir: str
+    netns: str
+    host: str
+    backbone_ip: str
+    uplink_ip: str
+    front_port: int
+    lb_port: int
+    replica_ports: tuple[int, ...]
+    distance_km: float
+    delay_ms: float
+    """One-way delay the relay adds on the backbone (0 without ``mpic:wanDelay``)."""
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.backbone_ip}:{self.front_port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FleetPlan:
+    stack: str
+    prefix: str
+    base: str
+    switch_ns: str
+    internet_ns: str
+    internet_ip: str
+    coordinator_ns: str
+    coordinator_ip: str
+    """Address of the coordinator's load balancer on the host link (reachable from the root ns)."""
+    coordinator_backbone_ip: str
+    host_ip: str
+    """The root namespace's end of the host link."""
+    host_if: str
+    coordinator_port: int
+    coordinator_replica_ports: tuple[int, ...]
+    regions: tuple[RegionPlan, ...]
+    links: tuple[LinkPlan, ...]
+    hosts: tuple[HostPlan, ...]
+    test_domain: str
+    wan_delay: bool
+
+    @property
+    def coordinator_url(self) -> str:
+        return f"https://{self.coordinator_ip}:{self.coordinator_port}"
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace, switch first (it holds the bridges the others plug into)."""
+        return (self.switch_ns, self.internet_ns, self.coordinator_ns, *(r.netns for r in self.regions))
+
+    def region(self, code: str) -> RegionPlan:
+        for r in self.regions:
+            if r.code == code:
+                return r
+        raise KeyError(code)
+
+
+def stack_slug(stack: str) -> str:
+    """Short name for kit resources: the stack name if short and simple, else a hash."""
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,9}", stack):
+        return stack
+    return "s" + hashlib.sha256(stack.encode()).hexdigest()[:9]
+
+
+def one_way_delay_ms(distance_km: float, path_factor: float = PATH_FACTOR) -> float:
+    """One-way backbone delay for ``distance_km`` of great circle: fiber floor x path factor."""
+    if distance_km < 0:
+        raise ValueError("distance must be >= 0")
+    return round(distance_km / FIBER_KM_PER_MS * path_factor, 2)
+
+
+def plan_fleet(
+    stack: str,
+    regions: Sequence[RegionSpec],
+    *,
+    primary: RegionSpec | None = None,
+    perspective_replicas: int = 2,
+    coordinator_replicas: int = 2,
+    wan_delay: bool = False,
+    test_domain: str = "fleet-test.example",
+    base: str = DEFAULT_BASE,
+) -> FleetPlan:
+    """The whole local topology of one stack. Pure and deterministic."""
+    if not regions:
+        raise PlanError("no perspective regions to plan")
+    if len(regions) > MAX_REGIONS:
+        raise PlanError(f"{len(regions)} regions: the local fleet plans at most {MAX_REGIONS}")
+    codes = [r.code for r in regions]
+    if len(set(codes)) != len(codes):
+        raise PlanError(f"duplicate region codes in {codes}")
+    require_replicas("mpic:perspectiveReplicas", perspective_replicas)
+    require_replicas("mpic:coordinatorReplicas", coordinator_replicas)
+    if perspective_replicas > 50 or coordinator_replicas > 50:
+        raise PlanError("replica counts must be <= 50")
+    net = ipaddress.ip_network(base)
+    if net.version != 4 or net.prefixlen > 16:
+        raise PlanError(f"base network {base}: need an IPv4 /16 or larger")
+    b = net.network_address
+
+    def ip(third: int, fourth: int) -> str:
+        return str(b + third * 256 + fourth)
+
+    slug = stack_slug(stack)
+    prefix = f"{KIT_PREFIX}{slug}"
+    switch_ns, inet_ns, coord_ns = f"{prefix}-sw", f"{prefix}-inet", f"{prefix}-coord"
+    host_if = prefix[:IFNAMSIZ]
+    host_ip, coord_ip = ip(0, 1), ip(0, 2)
+    coord_bb, inet_ip = ip(1, 10), ip(2, 2)
+    links: list[LinkPlan] = [
+        LinkPlan(None, host_if, f"{host_ip}/30", coord_ns, "host0", f"{coord_ip}/30"),
+        LinkPlan(coord_ns, "bb0", f"{coord_bb}/24", switch_ns, "c-bb", None, "br-bb"),
+        LinkPlan(inet_ns, "up0", f"{inet_ip}/24", switch_ns, "i-up", None, "br-up"),
+    ]
+    hosts: list[HostPlan] = [
+        HostPlan("switch", switch_ns, "switch", ""),
+        HostPlan("internet", inet_ns, "internet", inet_ip),
+        HostPlan("coordinator", coord_ns, "coordinator", coord_ip),
+    ]
+    planned: list[RegionPlan] = []
+    for i, spec in enumerate(regions):
+        ns = f"{prefix}-{_ns_safe(spec.code)}"
+        bb, up = ip(1, 20 + i), ip(2, 20 + i)
+        dist = geodesic_km(primary.lat, primary.lon, spec.lat, spec.lon) if primary else 0.0
+        planned.append(
+            RegionPlan(
+                code=spec.code,
+                rir=spec.rir,
+                netns=ns,
+                host=f"perspective-{spec.code}",
+                backbone_ip=bb,
+                uplink_ip=up,
+                front_port=PERSP_FRONT_PORT,
+                lb_port=PERSP_LB_PORT,
+                replica_ports=tuple(PERSP_REPLICA_BASE + j for j in range(perspective_replicas)),
+                distance_km=round(dist, 1),
+                delay_ms=one_way_delay_ms(dist) if wan_delay else 0.0,
+            )
+        )
+        links.append(LinkPlan(ns, "bb0", f"{bb}/24", switch_ns, f"b{i}", None, "br-bb"))
+        links.append(LinkPlan(ns, "up0", f"{up}/24", switch_ns, f"u{i}", None, "br-up"))
+        hosts.append(HostPlan(f"perspective-{spec.code}", ns, "perspective", bb))
+    return FleetPlan(
+        stack=stack,
+        prefix=prefix,
+        base=str(net),
+        switch_ns=switch_ns,
+        internet_ns=inet_ns,
+        internet_ip=inet_ip,
+        coordinator_ns=coord_ns,
+        coordinator_ip=coord_ip,
+        coordinator_backbone_ip=coord_bb,
+        host_ip=host_ip,
+        host_if=host_if,
+        coordinator_port=COORD_FRONT_PORT,
+        coordinator_replica_ports=tuple(COORD_REPLICA_BASE + j for j in range(coordinator_replicas)),
+        regions=tuple(planned),
+        links=tuple(links),
+        hosts=tuple(hosts),
+        test_domain=test_domain.rstrip("."),
+        wan_delay=wan_delay,
+    )
+
+
+def _ns_safe(code: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", code).lower()
+
+
+def plan_from_config(cfg, *, base: str = DEFAULT_BASE) -> FleetPlan:  # cfg: config.model.StackConfig
+    """Plan the fleet of a validated :class:`config.model.StackConfig`."""
+
+    def spec(loc) -> RegionSpec:
+        rir = loc.rir.value if hasattr(loc.rir, "value") else str(loc.rir)
+        return RegionSpec(loc.code, rir, loc.lat, loc.lon)
+
+    return plan_fleet(
+        cfg.name,
+        [spec(p) for p in cfg.perspectives],
+        primary=spec(cfg.primary) if cfg.primary is not None else None,
+        perspective_replicas=cfg.perspective_replicas,
+        coordinator_replicas=cfg.coordinator_replicas,
+        wan_delay=cfg.wan_delay,
+        test_domain=cfg.test_domain,
+        base=base,
+    )
+
+
+def zone_parents(origin: str, served: Iterable[str]) -> str:
+    """The closest zone in ``served`` that encloses ``origin`` (``"."`` at worst).
+
+    Names are absolute (trailing dot), lower case.
+    """
+    origin = origin.lower()
+    best = "."
+    for z in served:
+        z = z.lower()
+        if z == origin or z == ".":
+            continue
+        if origin.endswith("." + z) and len(z) > len(best):
+            best = z
+    return best
+
+
+def tld_of(origin: str) -> str:
+    """``a.b.example.`` -> ``example.``; ``.`` -> ``.``."""
+    labels = [x for x in origin.lower().split(".") if x]
+    return f"{labels[-1]}." if labels else "."
+
+
+def zone_for_name(name: str, served: Iterable[str]) -> str | None:
+    """The longest served zone that contains ``name`` (absolute), or None (root excluded)."""
+    name = name.lower().rstrip(".") + "."
+    best: str | None = None
+    for z in served:
+        z = z.lower()
+        if z == ".":
+            continue
+        if (name == z or name.endswith("." + z)) and (best is None or len(z) > len(best)):
+            best = z
+    return best

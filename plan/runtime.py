@@ -1,0 +1,112 @@
+"""The one renderer of runtime settings: what every target's coordinator and perspectives run with.
+
+Every target — the local fleet, aws-hosts (cloud-init), aws-lambda (environment variables) and
+k8s (ConfigMaps) — renders its settings here, so the behaviour a stack configures (cohort size,
+quorum, attempts, timeouts, early quorum) is the same wherever it runs. What legitimately differs
+by target is *placement*: listen address and port, file paths of the TLS material, where the
+API keys come from, the resolver's address. Those are the keyword arguments; the behaviour comes
+from the validated :class:`~config.model.StackConfig`.
+
+The output is a plain dict with the keys of ``service.settings.CoordinatorSettings`` /
+``PerspectiveSettings`` (the runtime validates it again at start), or, for Lambda, the same keys as
+``MPIC_*`` environment variables (:func:`settings_env`). Values that are not set are left out, so
+the runtime's own defaults apply.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from config.model import StackConfig
+
+AUDIT_TO_STDOUT = "-"
+
+
+def _drop_unset(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def behaviour(fleet: StackConfig, *, perspective_timeout: float, early_quorum: bool) -> dict[str, Any]:
+    """The coordinator's behaviour from the stack: cohort size, attempts, timeout, early quorum and
+    ``mpic:quorum`` (unset: the BR 3.2.2.9 default the runtime computes)."""
+    return _drop_unset({
+        "default_perspective_count": fleet.cohort_size,
+        "max_attempts": fleet.max_attempts,
+        "perspective_timeout": perspective_timeout,
+        "early_quorum": early_quorum,
+        "default_quorum_count": fleet.quorum,
+    })
+
+
+def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: int,
+                         perspectives: list[dict[str, Any]], client_tls: dict[str, str] | None,
+                         perspective_timeout: float, early_quorum: bool, tls: dict[str, str] | None = None,
+                         api_keys: list[str] | None = None, api_keys_file: str | None = None,
+                         hash_secret: str | None = None, audit_log: str = AUDIT_TO_STDOUT,
+                         log_level: str | None = None) -> dict[str, Any]:
+    """``service.settings.CoordinatorSettings`` of one coordinator.
+
+    ``perspectives``: ``[{code, rir, url}]`` (``url`` ``https://HOST:PORT`` or ``lambda:<arn>``);
+    ``client_tls``: its mTLS identity ``{cert, key, ca}`` (None for Lambda perspectives);
+    ``tls``: its own server certificate when it terminates TLS itself (``{cert, key}``); the API
+    keys and hash secret inline (local fleet), from a file, or from the environment (None here).
+    """
+    doc: dict[str, Any] = {
+        "listen_host": listen_host,
+        "listen_port": listen_port,
+        "tls": tls,
+        "api_keys": api_keys,
+        "api_keys_file": api_keys_file,
+        "hash_secret": hash_secret,
+        **behaviour(fleet, perspective_timeout=perspective_timeout, early_quorum=early_quorum),
+        "client_tls": client_tls,
+        "perspectives": perspectives,
+        "audit_log": audit_log,
+        "log_level": log_level,
+    }
+    return _drop_unset(doc)
+
+
+def perspective_settings(code: str, rir: str, *, resolver: dict[str, Any], listen_host: str | None = None,
+                         listen_port: int | None = None, tls: dict[str, str] | None = None,
+                         caa_domains: list[str] | tuple[str, ...] = (), verify_ssl: bool | None = True,
+                         http_ca_file: str | None = None, http_timeout: float | None = None,
+                         audit_log: str = AUDIT_TO_STDOUT, log_level: str | None = None) -> dict[str, Any]:
+    """``service.settings.PerspectiveSettings`` of one perspective.
+
+    ``resolver``: its own recursive resolver ``{nameservers, port[, timeout, lifetime]}`` (BR
+    3.2.2.9: the perspective's resolver, no shared cache); ``tls``: ``{cert, key, client_ca}``
+    (None for a Lambda function, which has no listener); ``caa_domains``: the CA's CAA issuer
+    domains (left out when empty).
+    """
+    doc: dict[str, Any] = {
+        "code": code,
+        "rir": rir,
+        "listen_host": listen_host,
+        "listen_port": listen_port,
+        "tls": tls,
+        "resolver": resolver,
+        "caa_domains": list(caa_domains) or None,
+        "verify_ssl": verify_ssl,
+        "http_ca_file": http_ca_file,
+        "http_timeout": http_timeout,
+        "log_level": log_level,
+        "audit_log": audit_log,
+    }
+    return _drop_unset(doc)
+
+
+def settings_env(settings: dict[str, Any], prefix: str = "MPIC_") -> dict[str, str]:
+    """The same settings as ``MPIC_*`` environment variables (how Lambda functions get them):
+    strings and numbers as text, booleans ``true``/``false``, lists and mappings as JSON."""
+    env = {}
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (dict, list, tuple)):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        env[f"{prefix}{key.upper()}"] = text
+    return env

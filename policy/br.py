@@ -1,0 +1,71 @@
+"""The BR 3.2.2.9 policies: the one compliance gate on the fleet's manifest, one perspective per region.
+
+The rules are not re-implemented here: :func:`br_compliance` rebuilds the fleet's
+:class:`~config.model.StackConfig` from its manifest resource (``mpic:fleet:Manifest``) and
+runs :func:`config.gate.compliance_gate`, the gate ``pulumi up`` and ``mpic up`` pass.
+"""
+
+from __future__ import annotations
+
+from config.errors import ConfigError, NonCompliantError
+from config.gate import compliance_gate
+from config.model import StackConfig
+from plan.aws import MANIFEST_TYPE
+from policy.resources import PERSPECTIVE_COMPONENTS, Res, Violation, component_regions
+
+
+def br_compliance(items: list[Res]) -> list[Violation]:
+    """BR 3.2.2.9 (R1-R6 via config.compliance.check_stack) on the fleet's manifest, and the
+    deployed perspective regions are exactly the manifest's perspectives."""
+    manifests = [r for r in items if r.type == MANIFEST_TYPE]
+    fleet_parts = [r for r in items if r.type.startswith("mpic:aws:")]
+    if not manifests:
+        if fleet_parts:
+            return [Violation("br-3.2.2.9-compliance", None, "no fleet manifest (mpic:fleet:Manifest) among the "
+                              "resources: the BR 3.2.2.9 rules cannot be checked. Deploy with the kit's program.")]
+        return []
+    manifest = manifests[0]
+    raw = manifest.props.get("manifest")
+    if not isinstance(raw, dict):
+        return [Violation("br-3.2.2.9-compliance", manifest.name, "the fleet manifest has no 'manifest' map.",
+                          manifest.urn)]
+    try:
+        fleet = StackConfig.from_config(raw, name="policy")
+    except ConfigError as exc:
+        return [Violation("br-3.2.2.9-compliance", manifest.name, f"fleet manifest: {exc}", manifest.urn)]
+    try:
+        report = compliance_gate(fleet).report
+    except NonCompliantError as exc:
+        report = exc.report  # type: ignore[attr-defined]
+    out = [Violation("br-3.2.2.9-compliance", manifest.name, f"{f.rule}: {f.message}", manifest.urn)
+           for f in report.violations]
+    regions = component_regions(items)
+    deployed = sorted({regions[r.urn] or "?" for r in items if r.type in PERSPECTIVE_COMPONENTS})
+    declared = sorted(p.code for p in fleet.perspectives)
+    if fleet_parts and deployed != declared:
+        out.append(Violation("br-3.2.2.9-compliance", manifest.name,
+                             f"perspective regions deployed ({', '.join(deployed) or 'none'}) differ from the "
+                             f"checked mpic:perspectives ({', '.join(declared)}).", manifest.urn))
+    return out
+
+
+def one_perspective_per_region(items: list[Res]) -> list[Violation]:
+    """One perspective per region: two perspectives in one region are not distinct (>= 500 km)."""
+    regions = component_regions(items)
+    seen: dict[str, Res] = {}
+    out = []
+    for r in items:
+        if r.type not in PERSPECTIVE_COMPONENTS:
+            continue
+        region = regions[r.urn]
+        if region is None:
+            out.append(Violation("one-perspective-per-region", r.name,
+                                 f"{r.name}: its resources span several regions (or none); a perspective lives in "
+                                 "exactly one region.", r.urn))
+        elif region in seen:
+            out.append(Violation("one-perspective-per-region", r.name,
+                                 f"{r.name} and {seen[region].name} are both perspectives in {region}; keep one "
+                                 "perspective per region.", r.urn))
+        else:
+            seen[region] = r
+    return out

@@ -1,1 +1,0 @@
-"""Small building blocks shared by the kit's scripts (the local fleet, the CLI)."""

@@ -1,0 +1,180 @@
+"""The AWS targets' stack programs: plans -> one explicit provider per region -> components.
+
+Called by :func:`stacks.program.main` (the Pulumi program) with the validated, compliance-checked config and the secrets; returns
+the stack outputs. Default providers are disabled (``pulumi:disable-default-providers``): every
+resource reaches its region's provider through its component's ``providers``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_tls as tls
+
+from components.aws.hosts import (
+    Coordinator,
+    CoordinatorArgs,
+    FailoverEndpoint,
+    InterRegionNetwork,
+    PerspectiveRegion,
+)
+from plan.aws import (
+    coordinator_settings,
+    default_tags,
+    ejbca_settings,
+    fleet_manifest,
+    lambda_coordinator_env,
+    lambda_perspective_env,
+    perspective_settings,
+    plan_hosts,
+    plan_lambda,
+    smoke_status,
+)
+from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
+from components.inputs import StackSecrets
+from components.manifest import FleetManifest
+from components.pki import CA_COMMON_NAME, KitCa
+from config.model import StackConfig
+
+
+def region_providers(fleet: StackConfig, regions: tuple[str, ...]) -> dict[str, aws.Provider]:
+    """One explicit ``aws.Provider`` per region, named ``aws-<region>``, with default tags."""
+    return {r: aws.Provider(f"aws-{r}", region=r,
+                            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(fleet, r)))
+            for r in regions}
+
+
+def _smoke_outputs(status: pulumi.Output[dict], secrets: StackSecrets) -> dict[str, Any]:
+    """The snake_case outputs ``./scripts/mpic smoke STACK`` reads (``pulumi stack output --json``)."""
+    keys = ("stack", "coordinator_url", "ca_cert", "test_domain", "perspectives", "hosts")
+    out: dict[str, Any] = {k: status.apply(lambda s, k=k: s[k]) for k in keys}
+    out["api_key"] = pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0])
+    return out
+
+
+def _function_spec(fleet: StackConfig) -> dict:
+    a = fleet.aws
+    return {"package": a.lambda_package, "memory_mb": a.lambda_memory_mb, "timeout_s": a.lambda_timeout_s,
+            "cold_start": {"mode": a.cold_start, "warmup_minutes": a.warmup_minutes,
+                           "provisioned_concurrency": a.provisioned_concurrency}}
+
+
+def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
+    """Target ``aws-hosts``: perspective regions, coordinators (primary + standby), peering, failover."""
+    plan = plan_hosts(fleet)
+    a = fleet.aws
+    FleetManifest("fleet", fleet_manifest(fleet))
+    providers = region_providers(fleet, plan.regions)
+    tls_provider = tls.Provider("tls")
+    ca = KitCa("kit-ca", {"common_name": f"{CA_COMMON_NAME} ({fleet.name})"},
+               opts=pulumi.ResourceOptions(providers=[tls_provider]))
+
+    regions: dict[str, PerspectiveRegion] = {}
+    for p in plan.perspectives:
+        regions[p.code] = PerspectiveRegion(p.name, {
+            "plan": p, "coordinator_cidrs": list(plan.coordinator_cidrs), "perspective_port": a.perspective_port,
+            "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.image_id,
+            "volume_size_gb": a.volume_size_gb, "runtime_spec": a.runtime_spec,
+            "settings": perspective_settings(p, a),
+            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
+        }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
+
+    targets = pulumi.Output.all(*[regions[p.code].endpoint for p in plan.perspectives]).apply(
+        lambda urls: [{"code": p.code, "rir": p.rir, "url": u} for p, u in zip(plan.perspectives, urls)])
+    settings = targets.apply(lambda t: coordinator_settings(fleet, t))
+    primary_provider = providers[plan.coordinators[0].region]
+    zone = aws.route53.get_zone_output(name=a.hosted_zone, private_zone=False,
+                                       opts=pulumi.InvokeOptions(provider=primary_provider))
+
+    coordinators: dict[str, Coordinator] = {}
+    for c in plan.coordinators:
+        args: CoordinatorArgs = {
+            "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
+            "instance_type": a.coordinator_instance_type, "image_id": a.image_id, "volume_size_gb": a.volume_size_gb,
+            "runtime_spec": a.runtime_spec, "settings": settings, "api_keys": secrets.api_keys,
+            "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
+            "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
+        }
+        if coordinators:  # the standby reuses the primary's ACM validation record (one record per domain)
+            args["validation_record_fqdn"] = next(iter(coordinators.values())).validation_record_fqdn
+        coordinators[c.region] = Coordinator(c.name, args, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
+
+    for link in plan.peerings:
+        coord, persp = coordinators[link.coordinator_region], regions[link.perspective_region]
+        InterRegionNetwork(link.name, {
+            "plan": link,
+            "coordinator": {"vpc_id": coord.vpc_id, "route_table_id": coord.route_table_id,
+                            "provider": providers[link.coordinator_region]},
+            "perspective": {"vpc_id": persp.vpc_id, "route_table_id": persp.route_table_id,
+                            "provider": providers[link.perspective_region]},
+        })
+
+    def target(c) -> dict:
+        return {"region": c.region, "alb_dns_name": coordinators[c.region].alb_dns_name,
+                "alb_zone_id": coordinators[c.region].alb_zone_id}
+
+    failover = FailoverEndpoint("coordinator-failover", {
+        "region": plan.coordinators[0].region, "domain": a.domain, "zone_id": zone.zone_id,
+        "primary": target(plan.coordinators[0]),
+        "standby": target(plan.coordinators[1]) if len(plan.coordinators) > 1 else None,
+    }, opts=pulumi.ResourceOptions(providers=[primary_provider]))
+
+    all_hosts = pulumi.Output.all(*[regions[p.code].hosts for p in plan.perspectives],
+                                  *[coordinators[c.region].hosts for c in plan.coordinators])
+
+    def status(groups: list) -> dict:
+        perspectives = [{"code": p.code, "rir": p.rir, "hosts": [h["name"] for h in hosts]}
+                        for p, hosts in zip(plan.perspectives, groups)]
+        return smoke_status(stack=fleet.name, coordinator_url=f"https://{a.domain}", test_domain=fleet.test_domain,
+                            perspectives=perspectives, hosts=[h for hosts in groups for h in hosts])
+
+    return {
+        **_smoke_outputs(all_hosts.apply(status), secrets),
+        "coordinatorUrl": failover.url,
+        "apiKey": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
+        "perspectiveEndpoints": {p.code: regions[p.code].endpoint for p in plan.perspectives},
+        "coordinatorRegions": {c.role: c.region for c in plan.coordinators},
+        "coordinatorAlbs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
+        "kitCaCertPem": ca.cert_pem,
+        "ejbcaMpicValidator": failover.url.apply(ejbca_settings),
+    }
+
+
+def deploy_lambda(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
+    """Target ``aws-lambda``: a perspective function per region, the coordinator behind API Gateway."""
+    plan = plan_lambda(fleet)
+    a = fleet.aws
+    FleetManifest("fleet", fleet_manifest(fleet))
+    providers = region_providers(fleet, plan.regions)
+    spec = _function_spec(fleet)
+
+    functions = {p.code: PerspectiveFunction(p.name, {
+        "plan": p, "stack": fleet.name, "env": lambda_perspective_env(p, a), "function": spec,
+        "dnssec_vpc": a.dnssec_vpc,
+    }, opts=pulumi.ResourceOptions(providers=[providers[p.code]])) for p in plan.perspectives}
+
+    arns = [functions[p.code].function_arn for p in plan.perspectives]
+    perspectives_env = pulumi.Output.all(*arns).apply(lambda xs: json.dumps(
+        [{"code": p.code, "rir": p.rir, "url": f"lambda:{arn}"} for p, arn in zip(plan.perspectives, xs)]))
+    coordinator = LambdaCoordinator(f"coord-{plan.coordinator_region}", {
+        "stack": fleet.name, "region": plan.coordinator_region, "env": lambda_coordinator_env(fleet, []),
+        "perspectives_env": perspectives_env, "perspective_arns": arns, "api_keys": secrets.api_keys,
+        "hash_secret": secrets.hash_secret, "function": spec, "api_gateway_keys": fleet.aws.api_gateway_keys,
+    }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))
+
+    base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))
+    status = base.apply(lambda url: smoke_status(
+        stack=fleet.name, coordinator_url=url, test_domain=fleet.test_domain, hosts=[],
+        perspectives=[{"code": p.code, "rir": p.rir, "hosts": []} for p in plan.perspectives]))
+    return {
+        **_smoke_outputs(status, secrets),
+        "coordinatorUrl": coordinator.url,
+        "apiKey": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
+        "perspectiveEndpoints": {p.code: functions[p.code].function_arn.apply(lambda arn: f"lambda:{arn}")
+                                 for p in plan.perspectives},
+        "coordinatorRegions": {"primary": plan.coordinator_region},
+        "ejbcaMpicValidator": coordinator.url.apply(ejbca_settings),
+    }

@@ -1,0 +1,92 @@
+"""The Pulumi program: read ``mpic:`` config once, pass the one compliance gate, deploy the target.
+
+Nothing is registered before the config validated into the model and the gate
+(:func:`config.gate.compliance_gate`) accepted it: bad input and a non-compliant fleet end in
+``pulumi.RunError`` naming the key, the value, the rule and the fix. Each target's program gets
+the validated model and the secrets and returns the stack outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable
+
+import pulumi
+
+from components.inputs import StackSecrets
+from config.errors import ConfigError
+from config.gate import LAB_WARNING, compliance_gate
+from config.model import NAMESPACE, StackConfig
+from stacks import aws, k8s
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetProgram:
+    """One deployment target: its program and what ``mpic plan`` needs to run it offline."""
+
+    deploy: Callable[[StackConfig, StackSecrets], dict[str, Any]]
+    """Creates the fleet; returns the stack outputs."""
+    plan_placeholders: Callable[[StackConfig], dict[str, Any]] = lambda fleet: {}
+    """Stand-ins for the secrets the program reads (``mpic plan`` never reads real secrets)."""
+    plan_mock_hooks: Callable[[Any], Any] | None = None
+    """Adds computed outputs of the target's resources to ``mpic plan``'s mocks."""
+
+
+TARGETS: dict[str, TargetProgram] = {
+    "aws-hosts": TargetProgram(deploy=aws.deploy_hosts),
+    "aws-lambda": TargetProgram(deploy=aws.deploy_lambda),
+    "k8s": TargetProgram(deploy=k8s.deploy, plan_placeholders=k8s.plan_placeholders),
+}
+"""Every target ``pulumi up`` deploys (``local`` runs with ``./scripts/mpic up``)."""
+
+
+def _parse(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def read_config() -> tuple[StackConfig, StackSecrets]:
+    """Validate ``pulumi.Config("mpic")`` into the model; raise RunError on bad input."""
+    cfg = pulumi.Config(NAMESPACE)
+    raw = {key: _parse(value) for key in StackConfig.config_keys() if (value := cfg.get(key)) is not None}
+    try:
+        fleet = StackConfig.from_config(raw, name=pulumi.get_stack())
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    if fleet.target not in TARGETS:
+        raise pulumi.RunError(f"{NAMESPACE}:target: 'local' runs on this machine with `./scripts/mpic up "
+                              f"{fleet.name}`, not with pulumi. Set mpic:target to {', '.join(TARGETS)}.")
+    api_keys = cfg.get_secret_object("apiKeys")
+    hash_secret = cfg.get_secret("hashSecret")
+    if api_keys is None or hash_secret is None:
+        missing = "apiKeys" if api_keys is None else "hashSecret"
+        raise pulumi.RunError(
+            f"{NAMESPACE}:{missing}: missing. Set the coordinator's secrets first: "
+            f"pulumi config set --secret --path 'mpic:apiKeys[0]' \"$(openssl rand -hex 32)\" and "
+            f"pulumi config set --secret mpic:hashSecret \"$(openssl rand -hex 32)\".")
+    kubeconfig = cfg.get_secret("kubeconfig") if fleet.target == "k8s" else None
+    kubeconfigs = cfg.get_secret_object("kubeconfigs") if fleet.target == "k8s" else None
+    return fleet, StackSecrets(api_keys=api_keys, hash_secret=hash_secret, kubeconfig=kubeconfig,
+                               kubeconfigs=kubeconfigs)
+
+
+def main() -> None:
+    """The program ``pulumi up`` runs (and ``mpic plan`` runs under mocks)."""
+    fleet, secrets = read_config()
+    try:
+        decision = compliance_gate(fleet)
+        if decision.lab:
+            pulumi.log.warn(f"{LAB_WARNING}\n{decision.text}")
+        elif decision.report.warnings:
+            pulumi.log.warn(decision.text)
+        outputs = TARGETS[fleet.target].deploy(fleet, secrets)
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    pulumi.export("compliant", decision.report.compliant)
+    pulumi.export("complianceMode", fleet.compliance_mode)
+    pulumi.export("complianceViolations", [f.message for f in decision.report.violations])

@@ -1,0 +1,61 @@
+"""The docs hold: the config reference is generated from the model, every cited path exists, the
+README stays short."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cli.reference import REFERENCE, config_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("docs", "config", "plan", "service", "components", "local", "policy", "stacks", "cli", "scripts", "tests")
+CITED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(FOLDERS)})/[\w./-]*\w\.(?:md|py|yaml|txt|sh|json|cfg))")
+SOURCES = sorted([ROOT / "README.md", ROOT / "Pulumi.yaml", ROOT / "Dockerfile", *(ROOT / "docs").glob("*.md"),
+                  *(ROOT / "stacks").glob("*.yaml"), *(ROOT / "service").glob("*.md"),
+                  *[p for f in FOLDERS[1:9] for p in (ROOT / f).rglob("*.py")]])
+
+
+def test_config_reference_is_generated_from_the_model():
+    assert REFERENCE.read_text(encoding="utf-8") == config_reference(), \
+        "docs/config.md is stale: run ./scripts/mpic config-reference --write"
+
+
+def test_config_reference_lists_every_key():
+    text = config_reference()
+    for key in ("mpic:perspectives", "mpic:perspectiveReplicas", "mpic:complianceMode", "mpic:apiKeys",
+                "`coordinatorRegion`", "`hubEgressCidrs`", "`subnetIds`"):
+        assert key in text
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_cited_path_exists(source):
+    text = source.read_text(encoding="utf-8")
+    missing = sorted({m for m in CITED.findall(text) if not (ROOT / m).exists() and "<" not in m and "*" not in m})
+    assert not missing, f"{source.relative_to(ROOT)} cites files that do not exist: {missing}"
+
+
+def test_the_path_finder_finds_paths():
+    assert CITED.findall("see docs/aws.md and `plan/runtime.py`, not mydocs/x.md") == ["docs/aws.md", "plan/runtime.py"]
+
+
+def test_readme_is_short_and_links_the_docs():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode()) <= 12_000
+    for doc in ("docs/local-fleet.md", "docs/aws.md", "docs/kubernetes.md", "docs/runtime.md", "docs/config.md"):
+        assert f"({doc})" in text
+
+
+def test_config_reference_command_prints_and_writes(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli import reference
+    from cli.__main__ import app
+
+    printed = CliRunner().invoke(app, ["config-reference"])
+    assert printed.exit_code == 0 and printed.output == config_reference()
+    monkeypatch.setattr(reference, "REFERENCE", tmp_path / "config.md")
+    written = CliRunner().invoke(app, ["config-reference", "--write"])
+    assert written.exit_code == 0 and (tmp_path / "config.md").read_text() == config_reference()
