@@ -30,10 +30,8 @@ def curl(netns_name: str, url: str, *, ca: Path | None = None, cert: tuple[Path,
     argv.append(url)
     res = run(argv, netns=netns_name, check=False, timeout=timeout + 5)
     body, _, code = res.stdout.rpartition("\n")
-    try:
-        return int(code), body
-    except ValueError:
-        return 0, res.stderr.strip()
+    status = int(code) if code.isdigit() else 0
+    return (status, body) if status else (0, res.stderr.strip())  # 0: no answer, curl says why
 
 
 def api_request(url: str, ca: str, method: str = "GET", body: Any = None, api_key: str | None = None,
