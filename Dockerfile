@@ -1,41 +1,33 @@
 # syntax=docker/dockerfile:1
-# MPIC Fleet runtime: one image for both roles; the role is the first argument.
+# MPIC Fleet runtime image: one image for both roles (and the Kubernetes resolver sidecar).
+# Its build context is dist/image/, written by `./scripts/mpic build image-context`: this file and
+# the built wheelhouses. The image installs exactly the wheels a host installs, pinned by sha256,
+# from the context (no package index):
 #
-#   docker build -t mpic-fleet-runtime .
-#   docker run -v ./state:/etc/mpic mpic-fleet-runtime perspective  --settings /etc/mpic/perspective.yaml
-#   docker run -v ./state:/etc/mpic mpic-fleet-runtime coordinator --settings /etc/mpic/coordinator.yaml
+#   ./scripts/mpic build image-context
+#   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/mpic-fleet:TAG --push dist/image
 #
-# The default CMD runs a coordinator from /etc/mpic/settings.yaml; MPIC_* environment
-# variables override keys of the file (see service/README.md). SIGTERM = graceful shutdown.
-#
-# AWS Lambda (container image; same code):
-#   docker build --target lambda -t mpic-fleet-lambda .
-#   function CMD: service.lambda_handler.coordinator_handler  (API Gateway)
-#             or: service.lambda_handler.perspective_handler  (direct invoke)
+# The entry point is the one the local fleet and the hosts run: `python -m service ROLE --settings FILE`.
+# MPIC_* environment variables override keys of the settings file (see service/README.md).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-ARG LAMBDA_IMAGE=public.ecr.aws/lambda/python:3.11
-
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${PYTHON_IMAGE}
+ARG TARGETARCH
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /opt/mpic
-COPY requirements.lock service/requirements-runtime.in /tmp/
+COPY wheelhouse /tmp/wheelhouse
 # unbound: the Kubernetes target runs this image as the per-pod resolver sidecar too.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends unbound \
- && rm -rf /var/lib/apt/lists/* \
- && pip install -c /tmp/requirements.lock -r /tmp/requirements-runtime.in \
- && useradd --system --uid 10001 --home /opt/mpic mpic
-COPY config/__init__.py config/catalog.py config/regions.yaml ./config/
-COPY service/ ./service/
+RUN set -eu; \
+    case "${TARGETARCH:-amd64}" in amd64) platform=linux_x86_64 ;; arm64) platform=linux_aarch64 ;; \
+      *) echo "no wheelhouse for architecture ${TARGETARCH}" >&2; exit 1 ;; esac; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends unbound; \
+    rm -rf /var/lib/apt/lists/*; \
+    python -m venv /opt/mpic; \
+    /opt/mpic/bin/pip install --no-index --require-hashes --find-links "/tmp/wheelhouse/$platform" \
+      -r "/tmp/wheelhouse/$platform/requirements.txt"; \
+    rm -rf /tmp/wheelhouse; \
+    useradd --system --uid 10001 --home-dir /opt/mpic --shell /usr/sbin/nologin mpic
+ENV PATH=/opt/mpic/bin:$PATH
 USER 10001
 EXPOSE 8443 8080
 ENTRYPOINT ["python", "-m", "service"]
 CMD ["coordinator", "--settings", "/etc/mpic/settings.yaml"]
-
-FROM ${LAMBDA_IMAGE} AS lambda
-COPY requirements.lock service/requirements-runtime.in /tmp/
-RUN pip install -c /tmp/requirements.lock -r /tmp/requirements-runtime.in boto3 \
- && rm /tmp/requirements.lock /tmp/requirements-runtime.in
-COPY config/__init__.py config/catalog.py config/regions.yaml ${LAMBDA_TASK_ROOT}/config/
-COPY service/ ${LAMBDA_TASK_ROOT}/service/
-CMD ["service.lambda_handler.coordinator_handler"]

@@ -1,7 +1,7 @@
 """What every ``mpic`` command shares: exit codes, error printing, progress lines.
 
 Exit codes: 0 ok; 1 not compliant (:class:`config.errors.NonCompliantError`) or the machine did
-not do what was asked (:class:`local.errors.FleetError`, a failed command); 2 bad input (any
+not do what was asked (:class:`local.errors.FleetError`, a failed command or build); 2 bad input (any
 other :class:`config.errors.ConfigError`). No command ever ends in a traceback for those.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from cli.builder import BuildError
 from config.errors import ConfigError, NonCompliantError
 from local.errors import FleetError
 from local.proc import CommandError
@@ -45,7 +46,7 @@ def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise fail(str(exc), EXIT_NONCOMPLIANT) from None
     except ConfigError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except (FleetError, CommandError) as exc:
+    except (FleetError, CommandError, BuildError) as exc:
         raise fail(str(exc), EXIT_FAILED) from None
 
 

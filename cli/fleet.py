@@ -8,9 +8,23 @@ from typing import Optional
 import typer
 
 from cli import app
+from cli.builder import build
 from cli.common import guarded, progress
+from config.errors import PlanError
+from config.stackfile import load_stack
 from local import lifecycle
+from plan.artifacts import dist_dir, require_artifacts
 from local.errors import require_root
+
+
+def build_missing(stack: str, say) -> None:
+    """Build the wheelhouse the local fleet runs when it is missing or was built from other sources."""
+    cfg = load_stack(stack)
+    try:
+        require_artifacts(cfg)
+    except PlanError:
+        say("build: the runtime wheelhouse is missing or stale: ./scripts/mpic build wheel")
+        build(["wheel"], dist_dir(), say=say)
 
 
 @app.command()
@@ -18,7 +32,9 @@ def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<nam
        verify: bool = typer.Option(True, help="End with one real MPIC request and print its verdict.")) -> None:
     """Start the local fleet of STACK (idempotent): mini-internet, regions, coordinator, then one real request."""
     guarded(require_root)
-    st = guarded(lifecycle.up, stack, progress(), verify=verify)
+    say = progress()
+    guarded(build_missing, stack, say)
+    st = guarded(lifecycle.up, stack, say, verify=verify)
     typer.echo(f"coordinator_url: {st['coordinator_url']}")
     typer.echo(f"api_key:         {st['api_key']}")
     typer.echo(f"ca_cert:         {st['ca_cert']}")

@@ -19,10 +19,11 @@ from typing import Any, Callable
 
 from cli.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_program
 from config.compliance import Report
-from config.errors import ConfigError, NonCompliantError
+from config.errors import ConfigError, NonCompliantError, PlanError
 from config.gate import compliance_gate
 from config.model import NAMESPACE, StackConfig
 from config.stackfile import mpic_keys, read_stack_file
+from plan.artifacts import Built, require_artifacts
 from plan.prices import CostEstimate, Priced, estimate
 from policy.rules import Res, Violation, component_regions, evaluate
 from stacks.program import TARGETS
@@ -62,6 +63,8 @@ class PlanResult:
     cost: CostEstimate
     log: str
     """What the program printed (warnings), kept out of the JSON."""
+    built: Built | None = None
+    """The artifacts the target deploys (None when they are missing or stale: :attr:`run` says why)."""
 
     @property
     def compliant(self) -> bool:
@@ -80,6 +83,8 @@ class PlanResult:
         return {
             "stack": self.stack,
             "compliant": self.compliant,
+            "error": self.run.error,
+            "artifacts": self.built.to_json() if self.built is not None else [],
             "resources": [i.to_json() for i in self.items],
             "policy_violations": [v.to_json() for v in self.violations],
             "monthly_cost_usd": self.cost.to_json(),
@@ -161,6 +166,10 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:  # the program refuses it too: planned with zero resources
         report = exc.report  # type: ignore[attr-defined]
+    try:
+        built: Built | None = require_artifacts(fleet)
+    except PlanError:  # the program refuses too, naming the build command: planned with zero resources
+        built = None
     mocks = install_default_hooks(RecordingMocks())
     for hook in (target_hooks, hooks):
         if hook is not None:
@@ -168,10 +177,10 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
         run = run_program(config, stack=name, secret_keys=list(placeholders), mocks=mocks)
-    if run.error is not None and report.compliant:
+    if run.error is not None and report.compliant and built is not None:
         raise ConfigError(f"stack '{name}': the program refused the config: {run.error}", key="stack", value=name)
     items, views = to_views(run)
     violations = tuple(evaluate(views)) if run.error is None else ()
     cost = estimate(Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom)
     return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
-                      violations=violations, cost=cost, log=buf.getvalue())
+                      violations=violations, cost=cost, log=buf.getvalue(), built=built)

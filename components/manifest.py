@@ -14,9 +14,12 @@ from plan.aws import MANIFEST_TYPE
 
 
 class FleetManifest(pulumi.ComponentResource):
-    """The ``mpic:`` keys that decide compliance (:func:`plan.aws.fleet_manifest`), as a component
-    with no children: it costs nothing and carries the manifest into every preview and update."""
+    """The ``mpic:`` keys that decide compliance (:func:`plan.aws.fleet_manifest`) and the built
+    artifacts deployed (kind, name, sha256), as a component with no children: it costs nothing and
+    carries both into every preview and update."""
 
-    def __init__(self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(MANIFEST_TYPE, name, {"manifest": manifest}, opts)
-        self.register_outputs({"manifest": manifest})
+    def __init__(self, name: str, manifest: dict[str, Any], artifacts: list[dict[str, Any]] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {"manifest": manifest, "artifacts": list(artifacts or [])}
+        super().__init__(MANIFEST_TYPE, name, props, opts)
+        self.register_outputs(props)

@@ -297,7 +297,7 @@ def _to_config_error(exc: ValidationError, raw: dict[str, Any]) -> ConfigError:
     value = raw.get(loc[0]) if loc else None
     ctx = err.get("ctx") or {}
     inner = ctx.get("error")
-    msg = str(inner) if isinstance(inner, ConfigError) else err["msg"]
+    msg = str(inner) if isinstance(inner, ConfigError) else str(err["msg"]).removeprefix("Value error, ")
     if isinstance(inner, ConfigError):
         return ConfigError(msg, key=inner.key, value=inner.value)
     return ConfigError(f"{key}{sub}: {msg} (got {value!r}).", key=key, value=value)

@@ -12,6 +12,7 @@ Every key has a safe default, so a stack only sets what it changes, e.g.::
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -19,7 +20,10 @@ from pydantic import Field, field_validator, model_validator
 from config.catalog import lookup
 from config.settings_base import TargetSettings
 
-AL2023_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+AL2023_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+"""Amazon Linux 2023 (Python 3.11, glibc 2.34, the SSM agent) for ``{arch}`` x86_64 or arm64."""
+GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.")
+"""Instance families with a ``g`` after the generation (t4g, m7g, c7gn, r8g...) are arm64 (Graviton)."""
 _HOST = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
 
 
@@ -47,8 +51,11 @@ class AwsSettings(TargetSettings):
     """Perspective hosts' EC2 instance type."""
     coordinator_instance_type: str = "t3.small"
     """Coordinator hosts' EC2 instance type."""
-    image_id: str = AL2023_AMI
-    """AMI (or ``resolve:ssm:`` parameter) of both roles; Amazon Linux 2023 ships the SSM agent."""
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    """CPU architecture of every host and function: picks the built wheelhouse or Lambda zip
+    (``./scripts/mpic build``) and the default AMI; the instance types must match it."""
+    image_id: str | None = None
+    """AMI (or ``resolve:ssm:`` parameter) of both roles; default: Amazon Linux 2023 for ``architecture``."""
     volume_size_gb: int = Field(16, ge=8, le=1024)
     """Encrypted gp3 root volume of every host."""
     perspective_port: int = Field(8443, ge=1024, le=65535)
@@ -59,14 +66,10 @@ class AwsSettings(TargetSettings):
     """The coordinator's plain-HTTP listener behind its ALB (ALB security group only)."""
     cidr_pool: str = "10.128.0.0/12"
     """Every VPC of the fleet gets a non-overlapping /20 of this pool (the planner's slots)."""
-    runtime_spec: str = "mpic-fleet==0.1.0"
-    """What cloud-init ``pip install``s on the hosts (a version, a wheel URL or a git URL)."""
     perspective_timeout: float = Field(5.0, gt=0, le=60)
     """Seconds the coordinator waits for one perspective's answer."""
     caa_domains: tuple[str, ...] = ()
     """The CA's CAA issuer domains (perspectives use them when a request carries none)."""
-    lambda_package: str = "dist/mpic-lambda.zip"
-    """aws-lambda: zip of the runtime and its dependencies (see docs/aws.md)."""
     lambda_memory_mb: int = Field(1024, ge=128, le=10240)
     """aws-lambda: memory of every function (MB; CPU scales with it)."""
     lambda_timeout_s: int = Field(60, ge=5, le=900)
@@ -105,8 +108,19 @@ class AwsSettings(TargetSettings):
                              "(e.g. 10.128.0.0/12): every VPC takes a /20 slot of it")
         return v
 
+    @property
+    def ami(self) -> str:
+        """``image_id``, or Amazon Linux 2023 for ``architecture``."""
+        return self.image_id or AL2023_AMI.format(arch=self.architecture)
+
     @model_validator(mode="after")
     def _distinct(self) -> "AwsSettings":
+        for key, itype in (("instanceType", self.instance_type), ("coordinatorInstanceType", self.coordinator_instance_type)):
+            arch = "arm64" if GRAVITON_FAMILY.match(itype) else "x86_64"
+            if arch != self.architecture:
+                raise ValueError(f"mpic:aws.{key}: '{itype}' is an {arch} instance type but mpic:aws.architecture is "
+                                 f"'{self.architecture}'; set architecture: {arch}, or pick a "
+                                 f"{self.architecture} type (e.g. {'t4g.small' if self.architecture == 'arm64' else 't3.small'})")
         if self.standby_region is not None and self.standby_region == self.coordinator_region:
             raise ValueError(f"mpic:aws.standbyRegion: '{self.standby_region}' is also the coordinatorRegion; "
                              "the standby must be another region (e.g. us-east-2), or null for none")

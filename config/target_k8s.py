@@ -126,8 +126,9 @@ def _cidr(value: Any, key: str) -> str:
 class K8sSettings(TargetSettings):
     """``mpic:k8s`` — settings of the ``k8s`` target."""
 
-    image: str = "ghcr.io/mpic-fleet/mpic-fleet:0.1.0"
-    """The kit's container image (``python -m service perspective|coordinator``), pinned."""
+    image: str | None = None
+    """Required: the runtime image, pinned (tag or ``@sha256`` digest), built from ``dist/image``
+    (``./scripts/mpic build image-context``) and pushed to your registry (docs/kubernetes.md)."""
     resolver_image: str | None = None
     """Image of the per-pod Unbound resolver sidecar (needs ``unbound`` on PATH); default: ``image``."""
     namespace: str = Field(default="mpic", pattern=r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")

@@ -17,7 +17,7 @@ from config.model import StackConfig
 from local import lb, netns
 from local.client import api_request, curl
 from local.state import State
-from local.supervisor import python, start_process, wait_for
+from local.supervisor import start_process, wait_for
 from plan import runtime
 from plan.local import FleetPlan
 
@@ -47,8 +47,8 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
         sfile.write_text(yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg)))
         os.chmod(sfile, 0o600)
         start_process(state, f"coordinator#{j + 1}",
-                      [python(), "-m", "service", "coordinator", "--settings", str(sfile)],
-                      plan.coordinator_ns, "coordinator")
+                      [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", str(sfile)],
+                      plan.coordinator_ns, "coordinator", runtime=True)
     hconf = cdir / "haproxy.cfg"
     hconf.write_text(lb.coordinator_haproxy(plan, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock"))
     start_process(state, "haproxy@coordinator", ["haproxy", "-db", "-f", str(hconf)], plan.coordinator_ns, "lb")

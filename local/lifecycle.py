@@ -29,7 +29,9 @@ from local.proc import CommandError, alive, kill_pid, run, stop_all
 from local.region import start_region, wait_region
 from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.supervisor import Progress, ensure_running, quiet
+from local.runtime import runtime_python
 from local.web import start_web
+from plan.artifacts import require_artifacts
 from plan.local import FleetPlan, plan_from_config
 
 DEFAULT_CIDR = "10.213.0.0/16"
@@ -101,6 +103,8 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
     if cfg.target != "local":
         raise FleetError(f"stack '{cfg.name}' has mpic:target {cfg.target}; `mpic up` runs local stacks only "
                          f"(deploy this one with `pulumi up -s {cfg.name}`)")
+    built = require_artifacts(cfg)  # the wheelhouse a host installs (`mpic up` builds it when missing)
+    runtime = built.artifacts[0].sha256
     name = cfg.name
     others = [s for s in list_stacks() if s != name]
     if others:
@@ -110,7 +114,7 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
         existing = State.load(name)
     if existing is not None:
         intact = set(plan.namespaces) <= netns.existing_namespaces()  # e.g. not after a reboot
-        if intact and existing.data.get("status") == "up" and \
+        if intact and existing.data.get("status") == "up" and existing.data.get("runtime") == runtime and \
                 existing.data.get("plan") == json.loads(json.dumps(plan_to_json(plan))):
             return _resume(existing, plan, say, verify)
         say(f"a previous fleet of '{name}' is recorded ({existing.data.get('status')}): removing it first")
@@ -120,12 +124,14 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
     with locked(name):
         state = State.new(name)
         state.data.update(plan=plan_to_json(plan), api_key=secrets.token_hex(24), hash_secret=secrets.token_hex(32),
-                          coordinator_url=plan.coordinator_url, test_domain=plan.test_domain)
+                          coordinator_url=plan.coordinator_url, test_domain=plan.test_domain, runtime=runtime)
         state.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(state.workdir, 0o711)  # nginx workers (www-data) read www/; keys stay 0600
         state.save()
     try:
         with locked(name):
+            state.data["runtime_python"] = str(runtime_python(built, say))
+            state.save()
             _build(state, plan, cfg, say)
             state.data["status"] = "up"
             state.data["up_seconds"] = round(time.monotonic() - t0, 2)

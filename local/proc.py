@@ -21,12 +21,16 @@ class CommandError(RuntimeError):
     pass
 
 
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for fleet processes: no proxies (open-mpic-core's aiohttp honours them)."""
+def clean_env(extra: dict[str, str] | None = None, *, kit_path: bool = True) -> dict[str, str]:
+    """The environment for fleet processes: no proxies (open-mpic-core's aiohttp honours them).
+
+    ``kit_path``: the kit's own tools (the WAN relay) import the source tree; the runtime's
+    processes run the installed wheelhouse and must not see it (no ``PYTHONPATH``)."""
     env = {k: v for k, v in os.environ.items() if k.lower() not in {
         "http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy"}
-        and not k.startswith("MPIC_")}  # the runtime lets MPIC_* override its settings file
-    env["PYTHONPATH"] = str(KIT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        and not k.startswith("MPIC_") and k != "PYTHONPATH"}  # the runtime lets MPIC_* override its settings
+    if kit_path:
+        env["PYTHONPATH"] = str(KIT_ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
@@ -66,13 +70,15 @@ def _reap(pid: int) -> None:
 
 
 def spawn(argv: list[str], *, netns: str | None, log: Path, cwd: Path | None = None,
-          env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Start a long-running foreground process; return its record for the state file."""
+          env: dict[str, str] | None = None, kit_path: bool = True) -> dict[str, Any]:
+    """Start a long-running foreground process; return its record for the state file
+    (``kit_path``: see :func:`clean_env`)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     full = (["ip", "netns", "exec", netns] if netns else []) + [str(a) for a in argv]
     with open(log, "ab") as out:
         child = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 cwd=str(cwd or KIT_ROOT), env=clean_env(env), start_new_session=True)
+                                 cwd=str(cwd or KIT_ROOT), env=clean_env(env, kit_path=kit_path),
+                                 start_new_session=True)
     _CHILDREN[child.pid] = child
     st = None
     for _ in range(50):
@@ -81,7 +87,7 @@ def spawn(argv: list[str], *, netns: str | None, log: Path, cwd: Path | None = N
             break
         time.sleep(0.01)
     return {"pid": child.pid, "start": st, "argv": [str(a) for a in argv], "netns": netns, "log": str(log),
-            "cwd": str(cwd or KIT_ROOT), "env": env or {}}
+            "cwd": str(cwd or KIT_ROOT), "env": env or {}, "kit_path": kit_path}
 
 
 def alive(rec: dict[str, Any]) -> bool:

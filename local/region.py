@@ -51,8 +51,8 @@ def start_region(state: State, plan: FleetPlan, region: RegionPlan, pki: dict, r
         sfile = rdir / f"perspective-{j + 1}.yaml"
         sfile.write_text(yaml.safe_dump(perspective_settings(state, region, port, pki)))
         start_process(state, f"perspective@{region.code}#{j + 1}",
-                      [python(), "-m", "service", "perspective", "--settings", str(sfile)],
-                      region.netns, "perspective", region.code)
+                      [state.data["runtime_python"], "-m", "service", "perspective", "--settings", str(sfile)],
+                      region.netns, "perspective", region.code, runtime=True)
     hconf = rdir / "haproxy.cfg"
     hconf.write_text(lb.region_haproxy(region, ca=Path(pki["ca"]),
                                        check_pem=Path(pki["regions"][region.code]["check_pem"]),

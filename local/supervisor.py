@@ -35,10 +35,13 @@ def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str
 
 
 def start_process(state: State, name: str, argv: list[str], netns_name: str, role: str,
-                  region: str | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Start ``argv`` in ``netns_name`` as fleet process ``name`` and record it."""
+                  region: str | None = None, env: dict[str, str] | None = None,
+                  runtime: bool = False) -> dict[str, Any]:
+    """Start ``argv`` in ``netns_name`` as fleet process ``name`` and record it. ``runtime``: a
+    process of the installed runtime (working directory the fleet's, the source tree out of sight)."""
     log = state.workdir / "logs" / f"{name.replace('@', '_').replace('#', '_')}.log"
-    rec = spawn(argv, netns=netns_name, log=log, env=env)
+    rec = spawn(argv, netns=netns_name, log=log, env=env, cwd=state.workdir if runtime else None,
+                kit_path=not runtime)
     _record(state, name, rec, role, region)
     return rec
 
@@ -46,7 +49,8 @@ def start_process(state: State, name: str, argv: list[str], netns_name: str, rol
 def respawn(state: State, name: str) -> dict[str, Any]:
     """Start recorded process ``name`` again with its recorded command line."""
     old = state.data["processes"][name]
-    rec = spawn(old["argv"], netns=old["netns"], log=Path(old["log"]), env=old.get("env") or None)
+    rec = spawn(old["argv"], netns=old["netns"], log=Path(old["log"]), env=old.get("env") or None,
+                cwd=Path(old["cwd"]) if old.get("cwd") else None, kit_path=old.get("kit_path", True))
     _record(state, name, rec, old["role"], old.get("region"))
     return rec
 

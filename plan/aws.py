@@ -32,6 +32,9 @@ COORDINATOR_LISTENER_ROLE = "coordinator-public-listener"
 LAMBDA_RESOLVER = "169.254.78.1"
 """The resolver AWS Lambda gives a function outside a VPC: regional, per-function-host."""
 RUNTIME_DIR = "/opt/mpic"
+"""The runtime's virtualenv on a host."""
+WHEELHOUSE_DIR = "/opt/mpic-wheelhouse"
+"""Where a host copies the built wheelhouse before installing from it."""
 ETC = "/etc/mpic"
 MANIFEST_TYPE = "mpic:fleet:Manifest"
 SSH_USER = "ec2-user"
@@ -94,6 +97,21 @@ def vpc_resolver(vpc: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ plans
+@dataclasses.dataclass(frozen=True)
+class WheelhouseSource:
+    """Where the hosts fetch the built wheelhouse: ``s3://bucket/prefix/<file>`` in ``region``."""
+
+    bucket: str
+    region: str
+    prefix: str
+    files: tuple[str, ...]
+
+
+def runtime_prefix(wheelhouse_sha256: str) -> str:
+    """The content-addressed key prefix of a wheelhouse in the runtime bucket."""
+    return f"runtime/{wheelhouse_sha256[:16]}"
+
+
 @dataclasses.dataclass(frozen=True)
 class PerspectivePlan:
     code: str

@@ -1,6 +1,7 @@
 """Cloud-init of the hosts (pure: plain values in, ``#cloud-config`` text out).
 
-A perspective host installs the runtime (``pip install``) and its region's own validating Unbound
+A perspective host installs the runtime from the built wheelhouse (``./scripts/mpic build``,
+uploaded to the kit's private S3 bucket: ``pip install --no-index --require-hashes``) and its region's own validating Unbound
 resolver (full recursion from the region, DNSSEC on, no forwarders, no shared cache), points the
 OS resolver at it, fetches its TLS material from SSM Parameter Store (its instance role can read
 only its own parameters) and starts ``python -m service perspective`` plus a local /readyz relay
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from plan.aws import ETC, RUNTIME_DIR
+from plan.aws import ETC, RUNTIME_DIR, WHEELHOUSE_DIR, WheelhouseSource
 from plan.resolver import UnboundPlacement, unbound_conf
 
 UNBOUND_CONF = unbound_conf(UnboundPlacement(interfaces=("127.0.0.1@53",), threads=2,
@@ -100,12 +101,29 @@ def _document(write_files: list[dict[str, Any]], runcmd: list[Any], packages: li
     return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False, width=1000)
 
 
-def _install_runtime(runtime_spec: str) -> list[Any]:
-    return [["python3.11", "-m", "venv", RUNTIME_DIR],
-            [f"{RUNTIME_DIR}/bin/pip", "install", "--no-cache-dir", runtime_spec]]
+def _fetch_runtime(source: WheelhouseSource) -> str:
+    """Shell that copies the built wheelhouse from the kit's S3 bucket (the role may read only
+    its prefix) into :data:`WHEELHOUSE_DIR`."""
+    out = ["#!/bin/bash", "set -euo pipefail", f"install -d -m 0755 {WHEELHOUSE_DIR}"]
+    for name in source.files:
+        out.append(f"aws s3 cp --only-show-errors --region {shlex.quote(source.region)} "
+                   f"{shlex.quote(f's3://{source.bucket}/{source.prefix}/{name}')} {shlex.quote(f'{WHEELHOUSE_DIR}/{name}')}")
+    return "\n".join(out) + "\n"
 
 
-def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix: str, runtime_spec: str,
+def _install_runtime() -> list[Any]:
+    """The runtime exactly as built: no index, every file pinned by its sha256."""
+    return [["/usr/local/sbin/mpic-fetch-runtime"],
+            ["python3.11", "-m", "venv", RUNTIME_DIR],
+            [f"{RUNTIME_DIR}/bin/pip", "install", "--no-index", "--require-hashes", "--no-cache-dir",
+             "--find-links", WHEELHOUSE_DIR, "-r", f"{WHEELHOUSE_DIR}/requirements.txt"]]
+
+
+def _runtime_file(source: WheelhouseSource) -> dict[str, Any]:
+    return {"path": "/usr/local/sbin/mpic-fetch-runtime", "permissions": "0700", "content": _fetch_runtime(source)}
+
+
+def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix: str, runtime: WheelhouseSource,
                            health_port: int) -> str:
     """The ``#cloud-config`` of a perspective host in ``region``."""
     port = settings["listen_port"]
@@ -120,6 +138,7 @@ def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
         {"path": f"{ETC}/perspective.yaml", "permissions": "0644",
          "content": yaml.safe_dump(settings, sort_keys=False)},
         {"path": "/usr/local/sbin/mpic-fetch-secrets", "permissions": "0700", "content": fetch},
+        _runtime_file(runtime),
         {"path": "/usr/local/bin/mpic-health-relay", "permissions": "0755", "content": HEALTH_RELAY},
         {"path": "/etc/systemd/system/mpic-perspective.service", "permissions": "0644",
          "content": _unit("MPIC perspective " + settings["code"],
@@ -131,7 +150,7 @@ def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
                           after="mpic-perspective.service")},
     ]
     runcmd: list[Any] = [
-        *_install_runtime(runtime_spec),
+        *_install_runtime(),
         ["/usr/local/sbin/mpic-fetch-secrets"],
         ["sh", "-c", "unbound-anchor -a /var/lib/unbound/root.key || true"],
         ["systemctl", "restart", "systemd-resolved"],
@@ -142,7 +161,7 @@ def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
 
 
 def coordinator_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix: str, secret_arn: str,
-                           runtime_spec: str) -> str:
+                           runtime: WheelhouseSource) -> str:
     """The ``#cloud-config`` of a coordinator host in ``region``."""
     fetch = _fetch_parameters(region, {
         f"{ETC}/tls/client.crt": f"{ssm_prefix}/tls-cert",
@@ -155,13 +174,14 @@ def coordinator_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
         {"path": f"{ETC}/coordinator.yaml", "permissions": "0644",
          "content": yaml.safe_dump(settings, sort_keys=False)},
         {"path": "/usr/local/sbin/mpic-fetch-secrets", "permissions": "0700", "content": fetch},
+        _runtime_file(runtime),
         {"path": "/etc/systemd/system/mpic-coordinator.service", "permissions": "0644",
          "content": _unit("MPIC coordinator",
                           f"{RUNTIME_DIR}/bin/python -m service coordinator --settings {ETC}/coordinator.yaml",
                           env_file=f"{ETC}/coordinator.env")},
     ]
     runcmd: list[Any] = [
-        *_install_runtime(runtime_spec),
+        *_install_runtime(),
         ["/usr/local/sbin/mpic-fetch-secrets"],
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "mpic-coordinator"],

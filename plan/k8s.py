@@ -124,6 +124,11 @@ def validate(fleet: StackConfig) -> None:
     k = fleet.k8s
     if fleet.target != "k8s":
         raise _err(f"{NAMESPACE}:target", fleet.target, f"'{fleet.target}' is not the k8s target; set mpic:target: k8s.")
+    if k.image is None:
+        raise _err(f"{KEY}.image", None, "missing. Every cluster runs the kit's runtime image: build its context with "
+                   "./scripts/mpic build image-context, then docker buildx build --platform linux/amd64,linux/arm64 "
+                   "-t REGISTRY/mpic-fleet:TAG --push dist/image, and set mpic:k8s.image to that pinned reference "
+                   "(docs/kubernetes.md).")
     if k.lab_mode and fleet.compliance_mode != "testing":
         raise _err(f"{KEY}.labMode", True,
                    "a lab runs every perspective in ONE cluster (a namespace per region), so all validation "

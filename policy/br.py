@@ -10,6 +10,7 @@ from __future__ import annotations
 from config.errors import ConfigError, NonCompliantError
 from config.gate import compliance_gate
 from config.model import StackConfig
+from plan.artifacts import BUILD_COMMAND, require_artifacts
 from plan.aws import MANIFEST_TYPE
 from policy.resources import PERSPECTIVE_COMPONENTS, Res, Violation, component_regions
 
@@ -47,6 +48,28 @@ def br_compliance(items: list[Res]) -> list[Violation]:
                              f"perspective regions deployed ({', '.join(deployed) or 'none'}) differ from the "
                              f"checked mpic:perspectives ({', '.join(declared)}).", manifest.urn))
     return out
+
+
+def runtime_artifacts(items: list[Res]) -> list[Violation]:
+    """The runtime deployed is the one built from this working tree (``./scripts/mpic build``): the
+    artifacts recorded in the fleet manifest exist in ``dist/`` with the same sha256, and their
+    sources are the working tree's."""
+    manifest = next((r for r in items if r.type == MANIFEST_TYPE), None)
+    if manifest is None or not isinstance(manifest.props.get("manifest"), dict):
+        return []  # br_compliance reports a missing or broken manifest
+    try:
+        fleet = StackConfig.from_config(manifest.props["manifest"], name="policy")
+        built = require_artifacts(fleet)
+    except ConfigError as exc:
+        return [Violation("runtime-artifacts", manifest.name, str(exc), manifest.urn)]
+    on_disk = {(a.kind, a.name): a.sha256 for a in built.artifacts}
+    recorded = {(a.get("kind"), a.get("name")): a.get("sha256") for a in manifest.props.get("artifacts") or []
+                if isinstance(a, dict)}
+    if recorded != on_disk:
+        return [Violation("runtime-artifacts", manifest.name,
+                          f"the fleet manifest deploys {sorted(recorded.items())} but dist/ holds "
+                          f"{sorted(on_disk.items())}; run {BUILD_COMMAND} and preview again.", manifest.urn)]
+    return []
 
 
 def one_perspective_per_region(items: list[Res]) -> list[Violation]:

@@ -12,7 +12,7 @@ import json
 from typing import Any, Callable, Iterable
 
 from plan.aws import COORDINATOR_LISTENER_ROLE, TAG_ROLE
-from policy.br import br_compliance, one_perspective_per_region
+from policy.br import br_compliance, one_perspective_per_region, runtime_artifacts
 from policy.resources import (
     HOST_COMPONENTS,
     OPEN_V4,
@@ -138,6 +138,20 @@ def _true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
+SSE_CONFIG = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+
+
+def _sse_configured(bucket: Res, items: list[Res]) -> bool:
+    """A bucket's encryption set by its own configuration resource (naming the bucket's id; during a
+    preview, when the id is not known yet, the one of the same component)."""
+    for r in items:
+        if r.type == SSE_CONFIG and isinstance(r.props.get("rules"), list) and r.props["rules"]:
+            target = r.props.get("bucket")
+            if (_known(target) and target == bucket.props.get("id")) or (not _known(target) and r.parent == bucket.parent):
+                return True
+    return False
+
+
 def encryption_at_rest(items: list[Res]) -> list[Violation]:
     """Encrypted EBS volumes (launch templates, instances, volumes) and SecureString parameters."""
     out = []
@@ -158,7 +172,8 @@ def encryption_at_rest(items: list[Res]) -> list[Violation]:
             bad = "encrypted is not true"
         elif r.type == "aws:ssm/parameter:Parameter" and r.props.get("type") != "SecureString":
             bad = f"type {r.props.get('type')!r}; store kit material as SecureString"
-        elif r.type == "aws:s3/bucket:Bucket" and r.props.get("serverSideEncryptionConfiguration") is None:
+        elif r.type == "aws:s3/bucket:Bucket" and r.props.get("serverSideEncryptionConfiguration") is None \
+                and not _sse_configured(r, items):
             bad = "no server-side encryption configuration"
         if bad:
             out.append(Violation("encryption-at-rest", r.name, f"{r.name}: {bad}.", r.urn))
@@ -275,6 +290,7 @@ Rule = Callable[[list[Res]], list[Violation]]
 POLICIES: tuple[tuple[str, str, Rule], ...] = (
     ("br-3.2.2.9-compliance", br_compliance.__doc__ or "", br_compliance),
     ("one-perspective-per-region", one_perspective_per_region.__doc__ or "", one_perspective_per_region),
+    ("runtime-artifacts", runtime_artifacts.__doc__ or "", runtime_artifacts),
     ("health-checked-load-balancer", health_checked_lb.__doc__ or "", health_checked_lb),
     ("no-open-ingress", no_open_ingress.__doc__ or "", no_open_ingress),
     ("imdsv2-required", imdsv2_required.__doc__ or "", imdsv2_required),

@@ -61,6 +61,19 @@ def _perspective() -> PerspectiveRuntime:
     return _state["perspective"]
 
 
+WARMUP_KEY = "warmup"
+"""``{"warmup": true}``: the scheduled warm-up invoke (EventBridge) of both roles."""
+
+
+def is_warmup(event: Any) -> bool:
+    """The scheduled warm-up event: answered from the warm environment, no check is run."""
+    return isinstance(event, dict) and event.get(WARMUP_KEY) is True and len(event) == 1
+
+
+def _warm(role: str) -> dict[str, Any]:
+    return {"warmup": "ok", "role": role}
+
+
 def _reply(status: int, payload: Any) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
 
@@ -68,6 +81,8 @@ def _reply(status: int, payload: Any) -> dict[str, Any]:
 def coordinator_handler(event: dict[str, Any], context: Any, lambda_client_factory: Any = None) -> dict[str, Any]:
     """API Gateway proxy event -> Open MPIC response (same service code as the HTTP app)."""
     service = _coordinator(lambda_client_factory)
+    if is_warmup(event):
+        return _warm("coordinator")
     http = (event.get("requestContext") or {}).get("http") or {}
     method = (http.get("method") or event.get("httpMethod") or "GET").upper()
     path = event.get("rawPath") or event.get("path") or "/"
@@ -85,6 +100,8 @@ def coordinator_handler(event: dict[str, Any], context: Any, lambda_client_facto
 def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
     """Direct invoke with a check request; returns the core's check response as a dict."""
     runtime = _perspective()
+    if is_warmup(event):
+        return _warm("perspective")
     if isinstance(event, (str, bytes)):
         try:
             event = json.loads(event)

@@ -20,7 +20,9 @@ from components.aws.hosts import (
     FailoverEndpoint,
     InterRegionNetwork,
     PerspectiveRegion,
+    RuntimeArgs,
 )
+from components.aws.runtime import RuntimeBucket
 from plan.aws import (
     coordinator_settings,
     default_tags,
@@ -31,6 +33,7 @@ from plan.aws import (
     perspective_settings,
     plan_hosts,
     plan_lambda,
+    runtime_prefix,
     smoke_status,
 )
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
@@ -38,6 +41,7 @@ from components.inputs import StackSecrets
 from components.manifest import FleetManifest
 from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
+from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
 
 
 def region_providers(fleet: StackConfig, regions: tuple[str, ...]) -> dict[str, aws.Provider]:
@@ -55,19 +59,35 @@ def _smoke_outputs(status: pulumi.Output[dict], secrets: StackSecrets) -> dict[s
     return out
 
 
-def _function_spec(fleet: StackConfig) -> dict:
+def _function_spec(fleet: StackConfig, built: Built, role: str) -> dict:
     a = fleet.aws
-    return {"package": a.lambda_package, "memory_mb": a.lambda_memory_mb, "timeout_s": a.lambda_timeout_s,
+    artifact = built.get("lambda", lambda_name(role, a.architecture))
+    return {"package": str(built.path(artifact)), "handler": artifact.handler, "architecture": a.architecture,
+            "memory_mb": a.lambda_memory_mb, "timeout_s": a.lambda_timeout_s,
             "cold_start": {"mode": a.cold_start, "warmup_minutes": a.warmup_minutes,
                            "provisioned_concurrency": a.provisioned_concurrency}}
 
 
-def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
+def runtime_bucket(fleet: StackConfig, built: Built, provider: aws.Provider) -> RuntimeArgs:
+    """The built wheelhouse, uploaded to the kit's private bucket in the coordinator's region."""
+    house = built.get("wheelhouse", wheelhouse_name(PLATFORMS[fleet.aws.architecture]))
+    folder = built.path(house)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    prefix = runtime_prefix(house.sha256)
+    bucket = RuntimeBucket("runtime", {"region": fleet.aws.coordinator_region, "wheelhouse": str(folder),
+                                       "prefix": prefix, "files": files},
+                           opts=pulumi.ResourceOptions(providers=[provider]))
+    return {"bucket": bucket.bucket, "read_arn": bucket.read_arn, "region": fleet.aws.coordinator_region,
+            "prefix": prefix, "files": files}
+
+
+def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dict[str, Any]:
     """Target ``aws-hosts``: perspective regions, coordinators (primary + standby), peering, failover."""
     plan = plan_hosts(fleet)
     a = fleet.aws
-    FleetManifest("fleet", fleet_manifest(fleet))
+    FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
+    runtime = runtime_bucket(fleet, built, providers[plan.coordinators[0].region])
     tls_provider = tls.Provider("tls")
     ca = KitCa("kit-ca", {"common_name": f"{CA_COMMON_NAME} ({fleet.name})"},
                opts=pulumi.ResourceOptions(providers=[tls_provider]))
@@ -76,8 +96,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     for p in plan.perspectives:
         regions[p.code] = PerspectiveRegion(p.name, {
             "plan": p, "coordinator_cidrs": list(plan.coordinator_cidrs), "perspective_port": a.perspective_port,
-            "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.image_id,
-            "volume_size_gb": a.volume_size_gb, "runtime_spec": a.runtime_spec,
+            "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.ami,
+            "volume_size_gb": a.volume_size_gb, "runtime": runtime,
             "settings": perspective_settings(p, a),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
@@ -93,8 +113,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     for c in plan.coordinators:
         args: CoordinatorArgs = {
             "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
-            "instance_type": a.coordinator_instance_type, "image_id": a.image_id, "volume_size_gb": a.volume_size_gb,
-            "runtime_spec": a.runtime_spec, "settings": settings, "api_keys": secrets.api_keys,
+            "instance_type": a.coordinator_instance_type, "image_id": a.ami, "volume_size_gb": a.volume_size_gb,
+            "runtime": runtime, "settings": settings, "api_keys": secrets.api_keys,
             "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
             "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
         }
@@ -143,13 +163,13 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     }
 
 
-def deploy_lambda(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
+def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dict[str, Any]:
     """Target ``aws-lambda``: a perspective function per region, the coordinator behind API Gateway."""
     plan = plan_lambda(fleet)
     a = fleet.aws
-    FleetManifest("fleet", fleet_manifest(fleet))
+    FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
-    spec = _function_spec(fleet)
+    spec = _function_spec(fleet, built, "perspective")
 
     functions = {p.code: PerspectiveFunction(p.name, {
         "plan": p, "stack": fleet.name, "env": lambda_perspective_env(p, a), "function": spec,
@@ -162,7 +182,8 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     coordinator = LambdaCoordinator(f"coord-{plan.coordinator_region}", {
         "stack": fleet.name, "region": plan.coordinator_region, "env": lambda_coordinator_env(fleet, []),
         "perspectives_env": perspectives_env, "perspective_arns": arns, "api_keys": secrets.api_keys,
-        "hash_secret": secrets.hash_secret, "function": spec, "api_gateway_keys": fleet.aws.api_gateway_keys,
+        "hash_secret": secrets.hash_secret, "function": _function_spec(fleet, built, "coordinator"),
+        "api_gateway_keys": fleet.aws.api_gateway_keys,
     }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))
 
     base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))

@@ -27,6 +27,7 @@ from components.k8s.perspective import PerspectiveWorkload
 from components.pki import CA_COMMON_NAME, KitCa
 from config.model import NAMESPACE, StackConfig
 from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
+from plan.artifacts import Built
 from plan.k8s import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
 
 
@@ -118,8 +119,10 @@ def plan_placeholders(fleet: StackConfig) -> dict[str, Any]:
     return {f"{NAMESPACE}:{key}": value for key, value in fleet.k8s.placeholder_secrets().items()}
 
 
-def deploy(fleet: StackConfig, secrets: Any, credentials: ClusterCredentials | None = None) -> dict[str, Any]:
-    """Create the fleet on Kubernetes; returns the stack outputs."""
+def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
+           credentials: ClusterCredentials | None = None) -> dict[str, Any]:
+    """Create the fleet on Kubernetes; returns the stack outputs. The clusters run the image
+    ``mpic:k8s.image`` (built from ``dist/image``, see docs/kubernetes.md); no local artifact."""
     plan = plan_fleet(fleet)  # ConfigError (key, value, fix) before any resource: the program maps it
     creds = credentials or credentials_of(secrets)
     _check_credentials(plan, creds)

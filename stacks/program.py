@@ -1,8 +1,10 @@
 """The Pulumi program: read ``mpic:`` config once, pass the one compliance gate, deploy the target.
 
-Nothing is registered before the config validated into the model and the gate
-(:func:`config.gate.compliance_gate`) accepted it: bad input and a non-compliant fleet end in
-``pulumi.RunError`` naming the key, the value, the rule and the fix. Each target's program gets
+Nothing is registered before the config validated into the model, the gate
+(:func:`config.gate.compliance_gate`) accepted it and the runtime artifacts the target deploys
+were found built from this working tree (:func:`plan.artifacts.require_artifacts`): bad input, a
+non-compliant fleet and a missing or stale build end in ``pulumi.RunError`` naming the key, the
+value, the rule and the fix. Each target's program gets
 the validated model and the secrets and returns the stack outputs.
 """
 
@@ -18,6 +20,7 @@ from components.inputs import StackSecrets
 from config.errors import ConfigError
 from config.gate import LAB_WARNING, compliance_gate
 from config.model import NAMESPACE, StackConfig
+from plan.artifacts import Built, require_artifacts
 from stacks import aws, k8s
 
 
@@ -25,8 +28,8 @@ from stacks import aws, k8s
 class TargetProgram:
     """One deployment target: its program and what ``mpic plan`` needs to run it offline."""
 
-    deploy: Callable[[StackConfig, StackSecrets], dict[str, Any]]
-    """Creates the fleet; returns the stack outputs."""
+    deploy: Callable[[StackConfig, StackSecrets, Built], dict[str, Any]]
+    """Creates the fleet from the built artifacts; returns the stack outputs."""
     plan_placeholders: Callable[[StackConfig], dict[str, Any]] = lambda fleet: {}
     """Stand-ins for the secrets the program reads (``mpic plan`` never reads real secrets)."""
     plan_mock_hooks: Callable[[Any], Any] | None = None
@@ -82,7 +85,8 @@ def main() -> None:
             pulumi.log.warn(f"{LAB_WARNING}\n{decision.text}")
         elif decision.report.warnings:
             pulumi.log.warn(decision.text)
-        outputs = TARGETS[fleet.target].deploy(fleet, secrets)
+        built = require_artifacts(fleet)  # the runtime that gets deployed: built from this working tree
+        outputs = TARGETS[fleet.target].deploy(fleet, secrets, built)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
     for key, value in outputs.items():

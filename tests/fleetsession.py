@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from cli.fleet import build_missing
 from local import lifecycle as fleet
 from local.state import State
 from local.supervisor import ensure_running
@@ -48,6 +49,7 @@ def acquire(stack: str = "local") -> dict[str, Any]:
             return fleet.status(stack)
         t0 = time.monotonic()
         try:
+            build_missing(stack, lambda m: None)  # the wheelhouse the fleet runs, as `mpic up` does
             st = fleet.up(stack, lambda m: None)
         except BaseException as exc:
             _error = exc

@@ -19,6 +19,7 @@ from plan.aws import (
     CoordinatorPlan,
     PeeringPlan,
     PerspectivePlan,
+    WheelhouseSource,
     name_tags,
     perspective_url,
 )
@@ -29,6 +30,22 @@ def _ssm_secure(owner: pulumi.Resource, name: str, region: str, role: str, path:
                 value: pulumi.Input[str]) -> aws.ssm.Parameter:
     return aws.ssm.Parameter(f"{name}", name=path, type="SecureString", value=value,
                              tags=name_tags(name, role, region), opts=pulumi.ResourceOptions(parent=owner))
+
+
+class RuntimeArgs(TypedDict):
+    """The built wheelhouse in the kit's bucket (:class:`components.aws.runtime.RuntimeBucket`)."""
+
+    bucket: pulumi.Input[str]
+    read_arn: pulumi.Input[str]
+    """``arn:aws:s3:::<bucket>/<prefix>/*``: the only objects a host's role may read."""
+    region: str
+    prefix: str
+    files: Sequence[str]
+
+
+def _source(runtime: RuntimeArgs, bucket: str) -> WheelhouseSource:
+    return WheelhouseSource(bucket=bucket, region=runtime["region"], prefix=runtime["prefix"],
+                            files=tuple(runtime["files"]))
 
 
 # --------------------------------------------------------------------------- PerspectiveRegion
@@ -42,7 +59,7 @@ class PerspectiveRegionArgs(TypedDict):
     instance_type: str
     image_id: str
     volume_size_gb: int
-    runtime_spec: str
+    runtime: RuntimeArgs
     settings: dict
     """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
@@ -108,10 +125,11 @@ class PerspectiveRegion(pulumi.ComponentResource):
             _ssm_secure(self, f"{name}-param-key", region, role, f"{plan.ssm_prefix}/tls-key", key_pem),
             _ssm_secure(self, f"{name}-param-ca", region, role, f"{plan.ssm_prefix}/ca-cert", args["ca_cert_pem"]),
         ]
-        _, profile = host_role(self, name, region, role, [p.arn for p in params])
-        user_data = cloud_init.perspective_cloud_init(
-            region=region, settings=args["settings"], ssm_prefix=plan.ssm_prefix,
-            runtime_spec=args["runtime_spec"], health_port=args["health_port"])
+        _, profile = host_role(self, name, region, role, [p.arn for p in params], args["runtime"]["read_arn"])
+        user_data = pulumi.Output.from_input(args["runtime"]["bucket"]).apply(
+            lambda bucket: cloud_init.perspective_cloud_init(
+                region=region, settings=args["settings"], ssm_prefix=plan.ssm_prefix,
+                runtime=_source(args["runtime"], bucket), health_port=args["health_port"]))
         template = launch_template(self, name, region, role, image_id=args["image_id"],
                                    instance_type=args["instance_type"], volume_size_gb=args["volume_size_gb"],
                                    profile=profile, security_group=sg, user_data=user_data)
@@ -135,7 +153,7 @@ class CoordinatorArgs(TypedDict):
     instance_type: str
     image_id: str
     volume_size_gb: int
-    runtime_spec: str
+    runtime: RuntimeArgs
     settings: pulumi.Input[dict]
     """``/etc/mpic/coordinator.yaml`` (perspective URLs are outputs of the perspective regions)."""
     api_keys: pulumi.Input[list]
@@ -235,10 +253,11 @@ class Coordinator(pulumi.ComponentResource):
             f"{name}-secret-value", secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps({"api_keys": args["api_keys"], "hash_secret": args["hash_secret"]}),
             opts=child)
-        _, profile = host_role(self, name, region, role, [p.arn for p in params], [secret.arn])
-        user_data = pulumi.Output.all(args["settings"], secret.arn).apply(
+        _, profile = host_role(self, name, region, role, [p.arn for p in params], args["runtime"]["read_arn"],
+                               [secret.arn])
+        user_data = pulumi.Output.all(args["settings"], secret.arn, args["runtime"]["bucket"]).apply(
             lambda a: cloud_init.coordinator_cloud_init(region=region, settings=a[0], ssm_prefix=plan.ssm_prefix,
-                                                        secret_arn=a[1], runtime_spec=args["runtime_spec"]))
+                                                        secret_arn=a[1], runtime=_source(args["runtime"], a[2])))
         template = launch_template(self, name, region, role, image_id=args["image_id"],
                                    instance_type=args["instance_type"], volume_size_gb=args["volume_size_gb"],
                                    profile=profile, security_group=host_sg, user_data=user_data)

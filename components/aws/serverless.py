@@ -32,14 +32,18 @@ class ColdStart(TypedDict):
 
 class FunctionSpec(TypedDict):
     package: str
-    """Path of the deployment zip (runtime + dependencies)."""
+    """Path of the built deployment zip (``dist/lambda/mpic-<role>-<arch>.zip``, ``mpic build lambda``)."""
+    handler: str
+    """``module.function`` in the zip (the manifest's ``handler``)."""
+    architecture: str
+    """``x86_64`` | ``arm64`` (the zip was built for it)."""
     memory_mb: int
     timeout_s: int
     cold_start: ColdStart
 
 
 def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, function_name: str,
-              handler: str, role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict],
+              role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict],
               vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None,
               depends_on: Sequence[pulumi.Resource] = ()) -> tuple[aws.lambda_.Function, pulumi.Output[str]]:
     """The function, its log group and its cold-start mitigation; returns (function, invoke ARN)."""
@@ -48,9 +52,9 @@ def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, 
                                    tags=name_tags(f"{name}-logs", role_tag, region), opts=child)
     mode = spec["cold_start"]["mode"]
     fn = aws.lambda_.Function(
-        f"{name}-fn", name=function_name, role=role.arn, runtime=PYTHON_RUNTIME, handler=handler,
+        f"{name}-fn", name=function_name, role=role.arn, runtime=PYTHON_RUNTIME, handler=spec["handler"],
         code=pulumi.FileArchive(spec["package"]), memory_size=spec["memory_mb"], timeout=spec["timeout_s"],
-        architectures=["x86_64"], publish=mode == "provisioned",
+        architectures=[spec["architecture"]], publish=mode == "provisioned",
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=env), vpc_config=vpc_config,
         tags=name_tags(f"{name}-fn", role_tag, region),
         opts=pulumi.ResourceOptions(parent=owner, depends_on=[logs, *depends_on]))
@@ -108,7 +112,7 @@ class PerspectiveFunction(pulumi.ComponentResource):
             deps += vpc_deps
         _, self.function_arn = _function(
             self, name, region, role_tag, function_name=f"mpic-{args['stack']}-persp-{region}",
-            handler="service.lambda_handler.perspective_handler", role=role, spec=args["function"], env=args["env"],
+            role=role, spec=args["function"], env=args["env"],
             vpc_config=vpc_config, depends_on=deps)
         self.register_outputs({"functionArn": self.function_arn})
 
@@ -208,7 +212,7 @@ class LambdaCoordinator(pulumi.ComponentResource):
                        "MPIC_HASH_SECRET": a[2]})
         fn, invoke_arn = _function(
             self, name, region, role_tag, function_name=f"mpic-{args['stack']}-coordinator",
-            handler="service.lambda_handler.coordinator_handler", role=role, spec=args["function"],
+            role=role, spec=args["function"],
             env=pulumi.Output.secret(env), depends_on=[basic, invoke])
 
         api = aws.apigateway.RestApi(

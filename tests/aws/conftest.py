@@ -107,3 +107,9 @@ def children_of(run: ProgramRun, parent: PlannedResource) -> list[PlannedResourc
 @pytest.fixture
 def hosts_fleet() -> StackConfig:
     return fleet()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _runtime_built(artifacts):
+    """The AWS programs deploy the built runtime: dist/ must hold it (built once per session)."""
+    return artifacts

@@ -19,12 +19,16 @@ from service.settings import CoordinatorSettings, PerspectiveSettings
 from tests.aws.conftest import fleet
 
 
+SOURCE = planners.WheelhouseSource(bucket="mpic-runtime-0123", region="us-east-1", prefix="runtime/0123456789abcdef",
+                                   files=("mpic_fleet_runtime-0.1.0-py3-none-any.whl", "requirements.txt"))
+
+
 def _perspective_doc():
     f = fleet(aws={"caaDomains": ["ca.example"]})
     p = planners.plan_hosts(f).perspectives[1]
     settings = planners.perspective_settings(p, f.aws)
     text = cloud_init.perspective_cloud_init(region=p.code, settings=settings, ssm_prefix=p.ssm_prefix,
-                                             runtime_spec=f.aws.runtime_spec, health_port=f.aws.health_port)
+                                             runtime=SOURCE, health_port=f.aws.health_port)
     return f, p, text
 
 
@@ -54,7 +58,13 @@ def test_perspective_cloud_init_installs_runtime_and_own_resolver(tmp_path):
     f, p, text = _perspective_doc()
     doc = yaml.safe_load(text)
     assert {"python3.11", "unbound"} <= set(doc["packages"])
-    assert ["/opt/mpic/bin/pip", "install", "--no-cache-dir", f.aws.runtime_spec] in doc["runcmd"]
+    install = ["/opt/mpic/bin/pip", "install", "--no-index", "--require-hashes", "--no-cache-dir", "--find-links",
+               "/opt/mpic-wheelhouse", "-r", "/opt/mpic-wheelhouse/requirements.txt"]
+    assert doc["runcmd"][:3] == [["/usr/local/sbin/mpic-fetch-runtime"], ["python3.11", "-m", "venv", "/opt/mpic"], install]
+    runtime = _files(text)["/usr/local/sbin/mpic-fetch-runtime"]
+    assert "aws s3 cp --only-show-errors --region us-east-1 " \
+           "s3://mpic-runtime-0123/runtime/0123456789abcdef/requirements.txt /opt/mpic-wheelhouse/requirements.txt" in runtime
+    assert "pip install mpic" not in text and "pypi" not in text.lower()  # never a public index at boot
     assert ["systemctl", "enable", "--now", "unbound", "mpic-perspective", "mpic-health-relay"] in doc["runcmd"]
     files = _files(text)
     settings = yaml.safe_load(files["/etc/mpic/perspective.yaml"])
@@ -88,7 +98,7 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
                                              ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
-                                             runtime_spec="mpic-fleet==0.1.0")
+                                             runtime=SOURCE)
     files = _files(text)
     fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
     assert "secretsmanager get-secret-value --region us-east-1 --secret-id" in fetch
@@ -105,7 +115,7 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     assert strict["default_quorum_count"] == 5
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=strict, ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
-                                             runtime_spec="mpic-fleet==0.1.0")
+                                             runtime=SOURCE)
     raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/coordinator.yaml"]), tmp_path / "etc", ca, "coordinator")
     assert CoordinatorSettings(**raw).default_quorum_count == 5
 
@@ -125,9 +135,10 @@ def test_unbound_config_passes_unbound_checkconf(tmp_path):
 
 def test_scripts_are_valid_shell_and_python(tmp_path):
     files = _files(_perspective_doc()[2])
-    script = tmp_path / "fetch.sh"
-    script.write_text(files["/usr/local/sbin/mpic-fetch-secrets"])
-    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    for name in ("mpic-fetch-secrets", "mpic-fetch-runtime"):
+        script = tmp_path / f"{name}.sh"
+        script.write_text(files[f"/usr/local/sbin/{name}"])
+        assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     relay = tmp_path / "relay.py"
     relay.write_text(files["/usr/local/bin/mpic-health-relay"])
     py_compile.compile(str(relay), doraise=True)

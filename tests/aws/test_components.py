@@ -34,6 +34,10 @@ from tests.aws.conftest import (
 
 COORD_CIDRS = ["10.128.16.0/20", "10.128.48.0/20"]
 
+RUNTIME = {"bucket": "mpic-runtime-0123", "read_arn": "arn:aws:s3:::mpic-runtime-0123/runtime/0123456789abcdef/*",
+           "region": "us-east-1", "prefix": "runtime/0123456789abcdef",
+           "files": ["mpic_fleet_runtime-0.1.0-py3-none-any.whl", "requirements.txt"]}
+
 
 def _perspective_region(code: str = "eu-west-1"):
     f = fleet()
@@ -44,8 +48,8 @@ def _perspective_region(code: str = "eu-west-1"):
         ca = KitCa("kit-ca", {"common_name": "MPIC Fleet kit CA (t)"}, opts=pulumi.ResourceOptions(providers=[tls_p]))
         region = PerspectiveRegion(plan.name, {
             "plan": plan, "coordinator_cidrs": COORD_CIDRS, "perspective_port": 8443, "health_port": 8081,
-            "instance_type": "t3.small", "image_id": f.aws.image_id, "volume_size_gb": 16,
-            "runtime_spec": "mpic-fleet==0.1.0", "settings": planners.perspective_settings(plan, f.aws),
+            "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
+            "runtime": RUNTIME, "settings": planners.perspective_settings(plan, f.aws),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[aws_p, tls_p]))
         pulumi.export("endpoint", region.endpoint)
@@ -162,8 +166,8 @@ def _coordinator_run(role: str = "primary"):
         p = provider(plan.region)
         c = Coordinator(plan.name, {
             "plan": plan, "domain": f.aws.domain, "zone_id": "Z0MOCK", "coordinator_port": 8080,
-            "instance_type": "t3.small", "image_id": f.aws.image_id, "volume_size_gb": 16,
-            "runtime_spec": "mpic-fleet==0.1.0",
+            "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
+            "runtime": RUNTIME,
             "settings": pulumi.Output.from_input(planners.coordinator_settings(f, [])),
             "api_keys": pulumi.Output.secret(["k1", "k2"]), "hash_secret": pulumi.Output.secret("h"),
             "ca_cert_pem": "CA", "client_cert_pem": "CERT", "client_private_key_pem": pulumi.Output.secret("KEY"),
@@ -277,7 +281,8 @@ def test_inter_region_peering_routes_only_peer_cidrs_on_each_side():
 def _function_run(**aws):
     f = fleet("aws-lambda", aws=aws)
     plan = planners.plan_lambda(f).perspectives[3]
-    spec = {"package": "dist/x.zip", "memory_mb": 512, "timeout_s": 30,
+    spec = {"package": "dist/x.zip", "handler": "service.lambda_handler.perspective_handler",
+            "architecture": f.aws.architecture, "memory_mb": 512, "timeout_s": 30,
             "cold_start": {"mode": f.aws.cold_start, "warmup_minutes": f.aws.warmup_minutes,
                            "provisioned_concurrency": f.aws.provisioned_concurrency}}
 
@@ -349,7 +354,8 @@ def test_lambda_coordinator_api_gateway_key_and_exact_invoke_permissions():
             "perspectives_env": json.dumps([{"code": c, "url": f"lambda:{a}"} for c, a in zip(f.codes, arns)]),
             "perspective_arns": arns, "api_keys": pulumi.Output.secret(["key-a", "key-b"]),
             "hash_secret": pulumi.Output.secret("h"),
-            "function": {"package": "x.zip", "memory_mb": 1024, "timeout_s": 60,
+            "function": {"package": "x.zip", "handler": "service.lambda_handler.coordinator_handler",
+                         "architecture": "arm64", "memory_mb": 1024, "timeout_s": 60,
                          "cold_start": {"mode": "warmup", "warmup_minutes": 5, "provisioned_concurrency": 1}},
         }, opts=pulumi.ResourceOptions(providers=[provider("us-east-1")]))
         pulumi.export("url", c.url)
@@ -381,7 +387,8 @@ def test_strict_mocks_fail_a_resource_on_a_default_provider():
     def build():
         PerspectiveFunction("persp-x", {"plan": planners.plan_lambda(fleet("aws-lambda")).perspectives[0],
                                         "stack": "t", "env": {}, "dnssec_vpc": False,
-                                        "function": {"package": "x", "memory_mb": 128, "timeout_s": 5,
+                                        "function": {"package": "x", "handler": "h.h", "architecture": "x86_64",
+                                                     "memory_mb": 128, "timeout_s": 5,
                                                      "cold_start": {"mode": "none", "warmup_minutes": 5,
                                                                     "provisioned_concurrency": 1}}})
 

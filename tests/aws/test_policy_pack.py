@@ -59,7 +59,7 @@ def test_pack_declares_every_policy_as_mandatory(analyzer):
     names = {p.name: p for p in info.policies}
     assert {"br-3.2.2.9-compliance", "no-open-ingress", "perspective-default-route-local", "imdsv2-required",
             "encryption-at-rest", "no-default-provider", "one-perspective-per-region",
-            "health-checked-load-balancer", "least-privilege"} == set(names)
+            "health-checked-load-balancer", "least-privilege", "runtime-artifacts"} == set(names)
     assert all(p.enforcementLevel == analyzer_pb2.MANDATORY for p in info.policies)
 
 

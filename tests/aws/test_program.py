@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from plan.artifacts import require_artifacts
 from stacks import aws as aws_program
 from plan.aws import MANIFEST_TYPE
 from cli.mocks import KIT_ROOT, run_callable, run_program
@@ -128,7 +129,7 @@ def test_api_key_output_is_a_secret():
     kept = {}
 
     def build():
-        kept.update(aws_program.deploy_lambda(fleet("aws-lambda"), secrets()))
+        kept.update(aws_program.deploy_lambda(fleet("aws-lambda"), secrets(), require_artifacts(fleet("aws-lambda"))))
 
     mocks = strict_mocks()
     run = run_callable(build, mocks=mocks)
@@ -139,12 +140,23 @@ def test_api_key_output_is_a_secret():
 
 @pytest.mark.parametrize("overrides", [
     {"mpic:aws": {"standbyRegion": None}},
-    {"mpic:aws": {"coordinatorRegion": "eu-central-1", "standbyRegion": "us-east-1", "instanceType": "t4g.small"}},
+    {"mpic:aws": {"coordinatorRegion": "eu-central-1", "standbyRegion": "us-east-1", "architecture": "arm64",
+                  "instanceType": "t4g.small", "coordinatorInstanceType": "m7g.large"}},
 ])
 def test_hosts_variants(overrides):
     run = run_stack({**stack("aws-hosts"), **overrides})
     _assert_every_resource_on_its_region_provider(run)
     assert len(run.by_type("mpic:aws:Coordinator")) == (1 if overrides["mpic:aws"]["standbyRegion"] is None else 2)
+    arch = overrides["mpic:aws"].get("architecture", "x86_64")
+    platform_tag = "linux_aarch64" if arch == "arm64" else "linux_x86_64"
+    objects = run.by_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert any(o.inputs["key"].endswith("/requirements.txt") for o in objects)
+    wheels = [o.inputs["key"] for o in objects if o.inputs["key"].endswith(".whl")]
+    assert wheels and all("x86_64" not in w for w in wheels if arch == "arm64")  # the wheelhouse of its arch
+    (manifest,) = run.by_type("mpic:fleet:Manifest")
+    assert [a["name"] for a in manifest.inputs["artifacts"]] == [f"wheelhouse-{platform_tag}"]
+    templates = run.by_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert all(t.inputs["imageId"].endswith(f"al2023-ami-kernel-default-{arch}") for t in templates)
 
 
 @pytest.mark.parametrize("aws", [{"coldStart": "provisioned"}, {"dnssecVpc": True, "coldStart": "none"}])

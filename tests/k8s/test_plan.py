@@ -17,7 +17,8 @@ from config.model import StackConfig
 from tests.k8s.conftest import validate_strict
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
-PROD = {"hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net"}
+PROD = {"hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net",
+        "image": "ghcr.io/example-ca/mpic-fleet:0.1.0"}
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -39,6 +40,7 @@ def test_one_replica_is_refused_by_the_model_for_every_target(kwargs, key):
 
 @pytest.mark.parametrize(("kwargs", "key", "message"), [
     ({"target": "aws-hosts"}, "mpic:target", "is not the k8s target"),
+    ({"k8s": {"image": None}}, "mpic:k8s.image", "./scripts/mpic build image-context"),
     ({"k8s": {"labMode": True}}, "mpic:k8s.labMode", "mpic:complianceMode: testing"),
     ({"k8s": {"labMode": True, "clusters": {"eu-west-1": {}}}, "complianceMode": "testing"},
      "mpic:k8s.clusters", "labMode runs on the hub's cluster (us-east-1) only"),

@@ -8,5 +8,11 @@ from cli.planner import PlanResult, plan_stack
 
 
 @pytest.fixture(scope="session")
-def planned() -> dict[str, PlanResult]:
+def planned(artifacts) -> dict[str, PlanResult]:
     return {name: plan_stack(name) for name in ("aws-hosts", "aws-lambda", "k8s")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _runtime_built(artifacts):
+    """The AWS programs deploy the built runtime: dist/ must hold it (built once per session)."""
+    return artifacts

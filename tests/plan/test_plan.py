@@ -23,8 +23,10 @@ runner = CliRunner()
 def test_example_stack_plan_invariants(planned, name):
     result = planned[name]
     doc = json.loads(json.dumps(result.to_json()))
-    assert list(doc) == ["stack", "compliant", "resources", "policy_violations", "monthly_cost_usd"]
+    assert list(doc) == ["stack", "compliant", "error", "artifacts", "resources", "policy_violations",
+                         "monthly_cost_usd"]
     assert doc["stack"] == name and doc["compliant"] is True and doc["policy_violations"] == []
+    assert doc["error"] is None and doc["artifacts"] and all(len(a["sha256"]) == 64 for a in doc["artifacts"])
     regions = {r["region"] for r in doc["resources"] if r["region"]}
     assert len(regions) >= 6  # 5 perspective regions + the coordinator's
     for r in doc["resources"]:

@@ -1,0 +1,27 @@
+"""Session fixtures shared by every suite."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import PlanError
+from config.stackfile import load_stack
+from plan.artifacts import Built, dist_dir, require_artifacts
+
+
+def ensure_built() -> Built:
+    """The runtime artifacts of this working tree in dist/ (built once when missing or stale),
+    as `./scripts/mpic build` makes them: the programs and the local fleet refuse to run without."""
+    from cli.builder import build
+
+    try:
+        for stack in ("aws-hosts", "aws-lambda", "local"):
+            require_artifacts(load_stack(stack))
+    except PlanError:
+        build(["wheel", "lambda", "image-context"], dist_dir())
+    return require_artifacts(load_stack("aws-lambda"))
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Built:
+    return ensure_built()
