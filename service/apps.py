@@ -1,6 +1,7 @@
 """Starlette apps for both roles (thin: all logic lives in the runtime/service objects).
 
-Perspective: ``POST /dcv``, ``POST /caa``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+Perspective: ``POST /dcv``, ``POST /caa`` (allowed clients only: service.peer), ``GET /healthz``,
+``GET /readyz``, ``GET /metrics``; bodies bounded (service.limits).
 Coordinator: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path), ``GET /healthz``,
 ``GET /metrics``. Every answer is JSON (metrics: Prometheus text), including 404/405/500.
 """
@@ -8,19 +9,21 @@ Coordinator: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path), ``
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from open_mpic_core import CheckType
 from service.coordinator import CoordinatorService
 from service.errors import bad_request
+from service.limits import BodyTooLarge, InputRejected, parse_json, read_limited, too_large
+from service.peer import ClientAllowlist
 from service.perspective import PerspectiveRuntime, RequestInvalid
 from service.transport import TRACE_HEADER
 
@@ -44,18 +47,28 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 _HANDLERS = {HTTPException: _http_error, Exception: _server_error}
 
 
+async def _read(request: Request, limit: int) -> bytes:
+    """The body, counted while it streams (BodyTooLarge past ``limit``; service.limits)."""
+    try:
+        return await read_limited(request.headers, request.stream(), limit)
+    except ClientDisconnect:
+        raise InputRejected([{"issue_type": "incomplete-body", "message": "the client closed the connection "
+                                                                          "before sending the whole body"}]) from None
+
+
 # ------------------------------------------------------------------------------ perspective
 def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
     """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server)."""
 
+    limit = runtime.settings.max_body_bytes
+
     async def run_check(request: Request, check_type: CheckType) -> Response:
         try:
-            payload = json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _json(*bad_request([{"issue_type": "invalid-json", "message": f"body is not JSON: {exc}"}]))
-        try:
+            payload = parse_json(await _read(request, limit))
             response = await runtime.check(check_type, payload, request.headers.get(TRACE_HEADER))
-        except RequestInvalid as exc:
+        except BodyTooLarge as exc:
+            return _json(*too_large(exc))
+        except (InputRejected, RequestInvalid) as exc:
             return _json(*bad_request(exc.issues))
         return Response(response.model_dump_json(), media_type="application/json")
 
@@ -92,6 +105,7 @@ def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
         ],
         exception_handlers=_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
+        middleware=[Middleware(ClientAllowlist, allowed=runtime.settings.allowed_clients)],
     )
 
 

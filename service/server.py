@@ -2,7 +2,7 @@
 
 The perspective listener always requires a client certificate chaining to the kit CA
 (``tls.client_ca``): BR 3.2.2.9 requires CA <-> perspective traffic to be authenticated and
-encrypted. The coordinator's public listener uses TLS when ``tls`` is set, else plain HTTP
+encrypted; the certificate's names decide what it may call (service.peer). The coordinator's public listener uses TLS when ``tls`` is set, else plain HTTP
 for use behind a TLS-terminating load balancer (a warning is logged).
 """
 
@@ -17,6 +17,7 @@ import uvicorn
 
 from service.apps import create_coordinator_app, create_perspective_app
 from service.coordinator import CoordinatorService
+from service.peer import TlsScopeH11Protocol
 from service.perspective import PerspectiveRuntime
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
@@ -67,7 +68,7 @@ def perspective_config(settings: PerspectiveSettings, **overrides: Any) -> uvico
         ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key),
         ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED,
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
-        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS,
+        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=TlsScopeH11Protocol,
     )
     options.update(overrides)
     return uvicorn.Config(app, **options)

@@ -12,9 +12,10 @@ blocks live in :mod:`service.settings_common`.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, FilePath, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
 from config.catalog import Rir
 from service.settings_common import (  # noqa: F401 - re-exported: the settings API of the runtime
@@ -30,6 +31,9 @@ from service.settings_common import (  # noqa: F401 - re-exported: the settings 
     _Strict,
     load_settings,
 )
+
+DEFAULT_ALLOWED_CLIENTS = ("mpic-coordinator-client",)
+"""The coordinator client certificate's common name on AWS and Kubernetes (components/pki.py)."""
 
 
 # ------------------------------------------------------------------------------- perspective
@@ -56,10 +60,41 @@ class PerspectiveSettings(_Base):
     """CAA issuer domain names of the CA, used when a request carries no caa_domains."""
     readiness_name: str = "."
     """/readyz asks the resolver for the SOA of this name."""
+    allowed_clients: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_CLIENTS), min_length=1)
+    """Client certificate names (CN or DNS SAN) that may call /dcv and /caa; any certificate of
+    the kit CA may call /healthz, /readyz and /metrics (load-balancer health checks)."""
+    allowed_reserved_networks: list[str] = Field(default_factory=list)
+    """Reserved networks (CIDR) checks may nevertheless reach: a lab's own mini-internet only."""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Larger check request bodies get 413 before they are read."""
 
     @property
     def effective_rir(self) -> Rir:
         return _rir_of(self.code, self.rir, "code")
+
+    @property
+    def reserved_allowances(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n) for n in self.allowed_reserved_networks]
+
+    @field_validator("allowed_reserved_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                net = ipaddress.ip_network(item)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a network in CIDR notation ({exc}); e.g. 10.213.2.0/24") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{item!r} would let checks reach every reserved address (loopback, the CA's own "
+                                 "networks, metadata services); list only the lab's own subnet")
+        return value
+
+    @field_validator("allowed_clients")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("an empty name; list certificate names such as mpic-coordinator-client")
+        return value
 
     @model_validator(mode="after")
     def _known(self) -> "PerspectiveSettings":

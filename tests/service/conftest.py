@@ -30,6 +30,8 @@ PERSPECTIVE_PORT = 8443
 CAA_DOMAINS = ["ca.mpic.test"]
 API_KEY = "test-key-0123456789"
 ALPN_HASH = "a" * 64
+COORDINATOR_CLIENT = "coordinator"
+"""CN of the test coordinator's client certificate (as the local fleet issues it)."""
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Env:
             tls={"cert": cert, "key": key, "client_ca": self.pki.ca.cert_path},
             resolver=self.resolver(), http_ca_file=self.pki.web_ca.cert_path, caa_domains=CAA_DOMAINS,
             audit_log=str(self.tmp / f"audit-{code}-{ip}.jsonl"), http_timeout=3.0, log_level="WARNING",
+            allowed_clients=[COORDINATOR_CLIENT], allowed_reserved_networks=infra.lab_networks(self.prefix),
         )
         base.update(kw)
         return PerspectiveSettings(**base)
@@ -136,7 +139,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     ca = KitCA.load_or_create(tmp / "pki")
     rogue = KitCA.load_or_create(tmp / "rogue-pki", common_name="Rogue CA")
     web_ca = KitCA.load_or_create(tmp / "web-pki", common_name="Web PKI test root")
-    pki = Pki(ca, ca.issue_client("coordinator"), rogue, rogue.issue_client("coordinator"),
+    pki = Pki(ca, ca.issue_client(COORDINATOR_CLIENT), rogue, rogue.issue_client(COORDINATOR_CLIENT),
               web_ca, web_ca.issue_server("web", dns_names=["web.mpic.test"]), tmp / "pki")
     knot = infra.start_knot(prefix, tmp / "knot")
     stack: list[Any] = [knot]
@@ -151,6 +154,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             ipaddress.ip_address(alpn_ip).reverse_pointer: infra.alpn_challenge_cert(tmp, alpn_ip, ALPN_HASH),
         })
         stack.append(alpn)
+        internal_alpn = f"{prefix}.{infra.INTERNAL_ALPN_HOST}"
+        stack.append(infra.AlpnResponder(lt, internal_alpn, {
+            "alpn-internal.mpic.test": infra.alpn_challenge_cert(tmp, "alpn-internal.mpic.test", ALPN_HASH)}))
         hang_ip = f"{prefix}.20"
         hanging = infra.HangingPeer(lt, hang_ip, PERSPECTIVE_PORT, *pki.server("hanging", hang_ip))
         stack.append(hanging)

@@ -48,6 +48,7 @@ def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None
         "tls": {"cert": str(cert), "key": str(key), "client_ca": str(env.pki.ca.cert_path)},
         "resolver": {"nameservers": [env.knot.addr], "port": env.knot.port},
         "caa_domains": ["ca.mpic.test"], "audit_log": str(p_audit), "log_level": "WARNING",
+        "allowed_clients": ["coordinator"],
     }, tmp_path, "perspective")
     coordinator = None
     try:

@@ -50,6 +50,8 @@ def test_perspective_from_file_with_defaults(env: Env, tmp_path: Path) -> None:
     s = load_settings(PerspectiveSettings, write(tmp_path, perspective_dict(env)))
     assert s.effective_rir.value == "RIPE NCC"
     assert (s.verify_ssl, s.proxy_url, s.audit_log, s.resolver.port, s.resolver.timeout) == (True, None, "-", 53, 2.0)
+    assert (s.allowed_clients, s.allowed_reserved_networks, s.max_body_bytes) == (
+        ["mpic-coordinator-client"], [], 1_048_576)
 
 
 def test_env_wins_over_the_file(env: Env, tmp_path: Path, monkeypatch: Any) -> None:
@@ -159,6 +161,11 @@ PERSPECTIVE_ERRORS = [
     ({"resolver": None}, "resolver"),
     ({"proxy_url": "socks5://x:1"}, "proxy_url"),
     ({"listen_port": 0}, "listen_port"),
+    ({"allowed_clients": []}, "allowed_clients"),
+    ({"allowed_clients": [" "]}, "an empty name"),
+    ({"allowed_reserved_networks": ["10.1.2.3/24"]}, "not a network in CIDR notation"),
+    ({"allowed_reserved_networks": ["0.0.0.0/0"]}, "every reserved address"),
+    ({"max_body_bytes": 10}, "max_body_bytes"),
 ]
 
 

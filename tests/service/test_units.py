@@ -144,7 +144,8 @@ def test_main_runs_in_the_foreground_until_sigterm(env: Env, tmp_path: Path) -> 
         "code": "us-east-2", "listen_host": ip, "listen_port": 8443,
         "tls": {"cert": str(cert), "key": str(key), "client_ca": str(env.pki.ca.cert_path)},
         "resolver": {"nameservers": [env.knot.addr], "port": env.knot.port},
-        "caa_domains": ["ca.mpic.test"], "audit_log": str(audit), "log_level": "WARNING"}))
+        "caa_domains": ["ca.mpic.test"], "audit_log": str(audit), "log_level": "WARNING",
+        "allowed_clients": ["coordinator"]}))
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     results: dict[str, Any] = {}
 
