@@ -114,7 +114,9 @@ def create_coordinator_app(service: CoordinatorService) -> Starlette:
     """The coordinator app around ``service``."""
 
     async def mpic(request: Request) -> Response:
-        body = await request.body()
+        async def body(limit: int) -> bytes:  # read only once the API key passed (service.handle_mpic)
+            return await _read(request, limit)
+
         status, payload = await service.handle_mpic(request.headers, body)
         return _json(status, payload)
 

@@ -4,11 +4,15 @@ The perspective listener always requires a client certificate chaining to the ki
 (``tls.client_ca``): BR 3.2.2.9 requires CA <-> perspective traffic to be authenticated and
 encrypted; the certificate's names decide what it may call (service.peer). The coordinator's public listener uses TLS when ``tls`` is set, else plain HTTP
 for use behind a TLS-terminating load balancer (a warning is logged).
+
+The human log escapes control characters of every message (CR, LF, ESC...: :func:`escape_log_text`)
+and indents the continuation lines of tracebacks, so no input can forge a log line.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import sys
 from typing import Any
@@ -43,13 +47,40 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def escape_log_text(text: str) -> str:
+    """``text`` with control characters written as escapes (\\r, \\n, \\x1b, \\u2028)."""
+    def one(match: re.Match[str]) -> str:
+        char = match.group()
+        return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+    return _CONTROL.sub(one, text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """One record = one line starting with the timestamp; traceback lines follow indented."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_log_text(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        first, _, rest = super().format(record).partition("\n")
+        if not rest:
+            return first
+        return first + "".join("\n  | " + line.replace("\r", "\\r") for line in rest.split("\n"))
+
+
 def configure_logging(level: int) -> None:
     """Human logs on stderr (stdout may carry the audit JSON lines)."""
     logging.addLevelName(5, "TRACE")
     root = logging.getLogger()
     if not any(isinstance(h, _StderrHandler) for h in root.handlers):
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
 

@@ -5,19 +5,21 @@ of a baked-in file). Nested keys use ``__``: ``MPIC_RESOLVER__PORT=5353``,
 ``MPIC_TLS__CERT=/pki/p.crt``; lists and mappings are JSON: ``MPIC_API_KEYS='["k1","k2"]'``.
 
 Everything the core would only discover at request time (no hash secret, a default perspective
-count larger than the pool, a pool in a single RIR, an unknown perspective code, unreadable
-certificates) is rejected here, so a misconfigured process never starts. The shared building
-blocks live in :mod:`service.settings_common`.
+count larger than the pool or below the BR 3.2.2.9 minimum, a pool in a single RIR, an unknown
+perspective code, unreadable certificates) is rejected here, so a misconfigured process never
+starts. The shared building blocks live in :mod:`service.settings_common`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from pathlib import Path
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
 from config.catalog import Rir
+from service import rules
 from service.settings_common import (  # noqa: F401 - re-exported: the settings API of the runtime
     ENV_PREFIX,
     ClientTls,
@@ -173,6 +175,11 @@ class CoordinatorSettings(_Base):
     client_tls: ClientTls | None = None
     perspectives: list[PerspectiveTarget] = Field(min_length=2)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Larger request bodies get 413 before they are read (after the API key check)."""
+    br_as_of: dt.date | None = None
+    """Pins the date whose BR 3.2.2.9 minimums apply (tests, labs); null = today (UTC), per request."""
+    allow_cohort_selection: bool = False
+    """Let requests choose their cohort (orchestration_parameters.cohort_for_single_attempt): labs only."""
 
     @model_validator(mode="after")
     def _pool(self) -> "CoordinatorSettings":
@@ -202,6 +209,7 @@ class CoordinatorSettings(_Base):
                 "client_tls: missing; https perspectives need the coordinator's client certificate and "
                 "the kit CA (client_tls.cert, client_tls.key, client_tls.ca)"
             )
+        _check_br_minimum(self)
         _check_quorum(self)
         _check_cohorts(self)
         return self
@@ -230,12 +238,25 @@ class CoordinatorSettings(_Base):
 
 def br_minimum_quorum(count: int) -> int:
     """BR 3.2.2.9's minimum quorum for ``count`` remote perspectives (N-1 for N <= 5, N-2 for
-    N >= 6), as open-mpic-core applies it by default. The same table as
-    ``config.compliance.required_quorum`` (a test pins the two together); taken from the core
-    because the runtime images ship only ``config/catalog.py`` of the config package."""
-    from open_mpic_core import MpicCoordinator
+    N >= 6): :func:`service.rules.required_quorum` (pinned to ``config.compliance`` and to the
+    core's default by tests)."""
+    return rules.required_quorum(count)
 
-    return int(MpicCoordinator.determine_required_quorum_count(None, count))
+
+def _check_br_minimum(settings: CoordinatorSettings) -> None:
+    """BR 3.2.2.9: a request without orchestration_parameters (EJBCA sends none) uses the default
+    count, so the default must meet the minimum of the date (br_as_of, else today)."""
+    on = settings.br_as_of or rules.today_utc()
+    minimum = rules.min_perspective_count(on)
+    if settings.default_perspective_count < minimum:
+        pool = len(settings.perspectives)
+        fix = f"set default_perspective_count: {minimum}"
+        if pool < minimum:
+            fix = f"add {minimum - pool} perspective(s) in other regions and " + fix
+        raise ValueError(
+            f"default_perspective_count: {settings.default_perspective_count} but BR 3.2.2.9 requires "
+            f"{rules.phase_text(on)}; {fix}"
+        )
 
 
 def _check_quorum(settings: CoordinatorSettings) -> None:

@@ -32,6 +32,8 @@ API_KEY = "test-key-0123456789"
 ALPN_HASH = "a" * 64
 COORDINATOR_CLIENT = "coordinator"
 """CN of the test coordinator's client certificate (as the local fleet issues it)."""
+BR_AS_OF = "2026-06-15"
+"""BR 3.2.2.9 date of the test coordinators (4 remote perspectives): independent of the run date."""
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Env:
             default_perspective_count=len(perspectives), perspective_timeout=2.0,
             client_tls={"cert": self.pki.client[0], "key": self.pki.client[1], "ca": self.pki.ca.cert_path},
             perspectives=perspectives, audit_log=str(self.tmp / "audit-coordinator.jsonl"), log_level="WARNING",
+            br_as_of=BR_AS_OF,
         )
         base.update(kw)
         return CoordinatorSettings(**base)

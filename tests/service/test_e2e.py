@@ -193,7 +193,7 @@ def test_api_keys(fleet_url: str, headers: dict[str, str], status: int) -> None:
     ([1, 2], "model_attributes_type"),
     ({**caa("a.test"), "orchestration_parameters": {"perspective_count": 9}}, "invalid-perspective-count"),
     ({**caa("a.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 2}},
-     "invalid-quorum-count"),
+     "request-below-br-minimum"),
     (dcv("web.mpic.test", validation_method="website-change", challenge_value="", http_token_path="t"),
      "empty-challenge-value"),
 ])
@@ -208,14 +208,6 @@ def test_invalid_requests_get_400(fleet_url: str, body: Any, issue: str) -> None
 def test_unknown_paths_and_methods_answer_json(fleet_url: str) -> None:
     assert http("GET", fleet_url + "/nope")[:2] == (404, {"error": "not-found"})
     assert http("GET", fleet_url + "/mpic")[:2] == (405, {"error": "method-not-allowed"})
-
-
-def test_cohort_of_one_rir_is_a_json_500(fleet_url: str) -> None:
-    """A valid count that cannot form a cohort would be a 500 in the core; it stays JSON."""
-    body = {**caa("a.test"), "orchestration_parameters": {"perspective_count": 4, "cohort_for_single_attempt": 9}}
-    status, resp, _ = http("POST", fleet_url + "/mpic", body, headers=KEY)
-    assert status == 500
-    assert "cohort" in resp["error"] and "Traceback" not in str(resp)
 
 
 def test_malformed_targets_are_incomplete_results_not_500(fleet_url: str) -> None:
@@ -285,7 +277,7 @@ def test_a_down_perspective_is_an_incomplete_result(env: Env, coordinator: Any) 
 
 def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator: Any) -> None:
     """default_quorum_count 5 of 5 (mpic:quorum): one down perspective makes the answer invalid,
-    where the core default (4 of 5, previous test) is valid; a request's own quorum_count is kept."""
+    where the core default (4 of 5, previous test) is valid; a request may not lower it."""
     base = coordinator(env.coordinator_settings(listen_port=8098, default_quorum_count=5,
                                                 perspectives=_pool(env, {"url": env.down_url})))
     status, body, _ = http("POST", base + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)
@@ -294,8 +286,7 @@ def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator
     assert _code(body, "af-south-1")["check_completed"] is False
     own = {**caa("caa-permit.mpic.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 4}}
     status, body, _ = http("POST", base + "/mpic", own, headers=KEY)
-    assert status == 200 and body["is_valid"] is True
-    assert body["actual_orchestration_parameters"]["quorum_count"] == 4
+    assert status == 400 and body["validation_issues"][0]["issue_type"] == "request-below-configured-quorum"
     status, health, _ = http("GET", base + "/healthz")
     assert health["default_quorum_count"] == 5
 

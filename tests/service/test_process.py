@@ -55,7 +55,7 @@ def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None
         infra.wait_port(p_ip, 8443, timeout=30)
         coordinator = spawn("coordinator", {
             "listen_host": c_ip, "listen_port": 8080, "api_keys": [API_KEY], "hash_secret": "x",
-            "default_perspective_count": 2,
+            "default_perspective_count": 2, "br_as_of": "2025-03-15",  # a 2-perspective lab: 2 required then
             "client_tls": {"cert": str(env.pki.client[0]), "key": str(env.pki.client[1]),
                            "ca": str(env.pki.ca.cert_path)},
             "perspectives": [{"code": "eu-central-1", "url": f"https://{p_ip}:8443"},
