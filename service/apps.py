@@ -1,9 +1,11 @@
 """Starlette apps for both roles (thin: all logic lives in the runtime/service objects).
 
 Perspective: ``POST /dcv``, ``POST /caa`` (allowed clients only: service.peer), ``GET /healthz``,
-``GET /readyz``, ``GET /metrics``; bodies bounded (service.limits).
-Coordinator: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path), ``GET /healthz``,
-``GET /metrics``. Every answer is JSON (metrics: Prometheus text), including 404/405/500.
+``GET /readyz``, ``GET /metrics``.
+Coordinator, public listener: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path),
+``GET /readyz`` (deep, minimal body: service.readiness). Coordinator, internal listener:
+``GET /healthz``, ``GET /metrics``. Every answer is JSON (metrics: Prometheus text), including
+404/405 (with ``Allow``)/413/500; no slash redirects.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def _json(status: int, payload: Any) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _json(exc.status_code, {"error": str(exc.detail).lower().replace(" ", "-")})
+    return JSONResponse({"error": str(exc.detail).lower().replace(" ", "-")}, status_code=exc.status_code,
+                        headers=exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -56,10 +59,16 @@ async def _read(request: Request, limit: int) -> bytes:
                                                                           "before sending the whole body"}]) from None
 
 
+def _app(routes: list[Route], lifespan: Any = None, middleware: list[Middleware] | None = None) -> Starlette:
+    app = Starlette(routes=routes, exception_handlers=_HANDLERS, lifespan=lifespan,  # type: ignore[arg-type]
+                    middleware=middleware)
+    app.router.redirect_slashes = False  # a redirect would point the client at http:// behind a TLS proxy
+    return app
+
+
 # ------------------------------------------------------------------------------ perspective
 def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
     """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server)."""
-
     limit = runtime.settings.max_body_bytes
 
     async def run_check(request: Request, check_type: CheckType) -> Response:
@@ -95,23 +104,18 @@ def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
         yield
         await runtime.aclose()
 
-    return Starlette(
-        routes=[
-            Route("/dcv", dcv, methods=["POST"]),
-            Route("/caa", caa, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ],
-        exception_handlers=_HANDLERS,  # type: ignore[arg-type]
-        lifespan=lifespan,
-        middleware=[Middleware(ClientAllowlist, allowed=runtime.settings.allowed_clients)],
-    )
+    return _app([
+        Route("/dcv", dcv, methods=["POST"]),
+        Route("/caa", caa, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ], lifespan, [Middleware(ClientAllowlist, allowed=runtime.settings.allowed_clients)])
 
 
 # ------------------------------------------------------------------------------ coordinator
 def create_coordinator_app(service: CoordinatorService) -> Starlette:
-    """The coordinator app around ``service``."""
+    """The coordinator's public app around ``service``: the API and a minimal readiness."""
 
     async def mpic(request: Request) -> Response:
         async def body(limit: int) -> bytes:  # read only once the API key passed (service.handle_mpic)
@@ -120,24 +124,29 @@ def create_coordinator_app(service: CoordinatorService) -> Starlette:
         status, payload = await service.handle_mpic(request.headers, body)
         return _json(status, payload)
 
-    async def healthz(request: Request) -> Response:
-        return _json(200, service.health())
-
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(service.metrics.render(), media_type=_PROMETHEUS)
+    async def readyz(request: Request) -> Response:
+        ok = await service.ready()
+        return _json(200 if ok else 503, {"status": "ready" if ok else "not-ready"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await service.aclose()
 
-    return Starlette(
-        routes=[
-            Route("/mpic", mpic, methods=["POST"]),
-            Route("/v1/mpic", mpic, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ],
-        exception_handlers=_HANDLERS,  # type: ignore[arg-type]
-        lifespan=lifespan,
-    )
+    return _app([
+        Route("/mpic", mpic, methods=["POST"]),
+        Route("/v1/mpic", mpic, methods=["POST"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ], lifespan)
+
+
+def create_internal_app(service: CoordinatorService) -> Starlette:
+    """The coordinator's internal app (``internal_listen_host``/``port``): health and metrics."""
+
+    async def healthz(request: Request) -> Response:
+        return _json(200, service.health())
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(service.metrics.render(), media_type=_PROMETHEUS)
+
+    return _app([Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])])

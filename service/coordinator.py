@@ -35,6 +35,7 @@ from service.orchestration import (
     new_trace_id,
 )
 from service.policy import RequestPolicy
+from service.readiness import Readiness
 from service.settings import CoordinatorSettings
 from service.transport import RoutingTransport
 
@@ -118,6 +119,12 @@ class CoordinatorService:
             default_quorum_count=settings.default_quorum_count, allow_cohort_selection=settings.allow_cohort_selection,
             br_as_of=settings.br_as_of,
         )
+        self.readiness = Readiness(
+            list(settings.perspectives), self._probe,
+            quorum=lambda: self.orchestrator.required_quorum(None, settings.default_perspective_count),
+            multi_rir=settings.default_perspective_count > 2,
+            config_ok=lambda: self.policy.configuration_problem() is None, timeout=settings.perspective_timeout,
+        )
         if settings.br_as_of is not None:
             log.warning("br_as_of pins the BR 3.2.2.9 date to %s (tests and labs only)", settings.br_as_of)
         upcoming = rules.next_phase(self.policy.as_of())
@@ -125,6 +132,9 @@ class CoordinatorService:
             log.warning("default_perspective_count %d falls below the BR 3.2.2.9 minimum of %d on %s: requests "
                         "will be refused from then on; raise it before", settings.default_perspective_count,
                         upcoming[1], upcoming[0].isoformat())
+
+    async def _probe(self, target: Any, timeout: float) -> bool:
+        return True if self.transport is None else await self.transport.probe(target, timeout)
 
     def health(self) -> dict[str, Any]:
         on = self.policy.as_of()
@@ -142,6 +152,9 @@ class CoordinatorService:
             "br_minimum_perspectives": rules.min_perspective_count(on),
             "allow_cohort_selection": self.settings.allow_cohort_selection,
         }
+
+    async def ready(self) -> bool:
+        return await self.readiness.ready()
 
     async def handle_mpic(self, headers: Mapping[str, str], body: bytes | BodyReader) -> tuple[int, Any]:
         """(status, JSON-able body) for one ``POST /mpic``; never raises."""

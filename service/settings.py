@@ -176,6 +176,9 @@ class CoordinatorSettings(_Base):
     perspectives: list[PerspectiveTarget] = Field(min_length=2)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     """Larger request bodies get 413 before they are read (after the API key check)."""
+    internal_listen_host: str = "127.0.0.1"
+    internal_listen_port: int | None = Field(9090, ge=1, le=65535)
+    """Plain-HTTP listener for GET /healthz and GET /metrics (never the public one); null = none."""
     br_as_of: dt.date | None = None
     """Pins the date whose BR 3.2.2.9 minimums apply (tests, labs); null = today (UTC), per request."""
     allow_cohort_selection: bool = False
@@ -210,6 +213,7 @@ class CoordinatorSettings(_Base):
                 "the kit CA (client_tls.cert, client_tls.key, client_tls.ca)"
             )
         _check_br_minimum(self)
+        _check_listeners(self)
         _check_quorum(self)
         _check_cohorts(self)
         return self
@@ -259,6 +263,15 @@ def _check_br_minimum(settings: CoordinatorSettings) -> None:
         )
 
 
+def _check_listeners(settings: CoordinatorSettings) -> None:
+    hosts = {settings.listen_host, settings.internal_listen_host}
+    if settings.internal_listen_port == settings.listen_port and (len(hosts) == 1 or hosts & {"0.0.0.0", "::"}):
+        raise ValueError(
+            f"internal_listen_port: {settings.internal_listen_port} is also listen_port; the internal listener "
+            "(healthz, metrics) needs a port of its own, e.g. 9090"
+        )
+
+
 def _check_quorum(settings: CoordinatorSettings) -> None:
     quorum, count = settings.default_quorum_count, settings.default_perspective_count
     if quorum is None:
@@ -291,3 +304,5 @@ def _check_cohorts(settings: CoordinatorSettings) -> None:
             f"default_perspective_count: no cohort of {settings.default_perspective_count} perspectives "
             "spanning 2 RIRs can be built from the pool (check too_close_codes and RIRs)"
         )
+
+

@@ -130,6 +130,15 @@ class HttpsTransport:
                     raise
         return parse_check_response(check_type, body)
 
+    async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
+        """Does the perspective answer ``GET /readyz`` with 200 (over the same mTLS channel)?"""
+        assert target.url is not None
+        url = f"{target.url.rstrip('/')}/readyz"
+        async with self._get_session().get(url, timeout=aiohttp.ClientTimeout(total=timeout),
+                                           trace_request_ctx={"code": target.code}) as resp:
+            await resp.read()
+            return resp.status == 200
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -203,6 +212,12 @@ class RoutingTransport:
             return await self._lambda.call(target, check_type, request, trace_id, timeout)
         assert self._https is not None
         return await self._https.call(target, check_type, request, trace_id, timeout)
+
+    async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
+        """Readiness of an https perspective (Lambda perspectives are not probed: True)."""
+        if target.lambda_arn is not None or self._https is None:
+            return True
+        return await self._https.probe(target, timeout)
 
     async def close(self) -> None:
         for transport in (self._https, self._lambda):

@@ -30,6 +30,8 @@ PERSPECTIVE_PORT = 8443
 CAA_DOMAINS = ["ca.mpic.test"]
 API_KEY = "test-key-0123456789"
 ALPN_HASH = "a" * 64
+INTERNAL_OFFSET = 1000
+"""A test coordinator's internal listener (healthz, metrics) is on its public port + this."""
 COORDINATOR_CLIENT = "coordinator"
 """CN of the test coordinator's client certificate (as the local fleet issues it)."""
 BR_AS_OF = "2026-06-15"
@@ -88,9 +90,10 @@ class Env:
             default_perspective_count=len(perspectives), perspective_timeout=2.0,
             client_tls={"cert": self.pki.client[0], "key": self.pki.client[1], "ca": self.pki.ca.cert_path},
             perspectives=perspectives, audit_log=str(self.tmp / "audit-coordinator.jsonl"), log_level="WARNING",
-            br_as_of=BR_AS_OF,
+            internal_listen_host=self.ip(30), br_as_of=BR_AS_OF,
         )
         base.update(kw)
+        base.setdefault("internal_listen_port", base["listen_port"] + INTERNAL_OFFSET)
         return CoordinatorSettings(**base)
 
     def client_context(self, cert: tuple[Path, Path] | None = None, ca: Path | None = None) -> ssl.SSLContext:

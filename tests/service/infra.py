@@ -44,8 +44,6 @@ def lab_networks(prefix: str) -> list[str]:
     return [f"{prefix}.{last}/32" for last in LAB_TARGETS]
 
 
-
-
 def pick_prefix() -> str:
     """A 127.A.B prefix whose .80 address can bind port 80 (checks nobody holds it)."""
     rng = random.Random(os.getpid() ^ time.time_ns())
@@ -390,7 +388,9 @@ class ThreadServer:
     thread: threading.Thread = field(init=False)
 
     def start(self) -> "ThreadServer":
-        self.server = uvicorn.Server(self.config)
+        from service.server import build_server
+
+        self.server = build_server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10

@@ -103,7 +103,7 @@ def test_the_date_defaults_to_today(env: Env, coordinator: Any) -> None:
     minimum = max(2, min_remote_perspectives(today))
     status, body, _ = http("POST", base + "/mpic", caa(perspective_count=minimum - 1), headers=KEY)
     assert status == 400 and f"as of {today.isoformat()}" in issues(body)[BELOW]
-    status, health, _ = http("GET", base + "/healthz")
+    status, health, _ = http("GET", f"http://{env.ip(30)}:{8213 + 1000}/healthz")
     assert health["br_minimum_perspectives"] == minimum and health["br_as_of"] == today.isoformat()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import ALPN_HASH, API_KEY, Env, http, read_audit
+from tests.service.conftest import ALPN_HASH, API_KEY, INTERNAL_OFFSET, Env, http, read_audit
 
 KEY = {"x-api-key": API_KEY}
 EARLY = "mpic_error:coordinator:early_quorum_cancelled"
@@ -23,6 +23,12 @@ def caa(target: str, **params: Any) -> dict[str, Any]:
     if params:
         body["caa_check_parameters"] = params
     return body
+
+
+def internal(base: str) -> str:
+    """The internal listener (healthz, metrics) of the test coordinator at ``base``."""
+    host, port = base.rsplit(":", 1)
+    return f"{host}:{int(port) + INTERNAL_OFFSET}"
 
 
 def completed(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -222,7 +228,7 @@ def test_malformed_targets_are_incomplete_results_not_500(fleet_url: str) -> Non
 
 
 def test_healthz_reports_version_and_rirs(fleet_url: str) -> None:
-    status, body, _ = http("GET", fleet_url + "/healthz")
+    status, body, _ = http("GET", internal(fleet_url) + "/healthz")
     assert status == 200
     assert body["status"] == "ok" and body["role"] == "coordinator" and body["version"]
     assert body["perspectives_by_rir"] == {"AFRINIC": 1, "APNIC": 1, "ARIN": 1, "LACNIC": 1, "RIPE NCC": 1}
@@ -232,7 +238,7 @@ def test_healthz_reports_version_and_rirs(fleet_url: str) -> None:
 def test_metrics_count_requests_and_perspective_latency(fleet_url: str) -> None:
     http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)
     http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"))
-    status, text, hdrs = http("GET", fleet_url + "/metrics")
+    status, text, hdrs = http("GET", internal(fleet_url) + "/metrics")
     assert status == 200 and hdrs["content-type"].startswith("text/plain")
     assert 'mpic_requests_total{check_type="caa",outcome="valid"}' in text
     assert 'mpic_requests_total{check_type="unknown",outcome="unauthorized"}' in text
@@ -243,7 +249,7 @@ def test_metrics_count_requests_and_perspective_latency(fleet_url: str) -> None:
 def test_connections_to_perspectives_are_reused(fleet_url: str) -> None:
     for _ in range(10):
         assert http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)[0] == 200
-    text = http("GET", fleet_url + "/metrics")[1]
+    text = http("GET", internal(fleet_url) + "/metrics")[1]
     counts = {"new": 0.0, "reused": 0.0}
     for line in text.splitlines():
         if line.startswith("mpic_perspective_connections_total{"):
@@ -287,7 +293,7 @@ def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator
     own = {**caa("caa-permit.mpic.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 4}}
     status, body, _ = http("POST", base + "/mpic", own, headers=KEY)
     assert status == 400 and body["validation_issues"][0]["issue_type"] == "request-below-configured-quorum"
-    status, health, _ = http("GET", base + "/healthz")
+    status, health, _ = http("GET", internal(base) + "/healthz")
     assert health["default_quorum_count"] == 5
 
 

@@ -52,6 +52,8 @@ def test_perspective_from_file_with_defaults(env: Env, tmp_path: Path) -> None:
     assert (s.verify_ssl, s.proxy_url, s.audit_log, s.resolver.port, s.resolver.timeout) == (True, None, "-", 53, 2.0)
     assert (s.allowed_clients, s.allowed_reserved_networks, s.max_body_bytes) == (
         ["mpic-coordinator-client"], [], 1_048_576)
+    c = load_settings(CoordinatorSettings, write(tmp_path, coordinator_dict(env), "c.yaml"))
+    assert (c.internal_listen_host, c.internal_listen_port, c.allow_cohort_selection) == ("127.0.0.1", 9090, False)
 
 
 def test_env_wins_over_the_file(env: Env, tmp_path: Path, monkeypatch: Any) -> None:
@@ -118,6 +120,8 @@ COORDINATOR_ERRORS = [
                                  "default_perspective_count: 4"),
     ({"br_as_of": "2026-12-15", "default_perspective_count": 2}, "requires 5 remote perspectives as of 2026-12-15;"),
     ({"br_as_of": "not-a-date"}, "br_as_of"),
+    ({"internal_listen_port": 8080}, "internal_listen_port: 8080 is also listen_port"),
+    ({"internal_listen_port": 0}, "internal_listen_port"),
 ]
 
 

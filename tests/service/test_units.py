@@ -147,7 +147,7 @@ def test_cohort_problems_are_json(env: Env, monkeypatch: Any, params: dict[str, 
 
 def test_a_br_phase_passing_while_running_stops_requests(env: Env) -> None:
     """Started on 2026-06-15 with 4 of 5 (compliant), the process runs into 2026-12-15 (5 required):
-    requests are refused with a JSON 500 naming the setting."""
+    requests are refused with a JSON 500 naming the setting, and /readyz turns not-ready."""
     import dataclasses
     import datetime as dt
 
@@ -157,6 +157,7 @@ def test_a_br_phase_passing_while_running_stops_requests(env: Env) -> None:
                                                    b'{"check_type":"caa","domain_or_ip_target":"a.test"}'))
     assert status == 500 and body["error"] == "configuration-below-br-minimum"
     assert "default_perspective_count: 4" in body["message"] and "2026-12-15" in body["message"]
+    assert asyncio.run(service.ready()) is False
     asyncio.run(service.aclose())
     asyncio.run(service.aclose())
 
