@@ -2,9 +2,8 @@
 
 Framework-free (``handle_mpic(headers, body) -> (status, json)``) so the HTTP app and the
 Lambda handler share it. The body is bytes (Lambda) or a reader the service calls only after the
-API key passed, with the size limit (the HTTP app streams it: service.limits). Responses follow
-the Open MPIC API spec 3.x as implemented by the core: 200 with the core's response model
-whether or not validation passed;
+API key passed, with the size limit (the HTTP app streams it: service.limits). Answers follow the
+Open MPIC API spec 3.5: 200 with the response (service.spec) whether or not validation passed;
 400 ``{"error": "request-validation-failed", "validation_issues": [...]}`` for anything invalid
 (including what a framework would answer with 422, and requests below the BR 3.2.2.9 floor:
 service.policy); 413 (same body) for an oversize body; 401 without a valid API key; 500 only
@@ -14,7 +13,6 @@ with a JSON error, never for client input.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from typing import Annotated, Any, Awaitable, Callable, Mapping
@@ -37,6 +35,7 @@ from service.orchestration import (
 from service.policy import RequestPolicy
 from service.readiness import Readiness
 from service.settings import CoordinatorSettings
+from service.spec import response_body
 from service.transport import RoutingTransport
 
 log = logging.getLogger("service.coordinator")
@@ -243,7 +242,7 @@ class CoordinatorService:
             if response.actual_orchestration_parameters else None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
-        return 200, json.loads(response.model_dump_json()), "valid" if response.is_valid else "invalid"
+        return 200, response_body(response), "valid" if response.is_valid else "invalid"
 
     async def aclose(self) -> None:
         await self.orchestrator.aclose()

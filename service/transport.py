@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 from typing import Any, Protocol
 
 import aiohttp
@@ -38,11 +39,12 @@ def parse_check_response(check_type: CheckType, payload: bytes | str | dict[str,
     """The perspective's answer as the core's model for ``check_type`` (raises on mismatch)."""
     model = CaaCheckResponse if check_type == CheckType.CAA else DcvCheckResponse
     try:
-        if isinstance(payload, dict):
-            return model.model_validate(payload)
-        return model.model_validate_json(payload)
+        response = model.model_validate(payload) if isinstance(payload, dict) else model.model_validate_json(payload)
     except ValueError as exc:
         raise PerspectiveCallError(f"not a {check_type.value} check response: {str(exc).splitlines()[0]}") from None
+    if response.timestamp_ns is None:  # the spec requires one: the time the coordinator received it
+        response.timestamp_ns = time.time_ns()
+    return response
 
 
 class Transport(Protocol):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import json
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,9 +105,20 @@ class Env:
         return ctx
 
 
+#: coordinator answers seen during the current test, validated when it ends (not while it is
+#: timed: validation costs ~15 ms an answer)
+SEEN_ANSWERS: list[tuple[str, int, Any]] = []
+
+
+def check_spec(where: str, status: int, body: Any) -> None:
+    """Queue one coordinator answer for the Open MPIC API 3.5 check (see tests/service/openapi.py)."""
+    SEEN_ANSWERS.append((where, status, copy.deepcopy(body)))
+
+
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
          context: ssl.SSLContext | None = None, timeout: float = 20) -> tuple[int, Any, dict[str, str]]:
-    """(status, parsed JSON or text, headers) - urllib, no retries, errors returned not raised."""
+    """(status, parsed JSON or text, headers) - urllib, no retries, errors returned not raised.
+    Answers of the coordinator's API paths are checked against the Open MPIC API spec."""
     data = None
     if body is not None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -118,15 +131,48 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     except urllib.error.HTTPError as err:
         status, raw, hdrs = err.code, err.read(), dict(err.headers)
     try:
-        return status, json.loads(raw), hdrs
+        parsed: Any = json.loads(raw)
     except ValueError:
-        return status, raw.decode(), hdrs
+        parsed = raw.decode(errors="replace")
+    if urllib.parse.urlsplit(url).path.rstrip("/").endswith("/mpic"):
+        check_spec(f"{method} {url}", status, parsed)
+    return status, parsed, hdrs
 
 
 def read_audit(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _coordinator_answers_are_recorded() -> Iterator[None]:
+    """Direct calls of CoordinatorService.handle_mpic (Lambda handler, unit tests) are checked too."""
+    from service.coordinator import CoordinatorService
+
+    original = CoordinatorService.handle_mpic
+
+    async def checked(self: CoordinatorService, headers: Any, body: Any) -> tuple[int, Any]:
+        status, payload = await original(self, headers, body)
+        check_spec("CoordinatorService.handle_mpic", status, payload)
+        return status, payload
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CoordinatorService, "handle_mpic", checked)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _answers_conform_to_the_spec() -> Iterator[None]:
+    """Fails the test (at teardown) when a coordinator answer it caused broke the Open MPIC API
+    spec 3.5 schema of its status code (200 MpicResponse, 400 validation error, kit errors)."""
+    from tests.service.openapi import violations
+
+    SEEN_ANSWERS.clear()
+    yield
+    found = [f"{where} -> {status}: {v}" for where, status, body in SEEN_ANSWERS for v in violations(status, body)]
+    SEEN_ANSWERS.clear()
+    assert not found, f"{len(found)} Open MPIC API 3.5 violation(s):\n" + "\n".join(found[:40])
 
 
 @pytest.fixture(autouse=True)
