@@ -41,14 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import signal
 
-    import uvicorn
-
     # uvicorn handles SIGTERM/SIGINT itself (graceful shutdown, lifespan closes the audit log) and
     # then re-raises the signal against the handlers found at start: make those no-ops so a clean
     # shutdown exits 0 instead of "killed by SIGTERM".
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    uvicorn.Server(config).run()
+    server.build_server(config).run()
     return 0
 
 

@@ -1,26 +1,29 @@
-"""The coordinator service: API-key check, request parsing, orchestration, error mapping.
+"""The coordinator service: API-key check, limits, request parsing, BR floor, orchestration.
 
 Framework-free (``handle_mpic(headers, body) -> (status, json)``) so the HTTP app and the
-Lambda handler share it. Responses follow the Open MPIC API spec 3.x as implemented by the
-core: 200 with the core's response model whether or not validation passed; 400
-``{"error": "request-validation-failed", "validation_issues": [...]}`` for anything invalid
-(including what a framework would answer with 422); 401 without a valid API key; 500 only with
-a JSON error.
+Lambda handler share it. The body is bytes (Lambda) or a reader the service calls only after the
+API key passed, with the size limit (the HTTP app streams it: service.limits). Answers follow the
+Open MPIC API spec 3.5: 200 with the response (service.spec) whether or not validation passed;
+400 ``{"error": "request-validation-failed", "validation_issues": [...]}`` for anything invalid
+(including what a framework would answer with 422, and requests below the BR 3.2.2.9 floor:
+service.policy); 413 (same body) for an oversize body; 401 without a valid API key; 500 only
+with a JSON error, never for client input.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Awaitable, Callable, Mapping
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from open_mpic_core import MpicRequest, RemotePerspective
-from service import CORE_VERSION, __version__
+from service import CORE_VERSION, __version__, rules
 from service.audit import AuditLog
+from service.errors import bad_request, validation_issues
+from service.limits import BodyTooLarge, InputRejected, check_shape, load_json, too_large, trace_id_issue
 from service.metrics import Metrics
 from service.orchestration import (
     CallFunction,
@@ -29,13 +32,25 @@ from service.orchestration import (
     RequestValidationFailed,
     new_trace_id,
 )
-from service.errors import bad_request, validation_issues
+from service.policy import RequestPolicy
+from service.readiness import Readiness
 from service.settings import CoordinatorSettings
+from service.spec import response_body
 from service.transport import RoutingTransport
 
 log = logging.getLogger("service.coordinator")
 
 _REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Annotated[MpicRequest, Field(discriminator="check_type")])
+BodyReader = Callable[[int], Awaitable[bytes]]
+UNAUTHORIZED = {"error": "unauthorized", "message": "a valid API key is required (x-api-key or Authorization: Bearer)"}
+
+
+class _Answer(Exception):
+    """Ends handle_mpic early with (status, payload, metrics outcome)."""
+
+    def __init__(self, status: int, payload: Any, outcome: str):
+        super().__init__(outcome)
+        self.status, self.payload, self.outcome = status, payload, outcome
 
 
 class ApiKeys:
@@ -98,8 +113,30 @@ class CoordinatorService:
             audit=self.audit,
             metrics=self.metrics,
         )
+        self.policy = RequestPolicy(
+            pool_size=len(settings.perspectives), default_perspective_count=settings.default_perspective_count,
+            default_quorum_count=settings.default_quorum_count, allow_cohort_selection=settings.allow_cohort_selection,
+            br_as_of=settings.br_as_of,
+        )
+        self.readiness = Readiness(
+            list(settings.perspectives), self._probe,
+            quorum=lambda: self.orchestrator.required_quorum(None, settings.default_perspective_count),
+            multi_rir=settings.default_perspective_count > 2,
+            config_ok=lambda: self.policy.configuration_problem() is None, timeout=settings.perspective_timeout,
+        )
+        if settings.br_as_of is not None:
+            log.warning("br_as_of pins the BR 3.2.2.9 date to %s (tests and labs only)", settings.br_as_of)
+        upcoming = rules.next_phase(self.policy.as_of())
+        if upcoming is not None and settings.default_perspective_count < upcoming[1]:
+            log.warning("default_perspective_count %d falls below the BR 3.2.2.9 minimum of %d on %s: requests "
+                        "will be refused from then on; raise it before", settings.default_perspective_count,
+                        upcoming[1], upcoming[0].isoformat())
+
+    async def _probe(self, target: Any, timeout: float) -> bool:
+        return True if self.transport is None else await self.transport.probe(target, timeout)
 
     def health(self) -> dict[str, Any]:
+        on = self.policy.as_of()
         return {
             "status": "ok",
             "role": "coordinator",
@@ -110,64 +147,102 @@ class CoordinatorService:
             "default_perspective_count": self.settings.default_perspective_count,
             "default_quorum_count": self.orchestrator.required_quorum(None, self.settings.default_perspective_count),
             "early_quorum": self.settings.early_quorum,
+            "br_as_of": on.isoformat(),
+            "br_minimum_perspectives": rules.min_perspective_count(on),
+            "allow_cohort_selection": self.settings.allow_cohort_selection,
         }
 
-    async def handle_mpic(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+    async def ready(self) -> bool:
+        return await self.readiness.ready()
+
+    async def handle_mpic(self, headers: Mapping[str, str], body: bytes | BodyReader) -> tuple[int, Any]:
         """(status, JSON-able body) for one ``POST /mpic``; never raises."""
         started = time.perf_counter()
-        check_type = "unknown"
+        labels = {"check_type": "unknown"}  # set once the request is valid: never a label chosen by a client
         status, payload, outcome = 500, {"error": "internal-error"}, "error"
         try:
-            if self.api_keys.enabled and not self.api_keys.allows(headers):
-                status, payload, outcome = 401, {"error": "unauthorized",
-                                                 "message": "a valid API key is required (x-api-key or Authorization: Bearer)"}, "unauthorized"
-                return status, payload
-            if len(body) > self.settings.max_body_bytes:
-                status, payload = bad_request([{"issue_type": "body-too-large",
-                                                "message": f"request body over {self.settings.max_body_bytes} bytes"}])
-                outcome = "bad_request"
-                return status, payload
-            try:
-                data = json.loads(body or b"null")
-            except (ValueError, UnicodeDecodeError) as exc:
-                status, payload = bad_request([{"issue_type": "invalid-json", "message": f"body is not JSON: {exc}"}])
-                outcome = "bad_request"
-                return status, payload
-            if isinstance(data, dict) and isinstance(data.get("check_type"), str):
-                check_type = data["check_type"]
-            try:
-                request = _REQUEST_ADAPTER.validate_python(data)
-            except ValidationError as exc:
-                status, payload = bad_request(validation_issues(exc))
-                outcome = "bad_request"
-                return status, payload
-            check_type = request.check_type.value
-            trace_id = request.trace_identifier or new_trace_id()
-            try:
-                response = await self.orchestrator.coordinate(request, trace_id)
-            except RequestValidationFailed as exc:
-                status, payload = bad_request(exc.issues)
-                outcome = "bad_request"
-                return status, payload
-            except OrchestrationError as exc:
-                status, payload, outcome = 500, {"error": str(exc)}, "error"
-                return status, payload
-            status, payload = 200, json.loads(response.model_dump_json())
-            outcome = "valid" if response.is_valid else "invalid"
-            self.audit.write(
-                "request", trace_id=trace_id, target=response.domain_or_ip_target,
-                check_type=check_type, is_valid=response.is_valid, mpic_completed=response.mpic_completed,
-                attempts=response.actual_orchestration_parameters.attempt_count
-                if response.actual_orchestration_parameters else None,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-            return status, payload
+            status, payload, outcome = await self._handle(headers, body, labels)
+        except _Answer as answer:
+            status, payload, outcome = answer.status, answer.payload, answer.outcome
         except Exception:  # noqa: BLE001 - 500 with a JSON error, the traceback goes to the log only
             log.exception("unexpected error while handling /mpic")
-            return 500, {"error": "internal-error"}
         finally:
-            self.metrics.inc("mpic_requests_total", check_type=check_type, outcome=outcome)
-            self.metrics.observe("mpic_request_duration_seconds", time.perf_counter() - started, check_type=check_type)
+            self.metrics.inc("mpic_requests_total", check_type=labels["check_type"], outcome=outcome)
+            self.metrics.observe("mpic_request_duration_seconds", time.perf_counter() - started, **labels)
+        return status, payload
+
+    async def _read(self, headers: Mapping[str, str], body: bytes | BodyReader) -> Any:
+        """The parsed JSON body, after the API key and the size limit (raises _Answer)."""
+        if self.api_keys.enabled and not self.api_keys.allows(headers):
+            raise _Answer(401, UNAUTHORIZED, "unauthorized")
+        limit = self.settings.max_body_bytes
+        try:
+            if callable(body):
+                body = await body(limit)
+            elif len(body) > limit:
+                raise BodyTooLarge(limit)
+            data = load_json(body)
+            trace = data.get("trace_identifier") if isinstance(data, dict) else None
+            issue = trace_id_issue(trace) if isinstance(trace, str) else None
+            if issue is not None:  # before the generic string limits: the specific rule is clearer
+                raise InputRejected([issue])
+            check_shape(data)
+            return data
+        except BodyTooLarge as exc:
+            raise _Answer(*too_large(exc), "too_large") from None
+        except InputRejected as exc:
+            raise _Answer(*bad_request(exc.issues), "bad_request") from None
+
+    @staticmethod
+    def _validate(data: Any) -> Any:
+        """The core's request model, or _Answer(400) with pydantic's issues."""
+        try:
+            return _REQUEST_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            raise _Answer(*bad_request(validation_issues(exc)), "bad_request") from None
+
+    def _check_floor(self, request: Any) -> None:
+        """_Answer(400) below the BR 3.2.2.9 / operator floor; _Answer(500) when the coordinator's
+        own default no longer meets it (service.policy)."""
+        issues = self.policy.issues(request.orchestration_parameters)
+        if issues:
+            raise _Answer(*bad_request(issues), "bad_request")
+        problem = self.policy.configuration_problem()
+        if problem is not None:  # the date passed a BR phase while this process ran
+            log.error("refusing requests: %s", problem)
+            raise _Answer(500, {"error": "configuration-below-br-minimum", "message": problem}, "error")
+
+    async def _handle(self, headers: Mapping[str, str], body: bytes | BodyReader,
+                      labels: dict[str, str]) -> tuple[int, Any, str]:
+        started = time.perf_counter()
+        data = await self._read(headers, body)
+        request = self._validate(data)
+        check_type = labels["check_type"] = request.check_type.value
+        self._check_floor(request)
+        trace_id = request.trace_identifier or new_trace_id()
+        params = request.orchestration_parameters
+        try:
+            response = await self.orchestrator.coordinate(request, trace_id)
+        except RequestValidationFailed as exc:
+            return *bad_request(exc.issues), "bad_request"
+        except OrchestrationError as exc:
+            if exc.selection:
+                return *bad_request([{"issue_type": "invalid-cohort-selection", "message": (
+                    f"orchestration_parameters.cohort_for_single_attempt: {params.cohort_for_single_attempt}: "
+                    f"{exc}; omit it or ask for an existing cohort")}]), "bad_request"
+            if params is not None and params.perspective_count is not None:
+                return *bad_request([{"issue_type": "invalid-perspective-count", "message": (
+                    f"orchestration_parameters.perspective_count: {params.perspective_count}: {exc} spanning "
+                    "2 RIRs from this pool (RIRs, too_close_codes); omit it to use the default")}]), "bad_request"
+            return 500, {"error": str(exc)}, "error"
+        self.audit.write(
+            "request", trace_id=trace_id, target=response.domain_or_ip_target,
+            check_type=check_type, is_valid=response.is_valid, mpic_completed=response.mpic_completed,
+            attempts=response.actual_orchestration_parameters.attempt_count
+            if response.actual_orchestration_parameters else None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return 200, response_body(response), "valid" if response.is_valid else "invalid"
 
     async def aclose(self) -> None:
         await self.orchestrator.aclose()

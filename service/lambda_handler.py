@@ -2,9 +2,9 @@
 
 - ``coordinator_handler``: behind API Gateway (HTTP API v2 or REST proxy events). API Gateway's
   usage plan checks the API key; the app also accepts/enforces ``x-api-key`` or
-  ``Authorization: Bearer`` when ``MPIC_API_KEYS`` is set. Perspectives are other Lambda
-  functions (``url: lambda:<arn>`` or ``function_arn``), called with ``lambda:Invoke`` - the
-  IAM-authenticated channel BR 3.2.2.9 requires.
+  ``Authorization: Bearer`` when ``MPIC_API_KEYS`` is set (for ``GET /healthz`` too).
+  Perspectives are other Lambda functions (``url: lambda:<arn>`` or ``function_arn``), called
+  with ``lambda:Invoke`` - the IAM-authenticated channel BR 3.2.2.9 requires.
 - ``perspective_handler``: invoked directly with the check request JSON (plus ``check_type``;
   without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA).
 
@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from open_mpic_core import CheckType
-from service.coordinator import CoordinatorService
+from service.coordinator import UNAUTHORIZED, CoordinatorService
 from service.errors import bad_request
 from service.perspective import PerspectiveRuntime, RequestInvalid
 from service.settings import CoordinatorSettings, PerspectiveSettings, load_settings
@@ -89,7 +89,9 @@ def coordinator_handler(event: dict[str, Any], context: Any, lambda_client_facto
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
-    if method == "GET" and path.endswith("/healthz"):
+    if method == "GET" and path.endswith("/healthz"):  # not public: details of the deployment
+        if service.api_keys.enabled and not service.api_keys.allows(headers):
+            return _reply(401, UNAUTHORIZED)
         return _reply(200, service.health())
     if method == "POST" and (path.endswith("/mpic")):
         status, payload = _loop().run_until_complete(service.handle_mpic(headers, raw))

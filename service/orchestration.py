@@ -39,16 +39,12 @@ from itertools import cycle
 from typing import Any, Awaitable, Callable
 
 from open_mpic_core import (
-    CaaCheckResponse,
-    CaaCheckResponseDetails,
     CheckRequest,
     CheckResponse,
     CheckType,
     CohortCreationException,
     CohortCreator,
     CohortSelectionException,
-    DcvCheckResponse,
-    DcvCheckResponseDetailsBuilder,
     ErrorMessages,
     MpicCoordinator,
     MpicRequest,
@@ -63,7 +59,9 @@ from open_mpic_core import (
     RemotePerspective,
 )
 from service.audit import AuditLog, iso_ns
+from service.errors import incomplete_check
 from service.metrics import Metrics
+from service.rules import decide, quorum_met
 
 log = logging.getLogger("service.orchestration")
 
@@ -73,28 +71,6 @@ TIMEOUT_ERROR_TEXT = "no answer within {0:g} s (perspective_timeout)"
 
 #: the trace id of the request being orchestrated (read by transports to tag their calls)
 current_trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("mpic_trace_id", default=None)
-
-
-def quorum_met(cohort_size: int, quorum_count: int, passing_rirs: list[Any]) -> bool:
-    """The core's verdict for one attempt, given the RIR of every passing perspective.
-
-    BR 3.2.2.9: quorum of corroborating perspectives, and (cohorts of more than 2) the
-    corroborating perspectives span at least two RIRs.
-    """
-    valid = len(passing_rirs) >= quorum_count
-    if cohort_size > 2:
-        valid = valid and len(set(passing_rirs)) >= 2
-    return valid
-
-
-def decide(cohort_size: int, quorum_count: int, passed_rirs: list[Any], pending_rirs: list[Any]) -> bool | None:
-    """True/False once the attempt's verdict is fixed whatever the pending perspectives answer;
-    None while it can still go either way."""
-    if quorum_met(cohort_size, quorum_count, passed_rirs):
-        return True
-    if not quorum_met(cohort_size, quorum_count, passed_rirs + pending_rirs):
-        return False
-    return None
 
 
 _Outcome = tuple[PerspectiveResponse, str, float]  # response, outcome kind, seconds
@@ -109,7 +85,12 @@ class RequestValidationFailed(Exception):
 
 
 class OrchestrationError(Exception):
-    """500: the coordinator cannot serve the request as configured (e.g. no cohort)."""
+    """No cohort for the request: ``selection`` when the requested cohort number does not exist
+    (cohort_for_single_attempt), else no cohort of the size can be built from the pool."""
+
+    def __init__(self, message: str, selection: bool = False):
+        super().__init__(message)
+        self.selection = selection
 
 
 @dataclass
@@ -171,14 +152,16 @@ class Orchestrator:
 
     def required_quorum(self, params: Any, count: int) -> int:
         """Passing perspectives an attempt with cohorts of ``count`` needs: the request's own
-        quorum_count (validated by the core), else the configured ``default_quorum_count`` when
-        ``count`` is the default perspective count it was validated against, else the core's
-        default (BR 3.2.2.9 minimum: N-1 for N <= 5, N-2 for N >= 6)."""
+        quorum_count (validated by the core and service.policy), else the core's default (BR
+        3.2.2.9 minimum: N-1 for N <= 5, N-2 for N >= 6) raised to the operator's
+        ``default_quorum_count``: ``default_perspective_count - default_quorum_count`` failures
+        at most, whatever the cohort size (5 of 5 configured: 4 of 4, 6 of 6)."""
         if params is not None and params.quorum_count is not None:
             return int(params.quorum_count)
-        if self.default_quorum_count is not None and count == self.default_perspective_count:
-            return self.default_quorum_count
-        return int(MpicCoordinator.determine_required_quorum_count(params, count))
+        core = int(MpicCoordinator.determine_required_quorum_count(params, count))
+        if self.default_quorum_count is None:
+            return core
+        return max(core, count - (self.default_perspective_count - self.default_quorum_count))
 
     async def coordinate(self, request: MpicRequest, trace_id: str | None = None) -> MpicResponse:
         """The core's ``coordinate_mpic`` with early quorum; raises RequestValidationFailed or
@@ -191,8 +174,10 @@ class Orchestrator:
         token = current_trace_id.set(trace_id)
         try:
             return await self._coordinate(request, trace_id)
-        except (CohortCreationException, CohortSelectionException) as exc:
+        except CohortCreationException as exc:
             raise OrchestrationError(str(exc)) from None
+        except CohortSelectionException as exc:
+            raise OrchestrationError(str(exc), selection=True) from None
         finally:
             current_trace_id.reset(token)
 
@@ -372,17 +357,8 @@ class Orchestrator:
         )
         self.metrics.inc("mpic_perspective_calls_total", perspective=cfg.perspective.code,
                          check_type=cfg.check_type.value, outcome="cancelled")
-        if cfg.check_type == CheckType.CAA:
-            check: CheckResponse = CaaCheckResponse(
-                check_completed=False, check_passed=False, errors=[error],
-                details=CaaCheckResponseDetails(caa_record_present=None), timestamp_ns=time.time_ns(),
-            )
-        else:
-            method = cfg.check_request.dcv_check_parameters.validation_method  # type: ignore[union-attr]
-            check = DcvCheckResponse(
-                check_completed=False, check_passed=False, errors=[error],
-                details=DcvCheckResponseDetailsBuilder.build_response_details(method), timestamp_ns=time.time_ns(),
-            )
+        params = getattr(cfg.check_request, "dcv_check_parameters", None)
+        check = incomplete_check(cfg.check_type, params.validation_method if params else None, error)
         return PerspectiveResponse(perspective_code=cfg.perspective.code, check_response=check)
 
     def _audit_perspective(self, cfg: RemoteCheckCallConfiguration, request: MpicRequest, attempt: int,

@@ -7,6 +7,9 @@ perspective never reused by another):
 - HTTP proxy only when ``proxy_url`` is set: ambient ``HTTP(S)_PROXY``/``NO_PROXY``/.netrc are
   ignored (the core's session would honour them);
 - TLS verification on for HTTPS targets unless ``verify_ssl: false``;
+- no connection to reserved addresses (loopback, private, link-local, ... : service.addresses),
+  checked on every resolved address and redirect hop before connecting, except the lab
+  networks of ``allowed_reserved_networks``;
 - a malformed target yields ``check_completed: false`` with the core's parameter error.
 """
 
@@ -27,13 +30,10 @@ from pydantic import ValidationError
 import open_mpic_core.mpic_dcv_checker.dcv_tls_alpn_validator as _alpn_module
 from open_mpic_core import (
     CaaCheckRequest,
-    CaaCheckResponse,
-    CaaCheckResponseDetails,
     CheckResponse,
     CheckType,
     DcvCheckRequest,
     DcvCheckResponse,
-    DcvCheckResponseDetailsBuilder,
     DcvTlsAlpnValidator,
     ErrorMessages,
     MpicCaaChecker,
@@ -41,8 +41,9 @@ from open_mpic_core import (
     MpicValidationError,
 )
 from service import __version__
+from service.addresses import AddressPolicy, GuardedConnector
 from service.audit import AuditLog, iso_ns
-from service.errors import validation_issues
+from service.errors import incomplete_check, validation_issues
 from service.metrics import Metrics
 from service.resolver import (
     PerspectiveHostResolver,
@@ -119,17 +120,20 @@ class IsolatedDcvChecker(MpicDcvChecker):
         self.resolver = resolver
         self._proxy_url = settings.proxy_url
         self._host_resolver = PerspectiveHostResolver(resolver)
+        self._policy = AddressPolicy(settings.reserved_allowances)
         self._ssl: ssl.SSLContext | bool = False
         if settings.verify_ssl:
             ctx = ssl.create_default_context()
             if settings.http_ca_file is not None:
                 ctx.load_verify_locations(cafile=str(settings.http_ca_file))
             self._ssl = ctx
-        self.acme_tls_alpn_validator = _AlpnValidator(ResolvingAsyncio(resolver), settings.log_level_number)
+        self.acme_tls_alpn_validator = _AlpnValidator(ResolvingAsyncio(resolver, self._policy),
+                                                      settings.log_level_number)
 
     @asynccontextmanager
     async def get_async_http_client(self) -> AsyncIterator[aiohttp.ClientSession]:
-        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0, force_close=True, resolver=self._host_resolver)
+        connector = GuardedConnector(policy=self._policy, resolver=self._host_resolver, proxy_url=self._proxy_url,
+                                     ssl=self._ssl, limit=0, force_close=True)
         client = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self._http_client_timeout),
@@ -141,18 +145,6 @@ class IsolatedDcvChecker(MpicDcvChecker):
             yield client
         finally:
             await client.close()
-
-
-def _error_response(check_type: CheckType, method: Any, error: MpicValidationError) -> CheckResponse:
-    if check_type == CheckType.CAA:
-        return CaaCheckResponse(
-            check_completed=False, check_passed=False, errors=[error],
-            details=CaaCheckResponseDetails(caa_record_present=None), timestamp_ns=time.time_ns(),
-        )
-    return DcvCheckResponse(
-        check_completed=False, check_passed=False, errors=[error],
-        details=DcvCheckResponseDetailsBuilder.build_response_details(method), timestamp_ns=time.time_ns(),
-    )
 
 
 class PerspectiveRuntime:
@@ -201,7 +193,7 @@ class PerspectiveRuntime:
                     try:
                         response: CheckResponse = await self.dcv_checker.check_dcv(request)
                     except ValueError as exc:  # the core raises this for a malformed target
-                        response = _error_response(
+                        response = incomplete_check(
                             check_type, method,
                             MpicValidationError.create(ErrorMessages.DCV_PARAMETER_ERROR, "domain_or_ip_target", target),
                         )
@@ -209,13 +201,13 @@ class PerspectiveRuntime:
                 else:
                     response = await self.caa_checker.check_caa(request)
         except TimeoutError:
-            response = _error_response(check_type, method, MpicValidationError(
+            response = incomplete_check(check_type, method, MpicValidationError(
                 error_type=PERSPECTIVE_TIMEOUT_ERROR,
                 error_message=f"The check did not finish within {self.settings.check_timeout:g} s",
             ))
         except Exception as exc:  # noqa: BLE001 - a check problem is a result, never a 500
             log.exception("check failed unexpectedly for %s", target)
-            response = _error_response(check_type, method, MpicValidationError(
+            response = incomplete_check(check_type, method, MpicValidationError(
                 error_type=PERSPECTIVE_INTERNAL_ERROR, error_message=f"{type(exc).__name__}: {exc}",
             ))
         if response.timestamp_ns is None:

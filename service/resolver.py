@@ -22,6 +22,7 @@ import dns.rdatatype
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from service.addresses import AddressPolicy
 from service.settings import ResolverSettings
 
 
@@ -129,12 +130,14 @@ class ResolvingAsyncio:
 
     The validator calls ``asyncio.open_connection(hostname, 443, ...)``, which would resolve
     with getaddrinfo (the host's resolver). This proxy resolves the name with the perspective's
-    resolver (when given) and connects to the address (SNI stays the hostname); the writer it
-    returns reports the peer certificate as DER. Everything else is the real ``asyncio``.
+    resolver (when given), checks every address against ``policy`` (service.addresses: no
+    reserved destinations) and connects to the checked address (SNI stays the hostname); the
+    writer it returns reports the peer certificate as DER. Everything else is the real ``asyncio``.
     """
 
-    def __init__(self, resolver: dns.asyncresolver.Resolver | None):
+    def __init__(self, resolver: dns.asyncresolver.Resolver | None, policy: AddressPolicy | None = None):
         self._resolver = resolver
+        self._policy = policy
 
     def __getattr__(self, name: str) -> Any:
         return getattr(asyncio, name)
@@ -144,6 +147,8 @@ class ResolvingAsyncio:
             addresses = [host]
         else:
             addresses = [addr for _fam, addr in await resolve_addresses(self._resolver, host)]
+        if self._policy is not None:
+            self._policy.check(host, addresses)
         last: OSError | None = None
         for addr in addresses:
             try:

@@ -5,163 +5,37 @@ of a baked-in file). Nested keys use ``__``: ``MPIC_RESOLVER__PORT=5353``,
 ``MPIC_TLS__CERT=/pki/p.crt``; lists and mappings are JSON: ``MPIC_API_KEYS='["k1","k2"]'``.
 
 Everything the core would only discover at request time (no hash secret, a default perspective
-count larger than the pool, a pool in a single RIR, an unknown perspective code, unreadable
-certificates) is rejected here, so a misconfigured process never starts.
+count larger than the pool or below the BR 3.2.2.9 minimum, a pool in a single RIR, an unknown
+perspective code, unreadable certificates) is rejected here, so a misconfigured process never
+starts. The shared building blocks live in :mod:`service.settings_common`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
-import logging
-import ssl
 from pathlib import Path
-from typing import Any, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    FilePath,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+
+from config.catalog import Rir
+from service import rules
+from service.settings_common import (  # noqa: F401 - re-exported: the settings API of the runtime
+    ENV_PREFIX,
+    ClientTls,
+    LogLevel,
+    PerspectiveTls,
+    ResolverSettings,
+    ServerTls,
+    SettingsError,
+    _Base,
+    _rir_of,
+    _Strict,
+    load_settings,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from config.catalog import Rir, lookup
-
-ENV_PREFIX = "MPIC_"
-LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-
-class SettingsError(Exception):
-    """A misconfiguration, worded for one line on stderr: key, value, rule, fix."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --------------------------------------------------------------------------------- shared parts
-class ResolverSettings(_Strict):
-    """The perspective's own recursive resolver (BR 3.2.2.9: the resolver a perspective uses
-    must be in the same RIR as the perspective and must not share a cache with others)."""
-
-    nameservers: list[str] = Field(min_length=1)
-    port: int = Field(53, ge=1, le=65535)
-    timeout: float = Field(2.0, gt=0)
-    lifetime: float = Field(5.0, gt=0)
-
-    @field_validator("nameservers")
-    @classmethod
-    def _ips_only(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_address(item)
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address; give the resolver's IP, not a name") from None
-        return value
-
-
-class PerspectiveTls(_Strict):
-    """Server certificate of a perspective and the kit CA its callers' client certs must chain to."""
-
-    cert: FilePath
-    key: FilePath
-    client_ca: FilePath
-
-    @model_validator(mode="after")
-    def _loadable(self) -> "PerspectiveTls":
-        _check_pair(self.cert, self.key, "tls")
-        _check_ca(self.client_ca, "tls.client_ca")
-        return self
-
-
-class ServerTls(_Strict):
-    """Optional TLS of the coordinator's public listener."""
-
-    cert: FilePath
-    key: FilePath
-
-    @model_validator(mode="after")
-    def _loadable(self) -> "ServerTls":
-        _check_pair(self.cert, self.key, "tls")
-        return self
-
-
-class ClientTls(_Strict):
-    """The coordinator's mTLS identity and the CA that perspective server certs must chain to."""
-
-    cert: FilePath
-    key: FilePath
-    ca: FilePath
-
-    @model_validator(mode="after")
-    def _loadable(self) -> "ClientTls":
-        _check_pair(self.cert, self.key, "client_tls")
-        _check_ca(self.ca, "client_tls.ca")
-        return self
-
-
-def _check_pair(cert: Path, key: Path, where: str) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        ctx.load_cert_chain(str(cert), str(key))
-    except (ssl.SSLError, OSError) as exc:
-        raise ValueError(f"{where}: cannot load certificate {cert} with key {key}: {exc}") from None
-
-
-def _check_ca(path: Path, where: str) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        ctx.load_verify_locations(cafile=str(path))
-    except (ssl.SSLError, OSError) as exc:
-        raise ValueError(f"{where}: cannot load CA certificate {path}: {exc}") from None
-
-
-def _rir_of(code: str, rir: Rir | None, where: str) -> Rir:
-    """The RIR of a perspective: explicit, else from the catalog; the two must agree."""
-    location = lookup(code)
-    if location is None and rir is None:
-        raise ValueError(
-            f"{where}: unknown perspective code {code!r}: not in config/regions.yaml; "
-            "use a catalog region code or give its rir explicitly"
-        )
-    if location is not None and rir is not None and location.rir != rir:
-        raise ValueError(
-            f"{where}: rir {rir.value!r} contradicts the catalog ({code} is in {location.rir.value}); "
-            "drop the rir key or fix it"
-        )
-    return rir if rir is not None else location.rir  # type: ignore[union-attr]
-
-
-class _Base(BaseSettings):
-    """Env (MPIC_*) > values passed in (the YAML file) > defaults."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)
-
-    audit_log: str = "-"
-    """Audit JSON lines: "-" = stdout, else a file path (appended)."""
-    log_level: LogLevel = "INFO"
-
-    @property
-    def log_level_number(self) -> int:
-        return 5 if self.log_level == "TRACE" else logging.getLevelName(self.log_level)
+DEFAULT_ALLOWED_CLIENTS = ("mpic-coordinator-client",)
+"""The coordinator client certificate's common name on AWS and Kubernetes (components/pki.py)."""
 
 
 # ------------------------------------------------------------------------------- perspective
@@ -188,10 +62,41 @@ class PerspectiveSettings(_Base):
     """CAA issuer domain names of the CA, used when a request carries no caa_domains."""
     readiness_name: str = "."
     """/readyz asks the resolver for the SOA of this name."""
+    allowed_clients: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_CLIENTS), min_length=1)
+    """Client certificate names (CN or DNS SAN) that may call /dcv and /caa; any certificate of
+    the kit CA may call /healthz, /readyz and /metrics (load-balancer health checks)."""
+    allowed_reserved_networks: list[str] = Field(default_factory=list)
+    """Reserved networks (CIDR) checks may nevertheless reach: a lab's own mini-internet only."""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Larger check request bodies get 413 before they are read."""
 
     @property
     def effective_rir(self) -> Rir:
         return _rir_of(self.code, self.rir, "code")
+
+    @property
+    def reserved_allowances(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n) for n in self.allowed_reserved_networks]
+
+    @field_validator("allowed_reserved_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                net = ipaddress.ip_network(item)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a network in CIDR notation ({exc}); e.g. 10.213.2.0/24") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{item!r} would let checks reach every reserved address (loopback, the CA's own "
+                                 "networks, metadata services); list only the lab's own subnet")
+        return value
+
+    @field_validator("allowed_clients")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("an empty name; list certificate names such as mpic-coordinator-client")
+        return value
 
     @model_validator(mode="after")
     def _known(self) -> "PerspectiveSettings":
@@ -270,6 +175,14 @@ class CoordinatorSettings(_Base):
     client_tls: ClientTls | None = None
     perspectives: list[PerspectiveTarget] = Field(min_length=2)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Larger request bodies get 413 before they are read (after the API key check)."""
+    internal_listen_host: str = "127.0.0.1"
+    internal_listen_port: int | None = Field(9090, ge=1, le=65535)
+    """Plain-HTTP listener for GET /healthz and GET /metrics (never the public one); null = none."""
+    br_as_of: dt.date | None = None
+    """Pins the date whose BR 3.2.2.9 minimums apply (tests, labs); null = today (UTC), per request."""
+    allow_cohort_selection: bool = False
+    """Let requests choose their cohort (orchestration_parameters.cohort_for_single_attempt): labs only."""
 
     @model_validator(mode="after")
     def _pool(self) -> "CoordinatorSettings":
@@ -299,6 +212,8 @@ class CoordinatorSettings(_Base):
                 "client_tls: missing; https perspectives need the coordinator's client certificate and "
                 "the kit CA (client_tls.cert, client_tls.key, client_tls.ca)"
             )
+        _check_br_minimum(self)
+        _check_listeners(self)
         _check_quorum(self)
         _check_cohorts(self)
         return self
@@ -327,12 +242,34 @@ class CoordinatorSettings(_Base):
 
 def br_minimum_quorum(count: int) -> int:
     """BR 3.2.2.9's minimum quorum for ``count`` remote perspectives (N-1 for N <= 5, N-2 for
-    N >= 6), as open-mpic-core applies it by default. The same table as
-    ``config.compliance.required_quorum`` (a test pins the two together); taken from the core
-    because the runtime images ship only ``config/catalog.py`` of the config package."""
-    from open_mpic_core import MpicCoordinator
+    N >= 6): :func:`service.rules.required_quorum` (pinned to ``config.compliance`` and to the
+    core's default by tests)."""
+    return rules.required_quorum(count)
 
-    return int(MpicCoordinator.determine_required_quorum_count(None, count))
+
+def _check_br_minimum(settings: CoordinatorSettings) -> None:
+    """BR 3.2.2.9: a request without orchestration_parameters (EJBCA sends none) uses the default
+    count, so the default must meet the minimum of the date (br_as_of, else today)."""
+    on = settings.br_as_of or rules.today_utc()
+    minimum = rules.min_perspective_count(on)
+    if settings.default_perspective_count < minimum:
+        pool = len(settings.perspectives)
+        fix = f"set default_perspective_count: {minimum}"
+        if pool < minimum:
+            fix = f"add {minimum - pool} perspective(s) in other regions and " + fix
+        raise ValueError(
+            f"default_perspective_count: {settings.default_perspective_count} but BR 3.2.2.9 requires "
+            f"{rules.phase_text(on)}; {fix}"
+        )
+
+
+def _check_listeners(settings: CoordinatorSettings) -> None:
+    hosts = {settings.listen_host, settings.internal_listen_host}
+    if settings.internal_listen_port == settings.listen_port and (len(hosts) == 1 or hosts & {"0.0.0.0", "::"}):
+        raise ValueError(
+            f"internal_listen_port: {settings.internal_listen_port} is also listen_port; the internal listener "
+            "(healthz, metrics) needs a port of its own, e.g. 9090"
+        )
 
 
 def _check_quorum(settings: CoordinatorSettings) -> None:
@@ -369,31 +306,3 @@ def _check_cohorts(settings: CoordinatorSettings) -> None:
         )
 
 
-# ----------------------------------------------------------------------------------- loading
-def _format(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
-
-
-def load_settings(cls: type[_Base], path: str | Path | None) -> Any:
-    """Build ``cls`` from the YAML file at ``path`` (optional) and MPIC_* env; SettingsError on failure."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SettingsError(f"settings file {path}: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"settings file {path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-        if raw is not None and not isinstance(raw, dict):
-            raise SettingsError(f"settings file {path}: must be a mapping of keys, got {type(raw).__name__}")
-        data = raw or {}
-    try:
-        return cls(**data)
-    except ValidationError as exc:
-        where = f"settings {path}" if path else "settings (environment)"
-        raise SettingsError(f"{where}: {_format(exc)}") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 from typing import Any, Protocol
 
 import aiohttp
@@ -38,11 +39,12 @@ def parse_check_response(check_type: CheckType, payload: bytes | str | dict[str,
     """The perspective's answer as the core's model for ``check_type`` (raises on mismatch)."""
     model = CaaCheckResponse if check_type == CheckType.CAA else DcvCheckResponse
     try:
-        if isinstance(payload, dict):
-            return model.model_validate(payload)
-        return model.model_validate_json(payload)
+        response = model.model_validate(payload) if isinstance(payload, dict) else model.model_validate_json(payload)
     except ValueError as exc:
         raise PerspectiveCallError(f"not a {check_type.value} check response: {str(exc).splitlines()[0]}") from None
+    if response.timestamp_ns is None:  # the spec requires one: the time the coordinator received it
+        response.timestamp_ns = time.time_ns()
+    return response
 
 
 class Transport(Protocol):
@@ -130,6 +132,15 @@ class HttpsTransport:
                     raise
         return parse_check_response(check_type, body)
 
+    async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
+        """Does the perspective answer ``GET /readyz`` with 200 (over the same mTLS channel)?"""
+        assert target.url is not None
+        url = f"{target.url.rstrip('/')}/readyz"
+        async with self._get_session().get(url, timeout=aiohttp.ClientTimeout(total=timeout),
+                                           trace_request_ctx={"code": target.code}) as resp:
+            await resp.read()
+            return resp.status == 200
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -203,6 +214,12 @@ class RoutingTransport:
             return await self._lambda.call(target, check_type, request, trace_id, timeout)
         assert self._https is not None
         return await self._https.call(target, check_type, request, trace_id, timeout)
+
+    async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
+        """Readiness of an https perspective (Lambda perspectives are not probed: True)."""
+        if target.lambda_arn is not None or self._https is None:
+            return True
+        return await self._https.probe(target, timeout)
 
     async def close(self) -> None:
         for transport in (self._https, self._lambda):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import json
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,12 @@ PERSPECTIVE_PORT = 8443
 CAA_DOMAINS = ["ca.mpic.test"]
 API_KEY = "test-key-0123456789"
 ALPN_HASH = "a" * 64
+INTERNAL_OFFSET = 1000
+"""A test coordinator's internal listener (healthz, metrics) is on its public port + this."""
+COORDINATOR_CLIENT = "coordinator"
+"""CN of the test coordinator's client certificate (as the local fleet issues it)."""
+BR_AS_OF = "2026-06-15"
+"""BR 3.2.2.9 date of the test coordinators (4 remote perspectives): independent of the run date."""
 
 
 @dataclass
@@ -71,6 +79,7 @@ class Env:
             tls={"cert": cert, "key": key, "client_ca": self.pki.ca.cert_path},
             resolver=self.resolver(), http_ca_file=self.pki.web_ca.cert_path, caa_domains=CAA_DOMAINS,
             audit_log=str(self.tmp / f"audit-{code}-{ip}.jsonl"), http_timeout=3.0, log_level="WARNING",
+            allowed_clients=[COORDINATOR_CLIENT], allowed_reserved_networks=infra.lab_networks(self.prefix),
         )
         base.update(kw)
         return PerspectiveSettings(**base)
@@ -83,8 +92,10 @@ class Env:
             default_perspective_count=len(perspectives), perspective_timeout=2.0,
             client_tls={"cert": self.pki.client[0], "key": self.pki.client[1], "ca": self.pki.ca.cert_path},
             perspectives=perspectives, audit_log=str(self.tmp / "audit-coordinator.jsonl"), log_level="WARNING",
+            internal_listen_host=self.ip(30), br_as_of=BR_AS_OF,
         )
         base.update(kw)
+        base.setdefault("internal_listen_port", base["listen_port"] + INTERNAL_OFFSET)
         return CoordinatorSettings(**base)
 
     def client_context(self, cert: tuple[Path, Path] | None = None, ca: Path | None = None) -> ssl.SSLContext:
@@ -94,9 +105,20 @@ class Env:
         return ctx
 
 
+#: coordinator answers seen during the current test, validated when it ends (not while it is
+#: timed: validation costs ~15 ms an answer)
+SEEN_ANSWERS: list[tuple[str, int, Any]] = []
+
+
+def check_spec(where: str, status: int, body: Any) -> None:
+    """Queue one coordinator answer for the Open MPIC API 3.5 check (see tests/service/openapi.py)."""
+    SEEN_ANSWERS.append((where, status, copy.deepcopy(body)))
+
+
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
          context: ssl.SSLContext | None = None, timeout: float = 20) -> tuple[int, Any, dict[str, str]]:
-    """(status, parsed JSON or text, headers) - urllib, no retries, errors returned not raised."""
+    """(status, parsed JSON or text, headers) - urllib, no retries, errors returned not raised.
+    Answers of the coordinator's API paths are checked against the Open MPIC API spec."""
     data = None
     if body is not None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -109,15 +131,48 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     except urllib.error.HTTPError as err:
         status, raw, hdrs = err.code, err.read(), dict(err.headers)
     try:
-        return status, json.loads(raw), hdrs
+        parsed: Any = json.loads(raw)
     except ValueError:
-        return status, raw.decode(), hdrs
+        parsed = raw.decode(errors="replace")
+    if urllib.parse.urlsplit(url).path.rstrip("/").endswith("/mpic"):
+        check_spec(f"{method} {url}", status, parsed)
+    return status, parsed, hdrs
 
 
 def read_audit(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _coordinator_answers_are_recorded() -> Iterator[None]:
+    """Direct calls of CoordinatorService.handle_mpic (Lambda handler, unit tests) are checked too."""
+    from service.coordinator import CoordinatorService
+
+    original = CoordinatorService.handle_mpic
+
+    async def checked(self: CoordinatorService, headers: Any, body: Any) -> tuple[int, Any]:
+        status, payload = await original(self, headers, body)
+        check_spec("CoordinatorService.handle_mpic", status, payload)
+        return status, payload
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CoordinatorService, "handle_mpic", checked)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _answers_conform_to_the_spec() -> Iterator[None]:
+    """Fails the test (at teardown) when a coordinator answer it caused broke the Open MPIC API
+    spec 3.5 schema of its status code (200 MpicResponse, 400 validation error, kit errors)."""
+    from tests.service.openapi import violations
+
+    SEEN_ANSWERS.clear()
+    yield
+    found = [f"{where} -> {status}: {v}" for where, status, body in SEEN_ANSWERS for v in violations(status, body)]
+    SEEN_ANSWERS.clear()
+    assert not found, f"{len(found)} Open MPIC API 3.5 violation(s):\n" + "\n".join(found[:40])
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +191,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     ca = KitCA.load_or_create(tmp / "pki")
     rogue = KitCA.load_or_create(tmp / "rogue-pki", common_name="Rogue CA")
     web_ca = KitCA.load_or_create(tmp / "web-pki", common_name="Web PKI test root")
-    pki = Pki(ca, ca.issue_client("coordinator"), rogue, rogue.issue_client("coordinator"),
+    pki = Pki(ca, ca.issue_client(COORDINATOR_CLIENT), rogue, rogue.issue_client(COORDINATOR_CLIENT),
               web_ca, web_ca.issue_server("web", dns_names=["web.mpic.test"]), tmp / "pki")
     knot = infra.start_knot(prefix, tmp / "knot")
     stack: list[Any] = [knot]
@@ -151,6 +206,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             ipaddress.ip_address(alpn_ip).reverse_pointer: infra.alpn_challenge_cert(tmp, alpn_ip, ALPN_HASH),
         })
         stack.append(alpn)
+        internal_alpn = f"{prefix}.{infra.INTERNAL_ALPN_HOST}"
+        stack.append(infra.AlpnResponder(lt, internal_alpn, {
+            "alpn-internal.mpic.test": infra.alpn_challenge_cert(tmp, "alpn-internal.mpic.test", ALPN_HASH)}))
         hang_ip = f"{prefix}.20"
         hanging = infra.HangingPeer(lt, hang_ip, PERSPECTIVE_PORT, *pki.server("hanging", hang_ip))
         stack.append(hanging)

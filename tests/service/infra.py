@@ -30,6 +30,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 KNOT_PORT = 5300
+INTERNAL_HOST = 31
+"""Last octet of the "internal" web server (same files as web.mpic.test, not in the lab allowance)."""
+INTERNAL_ALPN_HOST = 32
+"""Last octet of a TLS-ALPN responder outside the lab allowance."""
+LAB_TARGETS = (80, 81, 99)
+"""Last octets perspectives may reach although loopback (web, alpn, blackhole); the proxy (.82)
+is reached as the configured proxy_url, which the guard exempts."""
+
+
+def lab_networks(prefix: str) -> list[str]:
+    """The ``allowed_reserved_networks`` of test perspectives: only the lab's target hosts."""
+    return [f"{prefix}.{last}/32" for last in LAB_TARGETS]
 
 
 def pick_prefix() -> str:
@@ -122,6 +134,15 @@ def zone_records(prefix: str) -> dict[str, list[str]]:
         f"web A {prefix}.80",
         f"alpn A {prefix}.81",
         f"blackhole A {prefix}.99",
+        # reserved destinations a perspective must refuse (Hardening #2): a web server on an address
+        # the lab does not allow ("the CA's own network"), loopback, and names mixing both kinds
+        f"internal A {prefix}.{INTERNAL_HOST}",
+        f"alpn-internal A {prefix}.{INTERNAL_ALPN_HOST}",
+        "loop A 127.0.0.1",
+        "loop6 AAAA ::1",
+        "mapped AAAA ::ffff:127.0.0.1",
+        f"mixed A {prefix}.80",
+        f"mixed A {prefix}.{INTERNAL_HOST}",
     ]
     return {".": root, "mpic.test.": zone}
 
@@ -217,6 +238,13 @@ http {{
     root {docroot};
     location = /.well-known/pki-validation/redir {{ return 301 /.well-known/pki-validation/tok1; }}
     location = /.well-known/pki-validation/badredir {{ return 301 http://web.mpic.test:8081/x; }}
+    location = /.well-known/pki-validation/tointernal {{ return 302 http://internal.mpic.test/.well-known/pki-validation/tok1; }}
+    location = /.well-known/pki-validation/toloop {{ return 302 http://127.0.0.1/.well-known/pki-validation/tok1; }}
+    location = /.well-known/acme-challenge/tointernal {{ return 302 http://internal.mpic.test/.well-known/acme-challenge/tokA; }}
+  }}
+  server {{
+    listen {prefix}.{INTERNAL_HOST}:80;
+    root {docroot};
   }}
   server {{
     listen {prefix}.82:{proxy_port};
@@ -230,6 +258,7 @@ http {{
     try:
         wait_port(web, 80)
         wait_port(web, 443)
+        wait_port(f"{prefix}.{INTERNAL_HOST}", 80)
         wait_port(f"{prefix}.82", proxy_port)
     except RuntimeError:
         stop_pid(proc)
@@ -359,7 +388,9 @@ class ThreadServer:
     thread: threading.Thread = field(init=False)
 
     def start(self) -> "ThreadServer":
-        self.server = uvicorn.Server(self.config)
+        from service.server import build_server
+
+        self.server = build_server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10

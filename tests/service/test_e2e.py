@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import ALPN_HASH, API_KEY, Env, http, read_audit
+from tests.service.conftest import ALPN_HASH, API_KEY, INTERNAL_OFFSET, Env, http, read_audit
 
 KEY = {"x-api-key": API_KEY}
 EARLY = "mpic_error:coordinator:early_quorum_cancelled"
@@ -25,10 +25,16 @@ def caa(target: str, **params: Any) -> dict[str, Any]:
     return body
 
 
+def internal(base: str) -> str:
+    """The internal listener (healthz, metrics) of the test coordinator at ``base``."""
+    host, port = base.rsplit(":", 1)
+    return f"{host}:{int(port) + INTERNAL_OFFSET}"
+
+
 def completed(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Check responses of the perspectives that were awaited (not cancelled by early quorum)."""
     return [p["check_response"] for p in body["perspectives"]
-            if not any(e["error_type"] == EARLY for e in p["check_response"]["errors"] or [])]
+            if not any(e["error_type"] == EARLY for e in p["check_response"].get("errors", []))]
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +169,9 @@ def test_acceptance_minimal_ejbca_request_on_v1(fleet_url: str) -> None:
     status, body, _ = http("POST", fleet_url + "/v1/mpic", {"check_type": "caa", "domain_or_ip_target": "x"},
                            headers=KEY)
     assert status == 200
+    # spec 3.5: trace_identifier is absent (not null) when the request gave none
     assert set(body) == {"mpic_completed", "request_orchestration_parameters", "actual_orchestration_parameters",
-                         "check_type", "domain_or_ip_target", "is_valid", "trace_identifier", "perspectives",
+                         "check_type", "domain_or_ip_target", "is_valid", "perspectives",
                          "caa_check_parameters", "previous_attempt_results"}
     assert body["check_type"] == "caa" and body["is_valid"] is True and body["mpic_completed"] is True
     assert {p["perspective_code"] for p in body["perspectives"]} == set(
@@ -193,7 +200,7 @@ def test_api_keys(fleet_url: str, headers: dict[str, str], status: int) -> None:
     ([1, 2], "model_attributes_type"),
     ({**caa("a.test"), "orchestration_parameters": {"perspective_count": 9}}, "invalid-perspective-count"),
     ({**caa("a.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 2}},
-     "invalid-quorum-count"),
+     "request-below-br-minimum"),
     (dcv("web.mpic.test", validation_method="website-change", challenge_value="", http_token_path="t"),
      "empty-challenge-value"),
 ])
@@ -210,14 +217,6 @@ def test_unknown_paths_and_methods_answer_json(fleet_url: str) -> None:
     assert http("GET", fleet_url + "/mpic")[:2] == (405, {"error": "method-not-allowed"})
 
 
-def test_cohort_of_one_rir_is_a_json_500(fleet_url: str) -> None:
-    """A valid count that cannot form a cohort would be a 500 in the core; it stays JSON."""
-    body = {**caa("a.test"), "orchestration_parameters": {"perspective_count": 4, "cohort_for_single_attempt": 9}}
-    status, resp, _ = http("POST", fleet_url + "/mpic", body, headers=KEY)
-    assert status == 500
-    assert "cohort" in resp["error"] and "Traceback" not in str(resp)
-
-
 def test_malformed_targets_are_incomplete_results_not_500(fleet_url: str) -> None:
     body = dcv("xn--a.mpic.test", validation_method="acme-dns-01", key_authorization_hash="k")
     status, resp, _ = http("POST", fleet_url + "/mpic", body, headers=KEY)
@@ -230,7 +229,7 @@ def test_malformed_targets_are_incomplete_results_not_500(fleet_url: str) -> Non
 
 
 def test_healthz_reports_version_and_rirs(fleet_url: str) -> None:
-    status, body, _ = http("GET", fleet_url + "/healthz")
+    status, body, _ = http("GET", internal(fleet_url) + "/healthz")
     assert status == 200
     assert body["status"] == "ok" and body["role"] == "coordinator" and body["version"]
     assert body["perspectives_by_rir"] == {"AFRINIC": 1, "APNIC": 1, "ARIN": 1, "LACNIC": 1, "RIPE NCC": 1}
@@ -240,7 +239,7 @@ def test_healthz_reports_version_and_rirs(fleet_url: str) -> None:
 def test_metrics_count_requests_and_perspective_latency(fleet_url: str) -> None:
     http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)
     http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"))
-    status, text, hdrs = http("GET", fleet_url + "/metrics")
+    status, text, hdrs = http("GET", internal(fleet_url) + "/metrics")
     assert status == 200 and hdrs["content-type"].startswith("text/plain")
     assert 'mpic_requests_total{check_type="caa",outcome="valid"}' in text
     assert 'mpic_requests_total{check_type="unknown",outcome="unauthorized"}' in text
@@ -251,7 +250,7 @@ def test_metrics_count_requests_and_perspective_latency(fleet_url: str) -> None:
 def test_connections_to_perspectives_are_reused(fleet_url: str) -> None:
     for _ in range(10):
         assert http("POST", fleet_url + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)[0] == 200
-    text = http("GET", fleet_url + "/metrics")[1]
+    text = http("GET", internal(fleet_url) + "/metrics")[1]
     counts = {"new": 0.0, "reused": 0.0}
     for line in text.splitlines():
         if line.startswith("mpic_perspective_connections_total{"):
@@ -285,7 +284,7 @@ def test_a_down_perspective_is_an_incomplete_result(env: Env, coordinator: Any) 
 
 def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator: Any) -> None:
     """default_quorum_count 5 of 5 (mpic:quorum): one down perspective makes the answer invalid,
-    where the core default (4 of 5, previous test) is valid; a request's own quorum_count is kept."""
+    where the core default (4 of 5, previous test) is valid; a request may not lower it."""
     base = coordinator(env.coordinator_settings(listen_port=8098, default_quorum_count=5,
                                                 perspectives=_pool(env, {"url": env.down_url})))
     status, body, _ = http("POST", base + "/mpic", caa("caa-permit.mpic.test"), headers=KEY)
@@ -294,9 +293,8 @@ def test_configured_quorum_applies_to_requests_without_one(env: Env, coordinator
     assert _code(body, "af-south-1")["check_completed"] is False
     own = {**caa("caa-permit.mpic.test"), "orchestration_parameters": {"perspective_count": 5, "quorum_count": 4}}
     status, body, _ = http("POST", base + "/mpic", own, headers=KEY)
-    assert status == 200 and body["is_valid"] is True
-    assert body["actual_orchestration_parameters"]["quorum_count"] == 4
-    status, health, _ = http("GET", base + "/healthz")
+    assert status == 400 and body["validation_issues"][0]["issue_type"] == "request-below-configured-quorum"
+    status, health, _ = http("GET", internal(base) + "/healthz")
     assert health["default_quorum_count"] == 5
 
 

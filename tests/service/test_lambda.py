@@ -89,7 +89,9 @@ def test_coordinator_handler_rest_proxy_and_errors(lambda_env: list[dict[str, An
     reply = lambda_handler.coordinator_handler(v2_event("/mpic", {"check_type": "caa"}, {"x-api-key": API_KEY}), None)
     assert reply["statusCode"] == 400 and json.loads(reply["body"])["error"] == "request-validation-failed"
     assert lambda_handler.coordinator_handler(v2_event("/mpic", {}), None)["statusCode"] == 401
-    health = lambda_handler.coordinator_handler(v2_event("/healthz", method="GET"), None)
+    assert lambda_handler.coordinator_handler(v2_event("/healthz", method="GET"), None)["statusCode"] == 401
+    health = lambda_handler.coordinator_handler(v2_event("/healthz", method="GET", headers={"x-api-key": API_KEY}),
+                                                None)
     assert json.loads(health["body"])["perspectives_by_rir"]["ARIN"] == 1
     assert lambda_handler.coordinator_handler(v2_event("/other", method="GET"), None)["statusCode"] == 404
 

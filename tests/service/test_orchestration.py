@@ -304,8 +304,9 @@ def test_a_cancelled_request_cancels_its_calls() -> None:
 
 def test_configured_default_quorum_applies_to_requests_without_one() -> None:
     """default_quorum_count (the stack's mpic:quorum): 5 of 5 with one failing perspective is
-    invalid (the core default 4 of 5 is valid); early quorum decides with the same value; a
-    request's own quorum_count, or a cohort of another size, is not affected."""
+    invalid (the core default 4 of 5 is valid); early quorum decides with the same value; a cohort
+    of another size keeps the operator's tolerance. The orchestrator keeps a request's own
+    quorum_count (service.policy refuses one below the operator's before it gets here)."""
     behaviour = {"a": ("pass", 6), "b": ("pass", 6), "c": ("pass", 6), "d": ("pass", 6), "e": ("raise", 0)}
 
     async def run(default_quorum: int | None, early: bool, params: Any = None) -> Any:
@@ -326,7 +327,8 @@ def test_configured_default_quorum_applies_to_requests_without_one() -> None:
     assert own.is_valid is True and own.actual_orchestration_parameters.quorum_count == 4
     same_size = asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=5)))
     assert same_size.actual_orchestration_parameters.quorum_count == 5
+    # the operator's tolerance (0 failures of 5) holds for other cohort sizes too: 4 of 4
     other_size = asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=4)))
-    assert other_size.actual_orchestration_parameters.quorum_count == 3
+    assert other_size.actual_orchestration_parameters.quorum_count == 4
     with pytest.raises(RequestValidationFailed):  # the core's own check of a request's quorum stays
         asyncio.run(run(5, True, MpicRequestOrchestrationParameters(perspective_count=5, quorum_count=3)))

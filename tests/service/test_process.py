@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.service import infra
-from tests.service.conftest import API_KEY, Env, read_audit
+from tests.service.conftest import API_KEY, INTERNAL_OFFSET, Env, read_audit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,13 +48,15 @@ def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None
         "tls": {"cert": str(cert), "key": str(key), "client_ca": str(env.pki.ca.cert_path)},
         "resolver": {"nameservers": [env.knot.addr], "port": env.knot.port},
         "caa_domains": ["ca.mpic.test"], "audit_log": str(p_audit), "log_level": "WARNING",
+        "allowed_clients": ["coordinator"],
     }, tmp_path, "perspective")
     coordinator = None
     try:
         infra.wait_port(p_ip, 8443, timeout=30)
         coordinator = spawn("coordinator", {
             "listen_host": c_ip, "listen_port": 8080, "api_keys": [API_KEY], "hash_secret": "x",
-            "default_perspective_count": 2,
+            "default_perspective_count": 2, "br_as_of": "2025-03-15",  # a 2-perspective lab: 2 required then
+            "internal_listen_host": c_ip, "internal_listen_port": 9090,
             "client_tls": {"cert": str(env.pki.client[0]), "key": str(env.pki.client[1]),
                            "ca": str(env.pki.ca.cert_path)},
             "perspectives": [{"code": "eu-central-1", "url": f"https://{p_ip}:8443"},
@@ -69,7 +71,8 @@ def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None
                           "-d", minimal)
         assert code == 200 and body["is_valid"] is True, body
         assert {p["perspective_code"] for p in body["perspectives"]} == {"eu-central-1", "us-east-1"}
-        code, health = curl(f"http://{c_ip}:8080/healthz")
+        assert curl(f"http://{c_ip}:8080/healthz")[0] == 404  # not on the public listener
+        code, health = curl(f"http://{c_ip}:9090/healthz")
         assert health["perspectives_by_rir"] == {"ARIN": 1, "RIPE NCC": 1}
         # a client without the kit certificate cannot talk to the perspective
         code, _ = curl("--cacert", str(env.pki.ca.cert_path), f"https://{p_ip}:8443/healthz")
@@ -98,7 +101,9 @@ def test_coordinator_public_tls_listener(env: Env, coordinator: Any) -> None:
     cert, key = env.pki.server("coordinator-public", env.ip(30))
     settings = env.coordinator_settings(listen_port=8097, tls={"cert": cert, "key": key})
     coordinator(settings)
-    status, body, _ = http("GET", f"https://{env.ip(30)}:8097/healthz", context=env.client_context())
+    status, body, _ = http("GET", f"https://{env.ip(30)}:8097/readyz", context=env.client_context())
+    assert (status, body) == (200, {"status": "ready"})
+    status, body, _ = http("GET", f"http://{env.ip(30)}:{8097 + INTERNAL_OFFSET}/healthz")  # internal: plain HTTP
     assert status == 200 and body["role"] == "coordinator"
     status, body, _ = http("POST", f"https://{env.ip(30)}:8097/mpic",
                            {"check_type": "caa", "domain_or_ip_target": "caa-permit.mpic.test"},

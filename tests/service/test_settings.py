@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def coordinator_dict(env: Env, **kw: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "api_keys": ["k1"], "hash_secret": "s", "default_perspective_count": 3,
+        "api_keys": ["k1"], "hash_secret": "s", "default_perspective_count": 3, "br_as_of": "2026-03-15",
         "client_tls": {"cert": str(env.pki.client[0]), "key": str(env.pki.client[1]), "ca": str(env.pki.ca.cert_path)},
         "perspectives": [{"code": "us-east-1", "url": "https://10.0.0.1:8443"},
                          {"code": "eu-west-1", "url": "https://10.0.0.2:8443"},
@@ -50,6 +50,10 @@ def test_perspective_from_file_with_defaults(env: Env, tmp_path: Path) -> None:
     s = load_settings(PerspectiveSettings, write(tmp_path, perspective_dict(env)))
     assert s.effective_rir.value == "RIPE NCC"
     assert (s.verify_ssl, s.proxy_url, s.audit_log, s.resolver.port, s.resolver.timeout) == (True, None, "-", 53, 2.0)
+    assert (s.allowed_clients, s.allowed_reserved_networks, s.max_body_bytes) == (
+        ["mpic-coordinator-client"], [], 1_048_576)
+    c = load_settings(CoordinatorSettings, write(tmp_path, coordinator_dict(env), "c.yaml"))
+    assert (c.internal_listen_host, c.internal_listen_port, c.allow_cohort_selection) == ("127.0.0.1", 9090, False)
 
 
 def test_env_wins_over_the_file(env: Env, tmp_path: Path, monkeypatch: Any) -> None:
@@ -110,6 +114,14 @@ COORDINATOR_ERRORS = [
     ({"default_quorum_count": 1}, "default_quorum_count: 1 of 3 lets 2 perspectives fail; BR 3.2.2.9 allows 1"),
     ({"default_quorum_count": 0}, "default_quorum_count: Input should be greater than or equal to 1"),
     ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+    # BR 3.2.2.9 as of the date: EJBCA's requests carry no parameters, so the default must comply
+    ({"br_as_of": "2026-06-15"}, "default_perspective_count: 3 but BR 3.2.2.9 requires 4 remote perspectives as "
+                                 "of 2026-06-15 (5 from 2026-12-15); add 1 perspective(s) in other regions and set "
+                                 "default_perspective_count: 4"),
+    ({"br_as_of": "2026-12-15", "default_perspective_count": 2}, "requires 5 remote perspectives as of 2026-12-15;"),
+    ({"br_as_of": "not-a-date"}, "br_as_of"),
+    ({"internal_listen_port": 8080}, "internal_listen_port: 8080 is also listen_port"),
+    ({"internal_listen_port": 0}, "internal_listen_port"),
 ]
 
 
@@ -123,12 +135,33 @@ def test_default_quorum_count_accepts_the_br_range(env: Env, tmp_path: Path, mon
 
 
 def test_br_minimum_quorum_is_the_compliance_rule() -> None:
-    """The runtime takes the minimum from the core (its images ship no config.compliance);
-    it must be the same table the config-time rule R4 uses."""
-    from config.compliance import required_quorum
+    """The runtime's copy of the BR 3.2.2.9 table (its images ship no config.compliance) is the
+    table the config-time rules R3/R4 use, and the quorum the core applies by default."""
+    import datetime as dt
+
+    from config import compliance
+    from open_mpic_core import MpicCoordinator
+    from service import rules
     from service.settings import br_minimum_quorum
 
-    assert [br_minimum_quorum(n) for n in range(2, 31)] == [required_quorum(n) for n in range(2, 31)]
+    sizes = range(0, 31)
+    assert rules.MIN_REMOTE_PHASES == compliance.MIN_REMOTE_PHASES
+    assert [rules.allowed_non_corroborations(n) for n in sizes] == [compliance.allowed_non_corroborations(n)
+                                                                     for n in sizes]
+    assert [br_minimum_quorum(n) for n in sizes] == [compliance.required_quorum(n) for n in sizes]
+    assert [br_minimum_quorum(n) for n in range(2, 31)] == [
+        MpicCoordinator.determine_required_quorum_count(None, n) for n in range(2, 31)]
+    days = [dt.date(2025, 1, 1) + dt.timedelta(days=d) for d in range(0, 800, 7)]
+    assert [rules.min_remote_perspectives(d) for d in days] == [compliance.min_remote_perspectives(d) for d in days]
+
+
+def test_the_br_date_defaults_to_today(env: Env, tmp_path: Path) -> None:
+    from service import rules
+
+    minimum = rules.min_perspective_count(rules.today_utc())
+    with pytest.raises(SettingsError, match=f"as of {rules.today_utc().isoformat()}"):
+        load_settings(CoordinatorSettings, write(tmp_path, coordinator_dict(env, br_as_of=None,
+                                                                            default_perspective_count=minimum - 1)))
 
 
 @pytest.mark.parametrize("change,message", COORDINATOR_ERRORS)
@@ -159,6 +192,11 @@ PERSPECTIVE_ERRORS = [
     ({"resolver": None}, "resolver"),
     ({"proxy_url": "socks5://x:1"}, "proxy_url"),
     ({"listen_port": 0}, "listen_port"),
+    ({"allowed_clients": []}, "allowed_clients"),
+    ({"allowed_clients": [" "]}, "an empty name"),
+    ({"allowed_reserved_networks": ["10.1.2.3/24"]}, "not a network in CIDR notation"),
+    ({"allowed_reserved_networks": ["0.0.0.0/0"]}, "every reserved address"),
+    ({"max_body_bytes": 10}, "max_body_bytes"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -103,7 +104,7 @@ def test_service_error_paths(env: Env, monkeypatch: Any) -> None:
     settings = env.coordinator_settings(max_body_bytes=1024)
     service = CoordinatorService(settings)
     status, body = asyncio.run(service.handle_mpic({"x-api-key": API_KEY}, b"{" + b" " * 2000 + b"}"))
-    assert status == 400 and body["validation_issues"][0]["issue_type"] == "body-too-large"
+    assert status == 413 and body["validation_issues"][0]["issue_type"] == "body-too-large"
 
     async def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("unexpected")
@@ -113,6 +114,51 @@ def test_service_error_paths(env: Env, monkeypatch: Any) -> None:
                                                    b'{"check_type":"caa","domain_or_ip_target":"a.test"}'))
     assert (status, body) == (500, {"error": "internal-error"})
     assert service.metrics.value("mpic_requests_total", check_type="caa", outcome="error") == 1
+    asyncio.run(service.aclose())
+
+
+@pytest.mark.parametrize("params,status,issue", [
+    ({}, 500, None),  # the default size cannot form a cohort: the coordinator's problem, a JSON 500
+    ({"perspective_count": 5}, 400, "invalid-perspective-count"),  # the request's size: its problem
+    ({"cohort_for_single_attempt": 1}, 400, "invalid-cohort-selection"),
+])
+def test_cohort_problems_are_json(env: Env, monkeypatch: Any, params: dict[str, Any], status: int,
+                                  issue: str | None) -> None:
+    from service.orchestration import OrchestrationError
+
+    service = CoordinatorService(env.coordinator_settings(allow_cohort_selection=True))
+
+    async def no_cohort(*_: Any, **__: Any) -> Any:
+        raise OrchestrationError("The coordinator could not construct a cohort of size 5",
+                                 selection="cohort_for_single_attempt" in params)
+
+    monkeypatch.setattr(service.orchestrator, "coordinate", no_cohort)
+    body = {"check_type": "caa", "domain_or_ip_target": "a.test"}
+    if params:
+        body["orchestration_parameters"] = params
+    got, payload = asyncio.run(service.handle_mpic({"x-api-key": API_KEY}, json.dumps(body).encode()))
+    assert got == status
+    if issue is None:
+        assert payload == {"error": "The coordinator could not construct a cohort of size 5"}
+    else:
+        assert payload["validation_issues"][0]["issue_type"] == issue
+    asyncio.run(service.aclose())
+
+
+def test_a_br_phase_passing_while_running_stops_requests(env: Env) -> None:
+    """Started on 2026-06-15 with 4 of 5 (compliant), the process runs into 2026-12-15 (5 required):
+    requests are refused with a JSON 500 naming the setting, and /readyz turns not-ready."""
+    import dataclasses
+    import datetime as dt
+
+    service = CoordinatorService(env.coordinator_settings(default_perspective_count=4, br_as_of="2026-06-15"))
+    service.policy = dataclasses.replace(service.policy, br_as_of=dt.date(2026, 12, 15))
+    status, body = asyncio.run(service.handle_mpic({"x-api-key": API_KEY},
+                                                   b'{"check_type":"caa","domain_or_ip_target":"a.test"}'))
+    assert status == 500 and body["error"] == "configuration-below-br-minimum"
+    assert "default_perspective_count: 4" in body["message"] and "2026-12-15" in body["message"]
+    assert asyncio.run(service.ready()) is False
+    asyncio.run(service.aclose())
     asyncio.run(service.aclose())
 
 
@@ -144,7 +190,8 @@ def test_main_runs_in_the_foreground_until_sigterm(env: Env, tmp_path: Path) -> 
         "code": "us-east-2", "listen_host": ip, "listen_port": 8443,
         "tls": {"cert": str(cert), "key": str(key), "client_ca": str(env.pki.ca.cert_path)},
         "resolver": {"nameservers": [env.knot.addr], "port": env.knot.port},
-        "caa_domains": ["ca.mpic.test"], "audit_log": str(audit), "log_level": "WARNING"}))
+        "caa_domains": ["ca.mpic.test"], "audit_log": str(audit), "log_level": "WARNING",
+        "allowed_clients": ["coordinator"]}))
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     results: dict[str, Any] = {}
 
