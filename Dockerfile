@@ -28,6 +28,8 @@ RUN set -eu; \
     useradd --system --uid 10001 --home-dir /opt/mpic --shell /usr/sbin/nologin mpic
 ENV PATH=/opt/mpic/bin:$PATH
 USER 10001
-EXPOSE 8443 8080
+# 8443: a perspective's mTLS listener, 8080: a coordinator behind a TLS-terminating load balancer;
+# 9090: the coordinator's internal listener (/healthz, /metrics) for probes only, never published.
+EXPOSE 8443 8080 9090
 ENTRYPOINT ["python", "-m", "service"]
 CMD ["coordinator", "--settings", "/etc/mpic/settings.yaml"]

@@ -9,7 +9,7 @@ import typer
 
 from cli import app
 from cli.builder import build
-from cli.common import guarded, progress
+from cli.common import EXIT_FAILED, guarded, progress
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local import lifecycle
@@ -57,10 +57,16 @@ def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the
     """Where the running fleet is: coordinator URL, API key, CA, perspectives, hosts."""
     guarded(require_root)
     st = guarded(lifecycle.status, stack)
+    rows = guarded(lifecycle.process_table, stack)
+    down_ = [row["name"] for row in rows if not row["alive"]]
     if as_json:
         typer.echo(json.dumps(st, indent=1))
-        return
-    typer.echo(f"stack {st['stack']}: coordinator {st['coordinator_url']} (CA {st['ca_cert']}), "
-               f"test domain {st['test_domain']}")
-    for row in guarded(lifecycle.process_table, stack):
-        typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} {row['netns']}")
+    else:
+        typer.echo(f"stack {st['stack']}: coordinator {st['coordinator_url']} (CA {st['ca_cert']}), "
+                   f"test domain {st['test_domain']}")
+        for row in rows:
+            typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} {row['netns']}")
+    if down_:
+        typer.echo(f"mpic: {len(down_)} process(es) down: {', '.join(down_)}; `./scripts/mpic fault heal` or "
+                   "`./scripts/mpic up` restarts them", err=True)
+        raise typer.Exit(EXIT_FAILED)

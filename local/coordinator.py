@@ -24,6 +24,8 @@ from plan.local import FleetPlan
 PERSPECTIVE_TIMEOUT = 5.0
 EARLY_QUORUM = False
 """The local coordinator waits for every perspective (the cloud targets decide early)."""
+INTERNAL_PORT_OFFSET = 1000
+"""A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""
 
 
 def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig) -> dict[str, Any]:
@@ -34,6 +36,7 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         client_tls={"cert": pki["client"][0], "key": pki["client"][1], "ca": pki["ca"]},
         api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
         perspective_timeout=PERSPECTIVE_TIMEOUT, early_quorum=EARLY_QUORUM, log_level="INFO",
+        internal_listen=("127.0.0.1", port + INTERNAL_PORT_OFFSET),
         audit_log=str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"))
 
 
@@ -50,7 +53,8 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
                       [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", str(sfile)],
                       plan.coordinator_ns, "coordinator", runtime=True)
     hconf = cdir / "haproxy.cfg"
-    hconf.write_text(lb.coordinator_haproxy(plan, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock"))
+    hconf.write_text(lb.coordinator_haproxy(plan, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
+                                            internal_offset=INTERNAL_PORT_OFFSET))
     start_process(state, "haproxy@coordinator", ["haproxy", "-db", "-f", str(hconf)], plan.coordinator_ns, "lb")
 
 
@@ -63,7 +67,8 @@ def wait_coordinator(state: State, plan: FleetPlan, timeout: float = 60) -> None
     """Every replica answers /healthz, and so does the coordinator URL."""
     procs = state.data["processes"]
     for j, port in enumerate(plan.coordinator_replica_ports):
-        wait_for(lambda port=port: curl(plan.coordinator_ns, f"http://127.0.0.1:{port}/healthz", timeout=2)[0] == 200,
+        internal = f"http://127.0.0.1:{port + INTERNAL_PORT_OFFSET}/healthz"
+        wait_for(lambda url=internal: curl(plan.coordinator_ns, url, timeout=2)[0] == 200,
                  timeout, f"coordinator replica {j + 1}", procs[f"coordinator#{j + 1}"])
-    wait_for(lambda: api_get(state, "/healthz")[0] == 200, 15, "coordinator load balancer",
-             procs["haproxy@coordinator"])
+    wait_for(lambda: api_get(state, "/readyz")[0] == 200, 30, "coordinator load balancer (/readyz: a quorum of "
+             "perspectives in >= 2 RIRs answers)", procs["haproxy@coordinator"])

@@ -68,7 +68,7 @@ def write_knot_conf(workdir: Path, listen_ip: str, zones: list[str]) -> Path:
         f"    storage: {d / 'zones'}",
         "    dnssec-signing: on",
         "    dnssec-policy: fleet",
-        "    zonefile-sync: -1",
+        "    zonefile-sync: 0",  # every change is in the zone file at once: a restarted knotd serves it all
         "    zonefile-load: difference-no-serial",
         "    journal-content: all",
         "    semantic-checks: off",
@@ -306,3 +306,19 @@ def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
     say(f"dns: knotd serves {', '.join(served)} (DNSSEC-signed, root KSK tag "
         f"{knot.ds('.')[0].split()[0]}) on {plan.internet_ip}:53")
     return knot.ksk_dnskeys(".")
+
+
+def validated_answer(netns_name: str, name: str) -> bool:
+    """The resolver in ``netns_name`` answers ``name`` SOA with NOERROR and the AD flag (DNSSEC-validated)."""
+    out = run(["kdig", "@127.0.0.1", "+dnssec", "+time=2", "+retry=0", name, "SOA"], netns=netns_name, check=False).stdout
+    flags = out.split("Flags:")[1].split(";")[0] if "Flags:" in out else ""
+    return "status: NOERROR" in out and " ad" in f" {flags}"
+
+
+def wait_validated(state: State, plan: FleetPlan, timeout: float = 20) -> None:
+    """Every region's resolver validates the test domain from the fake root (a knotd that lost its
+    keys or delegations, or a broken chain, fails here instead of at the first check)."""
+    for region in plan.regions:
+        wait_for(lambda r=region: validated_answer(r.netns, plan.test_domain), timeout,
+                 f"DNSSEC-validated answer for {plan.test_domain} from {region.code}'s resolver",
+                 state.data["processes"].get("knotd"))

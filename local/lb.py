@@ -33,10 +33,21 @@ backend replicas
 """
 
 
-def coordinator_haproxy(plan: FleetPlan, *, tls_pem: Path, sock: Path) -> str:
-    """HTTP mode, TLS terminated here, L7 retries so a dead replica costs no request."""
+MAX_BODY_BYTES = 1_048_576
+"""Largest request body the coordinator's load balancer forwards (the runtime's own limit too)."""
+PUBLIC_PATHS = ("/mpic", "/v1/mpic", "/readyz")
+"""All the coordinator publishes; /healthz and /metrics stay on each replica's internal listener."""
+
+
+def coordinator_haproxy(plan: FleetPlan, *, tls_pem: Path, sock: Path, internal_offset: int) -> str:
+    """HTTP mode, TLS terminated here, L7 retries so a dead replica costs no request; only the API
+    paths pass, bodies over :data:`MAX_BODY_BYTES` are refused before they reach a replica; each
+    replica is health-checked on its internal listener (port + ``internal_offset``)."""
     servers = "\n".join(
-        f"    server c{j + 1} 127.0.0.1:{port}" for j, port in enumerate(plan.coordinator_replica_ports))
+        f"    server c{j + 1} 127.0.0.1:{port} check port {port + internal_offset}"
+        for j, port in enumerate(plan.coordinator_replica_ports))
+    too_large = ('{"error":"request-validation-failed","validation_issues":[{"issue_type":"body-too-large",'
+                 f'"message":"request body over {MAX_BODY_BYTES} bytes"}}]}}')
     return f"""global
     maxconn 4096
     stats socket {sock} mode 600 level admin
@@ -53,6 +64,8 @@ defaults
     retry-on conn-failure empty-response junk-response response-timeout 502 503 504
 frontend api
     bind {plan.coordinator_ip}:{plan.coordinator_port} ssl crt {tls_pem}
+    http-request return status 404 content-type application/json string '{{"error":"not-found"}}' unless {{ path {' '.join(PUBLIC_PATHS)} }}
+    http-request return status 413 content-type application/json string '{too_large}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
     default_backend coordinators
 backend coordinators
     balance roundrobin

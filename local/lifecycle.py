@@ -23,14 +23,14 @@ from local import challenges, netns
 from local.certs import fleet_certificates
 from local.client import mpic
 from local.coordinator import start_coordinator, wait_coordinator
-from local.dns import start_dns
+from local.dns import start_dns, wait_validated
 from local.errors import FleetError, require_root
 from local.proc import CommandError, alive, kill_pid, run, stop_all
 from local.region import start_region, wait_region
 from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.supervisor import Progress, ensure_running, quiet
 from local.runtime import runtime_python
-from local.web import start_web
+from local.web import start_web, wait_web
 from plan.artifacts import require_artifacts
 from plan.local import FleetPlan, plan_from_config
 
@@ -49,8 +49,11 @@ def check_addresses_free(plan: FleetPlan) -> None:
 
 
 def wait_all(state: State, plan: FleetPlan) -> None:
-    """Every region and the coordinator answer through their load balancers."""
+    """Everything serves: the mini-internet's web server, DNSSEC-validated answers in every region,
+    every region and the coordinator through their load balancers (FleetError naming what does not)."""
     pki = state.data["pki"]
+    wait_web(state, plan)
+    wait_validated(state, plan)
     for r in plan.regions:
         wait_region(state, plan, r, pki)
     wait_coordinator(state, plan)

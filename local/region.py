@@ -21,15 +21,17 @@ from plan import runtime
 from plan.local import FleetPlan, RegionPlan
 
 
-def perspective_settings(state: State, region: RegionPlan, port: int, pki: dict) -> dict[str, Any]:
-    """The settings of one perspective replica of ``region`` (local placement)."""
+def perspective_settings(state: State, plan: FleetPlan, region: RegionPlan, port: int, pki: dict) -> dict[str, Any]:
+    """The settings of one perspective replica of ``region`` (local placement). Its checks may
+    reach the mini-internet's host only: every other private address stays refused, as in the cloud."""
     rp = pki["regions"][region.code]
     return runtime.perspective_settings(
         region.code, region.rir, listen_host="127.0.0.1", listen_port=port,
         tls={"cert": rp["cert"], "key": rp["key"], "client_ca": pki["ca"]},
         resolver={"nameservers": ["127.0.0.1"], "port": 53, "timeout": 2.0, "lifetime": 4.0},
         verify_ssl=True, http_ca_file=pki["ca"], http_timeout=5.0, log_level="INFO",
-        audit_log=str(state.workdir / "logs" / f"audit-{region.code}-{port}.jsonl"))
+        audit_log=str(state.workdir / "logs" / f"audit-{region.code}-{port}.jsonl"),
+        allowed_reserved_networks=[f"{plan.internet_ip}/32"])
 
 
 def _resolver_answers(region: RegionPlan) -> bool:
@@ -49,7 +51,7 @@ def start_region(state: State, plan: FleetPlan, region: RegionPlan, pki: dict, r
     wait_for(lambda: _resolver_answers(region), 15, f"unbound in {region.code}", urec)
     for j, port in enumerate(region.replica_ports):
         sfile = rdir / f"perspective-{j + 1}.yaml"
-        sfile.write_text(yaml.safe_dump(perspective_settings(state, region, port, pki)))
+        sfile.write_text(yaml.safe_dump(perspective_settings(state, plan, region, port, pki)))
         start_process(state, f"perspective@{region.code}#{j + 1}",
                       [state.data["runtime_python"], "-m", "service", "perspective", "--settings", str(sfile)],
                       region.netns, "perspective", region.code, runtime=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from local.errors import FleetError
-from local.proc import KIT_ROOT, alive, run, spawn
+from local.netns import namespace_pids
+from local.proc import KIT_ROOT, alive, kill_pid, run, spawn
 from local.state import State, locked
 
 Progress = Callable[[str], None]
@@ -55,16 +56,43 @@ def respawn(state: State, name: str) -> dict[str, Any]:
     return rec
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(raw[raw.rindex(")") + 2:].split()[1])
+
+
+def orphans(netns_name: str, live: set[int]) -> list[int]:
+    """PIDs in ``netns_name`` that no live recorded process started (e.g. the workers a SIGKILLed
+    nginx master left behind, still holding its ports)."""
+    out = []
+    for pid in namespace_pids(netns_name):
+        cur: int | None = pid
+        while cur not in (None, 0, 1) and cur not in live:
+            cur = _parent(cur)
+        if cur not in live:
+            out.append(pid)
+    return out
+
+
 def ensure_running(state: State) -> list[str]:
-    """Restart every recorded process that is not running; return their names."""
+    """Restart every recorded process that is not running; return their names. What a dead process
+    left behind in its namespace (orphaned workers holding its ports) is stopped first, by PID."""
     restarted = []
     with locked(state.stack):
         fresh = State.load(state.stack)
         state.data = fresh.data if fresh else state.data
-        for name, rec in list(state.data["processes"].items()):
-            if not alive(rec):
-                respawn(state, name)
-                restarted.append(name)
+        procs = state.data["processes"]
+        dead = [name for name, rec in procs.items() if not alive(rec)]
+        live = {rec["pid"] for rec in procs.values() if alive(rec)}
+        for ns in sorted({procs[name]["netns"] for name in dead if procs[name].get("netns")}):
+            for pid in orphans(ns, live):
+                kill_pid(pid)
+        for name in dead:
+            respawn(state, name)
+            restarted.append(name)
     return restarted
 
 

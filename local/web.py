@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from local.certs import web_certificate
+from local.proc import alive
 from local.state import State
 from local.supervisor import Progress, start_process, tcp_listening, wait_for
 from plan.local import FleetPlan
@@ -52,8 +53,14 @@ def start_web(state: State, plan: FleetPlan, say: Progress) -> None:
     cert, key = web_certificate(state, plan, hosts)
     conf = wd / "nginx" / "nginx.conf"
     conf.write_text(nginx_conf(wd, plan.internet_ip, cert, key))
-    rec = start_process(state, "nginx", ["nginx", "-c", str(conf), "-p", str(wd / "nginx"), "-e",
-                                         str(wd / "nginx" / "error.log")], plan.internet_ns, "web")
-    wait_for(lambda: tcp_listening(plan.internet_ns, plan.internet_ip, 80)
-             and tcp_listening(plan.internet_ns, plan.internet_ip, 443), 10, "nginx", rec)
+    start_process(state, "nginx", ["nginx", "-c", str(conf), "-p", str(wd / "nginx"), "-e",
+                                   str(wd / "nginx" / "error.log")], plan.internet_ns, "web")
+    wait_web(state, plan)
     say(f"web: nginx serves challenge files on http(s)://<host> -> {plan.internet_ip}:80/443")
+
+
+def wait_web(state: State, plan: FleetPlan, timeout: float = 10) -> None:
+    """nginx (the recorded master) runs and the internet host answers on 80 and 443."""
+    rec = state.data["processes"]["nginx"]
+    wait_for(lambda: alive(rec) and tcp_listening(plan.internet_ns, plan.internet_ip, 80)
+             and tcp_listening(plan.internet_ns, plan.internet_ip, 443), timeout, "nginx", rec)

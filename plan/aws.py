@@ -27,6 +27,11 @@ SUBNET_PREFIX = 24
 AZ_COUNT = 2
 TAG_ROLE = "mpic:role"
 TAG_REGION = "mpic:region"
+COORDINATOR_INTERNAL_PORT = 9090
+"""The coordinator's internal listener (``/healthz``, ``/metrics``): reachable from its ALB's
+security group only, for the target group's health checks; never a listener of the ALB."""
+PUBLIC_API: tuple[tuple[str, str], ...] = (("POST", "/mpic"), ("POST", "/v1/mpic"), ("GET", "/readyz"))
+"""What the coordinator's ALB forwards; anything else gets a JSON 404 from the ALB itself."""
 COORDINATOR_LISTENER_ROLE = "coordinator-public-listener"
 """``mpic:role`` tag of the one security group allowed to admit 0.0.0.0/0 (HTTPS 443)."""
 LAMBDA_RESOLVER = "169.254.78.1"
@@ -292,7 +297,8 @@ def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]])
     return runtime.coordinator_settings(
         fleet, listen_host="0.0.0.0", listen_port=fleet.aws.coordinator_port, perspectives=perspectives,
         client_tls={"cert": f"{ETC}/tls/client.crt", "key": f"{ETC}/tls/client.key", "ca": f"{ETC}/tls/ca.crt"},
-        api_keys_file=f"{ETC}/api-keys", perspective_timeout=fleet.aws.perspective_timeout, early_quorum=True)
+        api_keys_file=f"{ETC}/api-keys", perspective_timeout=fleet.aws.perspective_timeout, early_quorum=True,
+        internal_listen=("0.0.0.0", COORDINATOR_INTERNAL_PORT))
 
 
 def perspective_url(dns_name: str, port: int) -> str:

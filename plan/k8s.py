@@ -249,7 +249,7 @@ def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan
         client_tls={"cert": f"{o.CLIENT_TLS_DIR}/tls.crt", "key": f"{o.CLIENT_TLS_DIR}/tls.key",
                     "ca": f"{o.CLIENT_TLS_DIR}/ca.crt"},
         perspectives=[{"code": p.code, "rir": p.rir, "url": p.url} for p in perspectives],
-        perspective_timeout=5.0, early_quorum=True)
+        perspective_timeout=5.0, early_quorum=True, internal_listen=("0.0.0.0", o.COORDINATOR_INTERNAL_PORT))
     return yaml.safe_dump(doc, sort_keys=False)
 
 

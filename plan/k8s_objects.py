@@ -19,6 +19,9 @@ PERSPECTIVE_PORT = 8443
 """The perspective's mTLS listener (service settings ``listen_port``)."""
 COORDINATOR_PORT = 8443
 """The coordinator's TLS listener inside the pod; its Service publishes 443."""
+COORDINATOR_INTERNAL_PORT = 9090
+"""The coordinator's internal listener (``/healthz``, ``/metrics``): the kubelet's probes and a
+metrics scraper; never a port of its Service."""
 RESOLVER_PORT = 5353
 """The Unbound sidecar's port on the pod's loopback (settings ``resolver.port``)."""
 RUN_AS = 10001
@@ -177,6 +180,12 @@ def readiness_command(listen_port: int = PERSPECTIVE_PORT, resolver_port: int = 
     return ["python", "-c", code]
 
 
+def http_probe(path: str, port: int, *, period: int, failures: int) -> dict[str, Any]:
+    """A plain-HTTP GET probe (the coordinator's internal listener: /healthz, /metrics)."""
+    return {"httpGet": {"path": path, "port": port, "scheme": "HTTP"}, "periodSeconds": period,
+            "timeoutSeconds": 3, "failureThreshold": failures}
+
+
 def https_probe(path: str, port: int, *, period: int, failures: int) -> dict[str, Any]:
     return {"httpGet": {"path": path, "port": port, "scheme": "HTTPS"}, "periodSeconds": period,
             "timeoutSeconds": 2, "failureThreshold": failures}
@@ -282,14 +291,17 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "image": image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", "service", "coordinator", "--settings", SETTINGS_PATH],
-        "ports": [{"name": "https", "containerPort": COORDINATOR_PORT, "protocol": "TCP"}],
+        "ports": [{"name": "https", "containerPort": COORDINATOR_PORT, "protocol": "TCP"},
+                  {"name": "internal", "containerPort": COORDINATOR_INTERNAL_PORT, "protocol": "TCP"}],
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
                 secret_env("MPIC_API_KEYS", "api-keys"), secret_env("MPIC_HASH_SECRET", "hash-secret")],
         "resources": COORDINATOR_RESOURCES,
         "securityContext": container_security(),
-        "startupProbe": https_probe("/healthz", COORDINATOR_PORT, period=2, failures=30),
-        "livenessProbe": https_probe("/healthz", COORDINATOR_PORT, period=10, failures=3),
-        "readinessProbe": https_probe("/healthz", COORDINATOR_PORT, period=5, failures=2),
+        # process health on the internal listener (never in the Service); readiness is the deep
+        # /readyz on the API port: a quorum of perspectives in >= 2 RIRs answers
+        "startupProbe": http_probe("/healthz", COORDINATOR_INTERNAL_PORT, period=2, failures=30),
+        "livenessProbe": http_probe("/healthz", COORDINATOR_INTERNAL_PORT, period=10, failures=3),
+        "readinessProbe": https_probe("/readyz", COORDINATOR_PORT, period=5, failures=2),
         "volumeMounts": [
             {"name": "settings", "mountPath": SETTINGS_PATH, "subPath": "settings.yaml", "readOnly": True},
             {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},

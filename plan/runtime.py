@@ -44,17 +44,22 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
                          perspective_timeout: float, early_quorum: bool, tls: dict[str, str] | None = None,
                          api_keys: list[str] | None = None, api_keys_file: str | None = None,
                          hash_secret: str | None = None, audit_log: str = AUDIT_TO_STDOUT,
-                         log_level: str | None = None) -> dict[str, Any]:
+                         log_level: str | None = None, internal_listen: tuple[str, int] | None = None,
+                         ) -> dict[str, Any]:
     """``service.settings.CoordinatorSettings`` of one coordinator.
 
     ``perspectives``: ``[{code, rir, url}]`` (``url`` ``https://HOST:PORT`` or ``lambda:<arn>``);
     ``client_tls``: its mTLS identity ``{cert, key, ca}`` (None for Lambda perspectives);
     ``tls``: its own server certificate when it terminates TLS itself (``{cert, key}``); the API
-    keys and hash secret inline (local fleet), from a file, or from the environment (None here).
+    keys and hash secret inline (local fleet), from a file, or from the environment (None here);
+    ``internal_listen``: where ``/healthz`` and ``/metrics`` listen (never published; default the
+    runtime's 127.0.0.1:9090).
     """
     doc: dict[str, Any] = {
         "listen_host": listen_host,
         "listen_port": listen_port,
+        "internal_listen_host": internal_listen[0] if internal_listen else None,
+        "internal_listen_port": internal_listen[1] if internal_listen else None,
         "tls": tls,
         "api_keys": api_keys,
         "api_keys_file": api_keys_file,
@@ -72,13 +77,17 @@ def perspective_settings(code: str, rir: str, *, resolver: dict[str, Any], liste
                          listen_port: int | None = None, tls: dict[str, str] | None = None,
                          caa_domains: list[str] | tuple[str, ...] = (), verify_ssl: bool | None = True,
                          http_ca_file: str | None = None, http_timeout: float | None = None,
-                         audit_log: str = AUDIT_TO_STDOUT, log_level: str | None = None) -> dict[str, Any]:
+                         audit_log: str = AUDIT_TO_STDOUT, log_level: str | None = None,
+                         allowed_reserved_networks: list[str] | None = None) -> dict[str, Any]:
     """``service.settings.PerspectiveSettings`` of one perspective.
 
     ``resolver``: its own recursive resolver ``{nameservers, port[, timeout, lifetime]}`` (BR
     3.2.2.9: the perspective's resolver, no shared cache); ``tls``: ``{cert, key, client_ca}``
     (None for a Lambda function, which has no listener); ``caa_domains``: the CA's CAA issuer
-    domains (left out when empty).
+    domains (left out when empty); ``allowed_reserved_networks``: a lab's own mini-internet, the
+    only reserved addresses its checks may reach (never set for a cloud target). Only the
+    coordinator's client certificate (:data:`plan.pki.COORDINATOR_CLIENT_NAME`, the runtime's
+    default ``allowed_clients``) may run checks, on every target.
     """
     doc: dict[str, Any] = {
         "code": code,
@@ -93,6 +102,7 @@ def perspective_settings(code: str, rir: str, *, resolver: dict[str, Any], liste
         "http_timeout": http_timeout,
         "log_level": log_level,
         "audit_log": audit_log,
+        "allowed_reserved_networks": allowed_reserved_networks,
     }
     return _drop_unset(doc)
 

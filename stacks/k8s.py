@@ -103,7 +103,7 @@ def failover(plan: FleetPlan, aws_providers: AwsProviders, depends_on: list[pulu
 
     Each hub's coordinator Service is published as ``<region>.<coordinatorHostname>`` (external-dns,
     in the same hosted zone); the PRIMARY/SECONDARY alias records of ``coordinatorHostname`` point
-    at those records, each guarded by an HTTPS health check of ``/healthz``.
+    at those records, each guarded by an HTTPS health check of the deep ``/readyz``.
     """
     fo = plan.failover
     assert fo is not None

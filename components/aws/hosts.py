@@ -15,7 +15,9 @@ import pulumi_aws as aws
 from plan import cloud_init
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
 from plan.aws import (
+    COORDINATOR_INTERNAL_PORT,
     COORDINATOR_LISTENER_ROLE,
+    PUBLIC_API,
     CoordinatorPlan,
     PeeringPlan,
     PerspectivePlan,
@@ -204,6 +206,15 @@ class Coordinator(pulumi.ComponentResource):
                                          referenced_security_group_id=alb_sg.id, from_port=args["coordinator_port"],
                                          to_port=args["coordinator_port"], description="from the ALB only",
                                          tags=name_tags(f"{name}-host-in-alb", role, region), opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-alb-out-health", security_group_id=alb_sg.id, ip_protocol="tcp",
+                                        referenced_security_group_id=host_sg.id, from_port=COORDINATOR_INTERNAL_PORT,
+                                        to_port=COORDINATOR_INTERNAL_PORT, description="health checks (internal listener)",
+                                        tags=name_tags(f"{name}-alb-out-health", role, region), opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-host-in-health", security_group_id=host_sg.id, ip_protocol="tcp",
+                                         referenced_security_group_id=alb_sg.id, from_port=COORDINATOR_INTERNAL_PORT,
+                                         to_port=COORDINATOR_INTERNAL_PORT,
+                                         description="/healthz from the ALB's health checks only",
+                                         tags=name_tags(f"{name}-host-in-health", role, region), opts=child)
         aws.vpc.SecurityGroupEgressRule(f"{name}-host-out-all", security_group_id=host_sg.id, ip_protocol="-1",
                                         cidr_ipv4="0.0.0.0/0", description="perspectives (peering), SSM, packages",
                                         tags=name_tags(f"{name}-host-out-all", role, region), opts=child)
@@ -230,13 +241,25 @@ class Coordinator(pulumi.ComponentResource):
             f"{name}-tg", port=args["coordinator_port"], protocol="HTTP", vpc_id=net.vpc.id, target_type="instance",
             deregistration_delay=30,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, protocol="HTTP", path="/healthz", matcher="200", interval=10,
-                healthy_threshold=2, unhealthy_threshold=2, timeout=5),
+                enabled=True, protocol="HTTP", path="/healthz", port=str(COORDINATOR_INTERNAL_PORT), matcher="200",
+                interval=10, healthy_threshold=2, unhealthy_threshold=2, timeout=5),
             tags=name_tags(f"{name}-tg", role, region), opts=child)
-        aws.lb.Listener(f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
-                        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06", certificate_arn=validation.certificate_arn,
-                        default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=tg.arn)],
-                        tags=name_tags(f"{name}-https", role, region), opts=child)
+        listener = aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
+            ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06", certificate_arn=validation.certificate_arn,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response", fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="application/json", status_code="404", message_body='{"error":"not-found"}'))],
+            tags=name_tags(f"{name}-https", role, region), opts=child)
+        for i, (method, path) in enumerate(PUBLIC_API):  # only the API is public (not /healthz, /metrics)
+            aws.lb.ListenerRule(
+                f"{name}-https-{path.strip('/').replace('/', '-')}", listener_arn=listener.arn, priority=10 + i,
+                conditions=[aws.lb.ListenerRuleConditionArgs(
+                                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[path])),
+                            aws.lb.ListenerRuleConditionArgs(
+                                http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=[method]))],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
+                tags=name_tags(f"{name}-https-{path.strip('/').replace('/', '-')}", role, region), opts=child)
 
         params = [
             _ssm_secure(self, f"{name}-param-cert", region, role, f"{plan.ssm_prefix}/tls-cert",
@@ -289,7 +312,8 @@ class FailoverEndpointArgs(TypedDict):
 
 
 class FailoverEndpoint(pulumi.ComponentResource):
-    """Route53 HTTPS health checks on each coordinator ALB (``/healthz``) and PRIMARY/SECONDARY
+    """Route53 HTTPS health checks on each coordinator ALB (the deep ``/readyz``: a quorum of
+    perspectives in >= 2 RIRs answers) and PRIMARY/SECONDARY
     failover alias records of the operator's domain."""
 
     url: pulumi.Output[str]
@@ -303,7 +327,7 @@ class FailoverEndpoint(pulumi.ComponentResource):
         for role, failover, target in targets:
             check = aws.route53.HealthCheck(
                 f"{name}-{role}-{target['region']}-check", type="HTTPS", fqdn=target["alb_dns_name"], port=443,
-                resource_path="/healthz", request_interval=30, failure_threshold=3, enable_sni=False,
+                resource_path="/readyz", request_interval=30, failure_threshold=3, enable_sni=False,
                 tags={**name_tags(f"{name}-{role}-{target['region']}-check", "coordinator-failover", args["region"]),
                       "mpic:checks-region": target["region"]},
                 opts=child)

@@ -190,8 +190,24 @@ def test_coordinator_alb_https_with_acm_and_asg_of_two():
     assert listener.inputs["certificateArn"] == cert.outputs["arn"]
     asg = one(run, "aws:autoscaling/group:Group")
     assert asg.inputs["minSize"] >= 2 and len(asg.inputs["vpcZoneIdentifiers"]) == 2
-    assert one(run, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/healthz"
+    health = one(run, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+    assert (health["path"], health["port"]) == ("/healthz", "9090")  # the internal listener, not the API port
     assert run.outputs["alb"].endswith(".elb.us-east-1.amazonaws.com")
+
+
+def test_coordinator_alb_forwards_only_the_api():
+    _, run = _coordinator_run()
+    listener = one(run, "aws:lb/listener:Listener")
+    (default,) = listener.inputs["defaultActions"]
+    assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "404"
+    forwarded = set()
+    for rule in of_type(run, "aws:lb/listenerRule:ListenerRule"):
+        cond = {k: v for c in rule.inputs["conditions"] for k, v in c.items()}
+        assert rule.inputs["actions"][0]["type"] == "forward"
+        forwarded.add((cond["httpRequestMethod"]["values"][0], cond["pathPattern"]["values"][0]))
+    assert forwarded == {("POST", "/mpic"), ("POST", "/v1/mpic"), ("GET", "/readyz")}  # no /healthz, no /metrics
+    health_in = one(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "host-in-health")
+    assert health_in.inputs["fromPort"] == 9090 and "cidrIpv4" not in health_in.inputs
 
 
 def test_coordinator_only_the_alb_listener_is_public_and_hosts_admit_only_the_alb():
@@ -231,7 +247,7 @@ def test_failover_records_primary_and_secondary_with_health_checks():
     run = run_component(build)
     checks = {c.outputs["id"]: c for c in of_type(run, "aws:route53/healthCheck:HealthCheck")}
     assert {(c.inputs["type"], c.inputs["resourcePath"], c.inputs["port"]) for c in checks.values()} == {
-        ("HTTPS", "/healthz", 443)}
+        ("HTTPS", "/readyz", 443)}
     records = {r.inputs["failoverRoutingPolicies"][0]["type"]: r for r in of_type(run, "aws:route53/record:Record")}
     assert set(records) == {"PRIMARY", "SECONDARY"}
     assert records["PRIMARY"].inputs["aliases"][0]["name"] == "a.elb.us-east-1.amazonaws.com"

@@ -218,7 +218,12 @@ def test_coordinator_autoscales_is_exposed_with_tls_and_keeps_secrets_out_of_the
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["MPIC_API_KEYS"]["valueFrom"]["secretKeyRef"] == {"name": "mpic-coordinator-secrets", "key": "api-keys"}
     probe = pod["containers"][0]["readinessProbe"]["httpGet"]
-    assert probe["scheme"] == "HTTPS" and probe["path"] == "/healthz"
+    assert probe["scheme"] == "HTTPS" and probe["path"] == "/readyz"  # deep: a quorum of perspectives answers
+    live = pod["containers"][0]["livenessProbe"]["httpGet"]
+    assert live == {"path": "/healthz", "port": 9090, "scheme": "HTTP"}  # the internal listener
+    assert yaml.safe_load(text)["internal_listen_port"] == 9090
+    (service,) = [s for s in kind(fleet_run, "Service") if s.inputs["metadata"]["name"] == "mpic-coordinator"]
+    assert [p["targetPort"] for p in service.inputs["spec"]["ports"]] == [8443]  # 9090 is never published
 
 
 def test_outputs_follow_the_smoke_suites_status_contract(fleet_run):

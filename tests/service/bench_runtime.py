@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from local.pki import KitCA  # noqa: E402
+from plan.pki import COORDINATOR_CLIENT_NAME  # noqa: E402
 from tests.service import infra  # noqa: E402
 
 FLEET = ["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
@@ -135,7 +136,7 @@ def main() -> int:
     prefix = infra.pick_prefix()
     ca = KitCA.load_or_create(tmp / "pki")
     web_ca = KitCA.load_or_create(tmp / "web-pki", common_name="bench web root")
-    client = ca.issue_client("coordinator")
+    client = ca.issue_client(COORDINATOR_CLIENT_NAME)
     stop: list[Any] = []
     procs: dict[str, subprocess.Popen[Any]] = {}
     try:
@@ -155,7 +156,8 @@ def main() -> int:
                 "tls": {"cert": str(cert), "key": str(key), "client_ca": str(ca.cert_path)},
                 "resolver": {"nameservers": [knot.addr], "port": knot.port},
                 "caa_domains": ["ca.mpic.test"], "audit_log": str(tmp / f"audit-{code}.jsonl"),
-                "log_level": "WARNING", "http_ca_file": str(web_ca.cert_path)}, tmp, code)
+                "log_level": "WARNING", "http_ca_file": str(web_ca.cert_path),
+                "allowed_reserved_networks": infra.lab_networks(prefix)}, tmp, code)
             urls[code] = f"https://{ip}:8443"
         for code in FLEET:
             infra.wait_port(urls[code].split("//")[1].split(":")[0], 8443, timeout=30)
@@ -168,7 +170,9 @@ def main() -> int:
                 "listen_host": f"{prefix}.30", "listen_port": port, "api_keys": [KEY], "hash_secret": "bench",
                 "default_perspective_count": 5, "perspective_timeout": 5.0, "early_quorum": early,
                 "client_tls": {"cert": str(client[0]), "key": str(client[1]), "ca": str(ca.cert_path)},
-                "perspectives": pool, "audit_log": str(tmp / f"audit-{name}.jsonl"), "log_level": "WARNING"},
+                "perspectives": pool, "audit_log": str(tmp / f"audit-{name}.jsonl"), "log_level": "WARNING",
+                "internal_listen_host": f"{prefix}.30", "internal_listen_port": port + 1000,
+                "br_as_of": "2026-12-15"},
                 tmp, name)
             infra.wait_port(f"{prefix}.30", port, timeout=30)
             return f"http://{prefix}.30:{port}/mpic"

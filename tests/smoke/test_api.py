@@ -128,6 +128,14 @@ def test_401_without_key(target):
         assert target.request("/mpic", body, bearer=True)[0] == 200
 
 
+def test_only_the_api_is_public(target):
+    """/healthz and /metrics live on each coordinator's internal listener: never answered outside."""
+    for path in ("/healthz", "/metrics"):
+        status, body = target.request(path, api_key=False)
+        assert status in (403, 404), (path, status)  # 404 (kit, ALB), 403 (API Gateway: no such route)
+        assert "mpic_requests_total" not in str(body)
+
+
 def test_400_on_bad_input(target):
     status, resp = target.request("/mpic", {"check_type": "nope", "domain_or_ip_target": target.test_domain})
     assert status == 400 and resp["error"] == "request-validation-failed", resp

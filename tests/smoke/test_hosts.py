@@ -111,8 +111,10 @@ def test_coordinator_replicas_and_tls(local_target):
     public = {s for s in socks if s[1] != "127.0.0.1"}
     assert public == {("tcp", coord["address"], 443)}, f"unexpected public listeners: {public}"
     assert len([s for s in socks if s[1] == "127.0.0.1"]) >= 2, "coordinator runs >= 2 replicas"
-    status, _ = local_target.request("/healthz", api_key=False)
-    assert status == 200
+    status, body = local_target.request("/readyz", api_key=False)
+    assert (status, body) == (200, {"status": "ready"})  # a quorum of perspectives in >= 2 RIRs answers
+    for internal in ("/healthz", "/metrics"):  # on each replica's internal listener only
+        assert local_target.request(internal, api_key=False)[0] == 404
 
 
 def test_deployed_perspective_hosts(target):
