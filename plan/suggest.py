@@ -226,9 +226,6 @@ class _Clock:
         if not self.nodes & 255 and time.perf_counter() > self.deadline:
             raise _Timeout
 
-    def expired(self) -> bool:
-        return time.perf_counter() > self.deadline
-
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -409,7 +406,7 @@ class _Problem:
         if seed is not None:
             best.key, best.members, best.seeded = self.key(seed), list(seed), True
         ctx = self._context(threshold, cap)
-        if ctx is None:
+        if ctx is None:  # pragma: no cover - phase A found a set at a threshold at least this high
             return best, True
         adj, pool, counts, cost = ctx
         provs = [0] * len(self.prov_masks)
@@ -625,7 +622,7 @@ def _validate(req: SuggestRequest) -> tuple[list[Location], list[Location]]:
                               f"be checked. Drop --max-monthly-usd or {unpriced[0]}.", key="--include",
                               value=unpriced[0])
     if req.time_budget_s <= 0:
-        raise ConfigError(f"time budget: {req.time_budget_s} s; give a positive number of seconds.",
+        raise ConfigError(f"--time-limit: {req.time_budget_s} s; give the search a positive number of seconds.",
                           key="--time-limit", value=req.time_budget_s)
     free = _pool(req.providers, req.exclude | set(req.include), req.no_opt_in, req.primary,
                  req.region_monthly_usd if req.max_monthly_usd is not None else None)
@@ -657,9 +654,12 @@ def _infeasible(req: SuggestRequest, problem: _Problem, clock: _Clock) -> Config
                               [problem.locs[i] for i in problem.inc], None, None, problem.multi_provider)
         if unbudgeted.first_set(MIN_DISTANCE_KM, unbudgeted.loose_cap, clock) is not None:
             cheapest = _min_cost_set(problem, clock)
-            fix = (f"the cheapest compliant set ({', '.join(problem.locs[i].code for i in cheapest[1])}) costs "
-                   f"${cheapest[0]:,.2f}; raise --max-monthly-usd to at least {math.ceil(cheapest[0] * 100) / 100:.2f}"
-                   if cheapest else "raise --max-monthly-usd")
+            fix = "raise --max-monthly-usd"
+            if cheapest is not None:
+                usd, members, proven = cheapest
+                fix = (f"the cheapest compliant set{'' if proven else ' found in the time budget'} "
+                       f"({', '.join(problem.locs[i].code for i in members)}) costs ${usd:,.2f}; raise "
+                       f"--max-monthly-usd to at least {math.ceil(usd * 100) / 100:.2f}")
             return ConfigError(f"--max-monthly-usd: no compliant set of {req.count} remote perspectives costs <= "
                                f"${req.max_monthly_usd:,.2f} a month; {fix}, or lower --count.",
                                key="--max-monthly-usd", value=req.max_monthly_usd)
@@ -673,8 +673,9 @@ def _infeasible(req: SuggestRequest, problem: _Problem, clock: _Clock) -> Config
                        f"{relax[1:]}.", key="--count", value=req.count)
 
 
-def _min_cost_set(problem: _Problem, clock: _Clock) -> tuple[float, list[int]] | None:
-    """The cheapest set meeting the hard constraints without the budget (None if none)."""
+def _min_cost_set(problem: _Problem, clock: _Clock) -> tuple[float, list[int], bool] | None:
+    """The cheapest set meeting the hard constraints without the budget, and whether the search
+    finished (None when none was found)."""
     free = [problem.locs[i] for i in range(problem.n) if i not in problem.inc]
     prices = {loc.code: problem.cost[i] for i, loc in enumerate(problem.locs)}  # type: ignore[index]
     unbounded = _Problem(problem.count, problem.primary, free, [problem.locs[i] for i in problem.inc],
@@ -708,13 +709,14 @@ def _min_cost_set(problem: _Problem, clock: _Clock) -> tuple[float, list[int]] |
             chosen.pop()
             counts[r] -= 1
 
+    proven = True
     try:
         walk(pool, unbounded.count - len(unbounded.inc), cost, [])
     except _Timeout:
-        pass
-    if best[1] is None:
+        proven = False
+    if best[1] is None:  # pragma: no cover - the caller found a set, the first descent finds one
         return None
-    return best[0], best[1]
+    return best[0], best[1], proven
 
 
 # ---------------------------------------------------------------------- public API
@@ -742,7 +744,14 @@ def suggest(request: SuggestRequest) -> Suggestion:
                           f"{request.time_budget_s:g} s. Give the search more time or fewer candidates.",
                           key="--count", value=request.count) from None
     if outcome is None:
-        raise _infeasible(request, problem, clock)
+        try:  # the diagnosis searches too: give it a budget of its own
+            error = _infeasible(request, problem, _Clock(max(1.0, request.time_budget_s)))
+        except _Timeout:
+            error = ConfigError(f"--count: no compliant set of {request.count} remote perspectives exists with these "
+                                "filters (BR 3.2.2.9: >= 500 km apart, primary included, in >= 2 RIRs). Lower "
+                                "--count, widen --providers, drop --no-opt-in or shorten --exclude/--include.",
+                                key="--count", value=request.count)
+        raise error
     return _build(problem, outcome, request.evaluation_date, clock, included=set(request.include),
                   costs=request.region_monthly_usd)
 
