@@ -71,7 +71,7 @@ def draw_map(features: dict, path: Path, title: str, *, width_in: float = 14.0, 
     """Draw ``features`` (a FeatureCollection of ``plan.geo_features.fleet_features``) to
     ``path``: PNG or SVG by its extension. Each location is a dot in its RIR's colour (the
     primary a larger star), each disc a translucent 500 km area, the nearest pair a dashed line
-    labelled with its distance; a legend names the RIRs.
+    labelled with its distance (the legend names the pair); a legend names the RIRs.
 
     Raises ConfigError for another extension or a missing folder (key ``--map``).
     """
@@ -110,21 +110,22 @@ def draw_map(features: dict, path: Path, title: str, *, width_in: float = 14.0, 
             ax.plot(xs, ys, color=PAIR_COLOUR, linewidth=1.8, linestyle=(0, (4, 2)), zorder=3)
         longest = max(_line_parts(f["geometry"]), key=len)
         mx, my = longest[len(longest) // 2]
-        ax.annotate(f"nearest pair {' - '.join(props['codes'])}: {props['distance_km']:,.0f} km", (mx, my),
-                    xytext=(0, -16), textcoords="offset points", ha=_h_align(mx), va="top", fontsize=8, zorder=6,
+        ax.annotate(f"{props['distance_km']:,.0f} km", (mx, my),
+                    xytext=(0, -16), textcoords="offset points", ha=_h_align(mx), va="top", fontsize=8, zorder=4,
                     bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": PAIR_COLOUR, "lw": 0.8})
     for f in locations:
         props = f["properties"]
         lon, lat = f["geometry"]["coordinates"]
         colour = RIR_COLOURS.get(props["rir"], "#777777")
         if props.get("role") == "primary":
-            ax.scatter([lon], [lat], marker="*", s=420, color=colour, edgecolors="black", linewidths=1.2, zorder=5)
+            ax.scatter([lon], [lat], marker="*", s=420, color=colour, edgecolors="black", linewidths=1.2, zorder=7)
             label = f"{props['code']} (primary)"
         else:
-            ax.scatter([lon], [lat], marker="o", s=55, color=colour, edgecolors="black", linewidths=0.8, zorder=5)
+            ax.scatter([lon], [lat], marker="o", s=55, color=colour, edgecolors="black", linewidths=0.8, zorder=7)
             label = props["code"]
         east = lon > 140  # labels of the far east go left of their dot, inside the map
-        ax.annotate(label, (lon, lat), xytext=(-6 if east else 6, 5), textcoords="offset points", fontsize=8,
+        gap = 11 if props.get("role") == "primary" else 6  # clear of the star
+        ax.annotate(label, (lon, lat), xytext=(-gap if east else gap, gap - 1), textcoords="offset points", fontsize=8,
                     ha="right" if east else "left", zorder=6,
                     fontweight="bold" if props.get("role") == "primary" else "normal",
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
@@ -142,8 +143,10 @@ def draw_map(features: dict, path: Path, title: str, *, width_in: float = 14.0, 
     handles.append(Line2D([], [], marker="*", color="none", markerfacecolor="white", markeredgecolor="black",
                           markersize=13, label="primary perspective"))
     handles.append(Patch(facecolor="#999999", alpha=0.3, edgecolor="#777777", label="500 km disc"))
-    if pairs:
-        handles.append(Line2D([], [], color=PAIR_COLOUR, linestyle=(0, (4, 2)), label="nearest pair"))
+    for f in pairs:
+        props = f["properties"]
+        handles.append(Line2D([], [], color=PAIR_COLOUR, linestyle=(0, (4, 2)),
+                              label=f"nearest pair {' - '.join(props['codes'])}: {props['distance_km']:,.0f} km"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     metadata = {"Software": None} if suffix == ".png" else {"Date": None}
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "mpic-fleet"}):  # SVG text stays text
