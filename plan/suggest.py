@@ -20,7 +20,9 @@ Hard constraints: every pair among {primary} U remotes >= 500 km (R1; the primar
 3. **Provider diversity**: the number of distinct providers, when the request allows several.
 4. **Quorum latency**: the quorum-th smallest RTT floor from the primary (lower is better);
    RTT floor = 2 x geodesic km / 204 km per ms (light in fibre). Without a primary: no key.
-5. The exact smallest pairwise distance (larger is better), then the sorted region codes
+5. Fewer opt-in regions (each must be enabled in the account before a deploy; upstream
+   deployments broke on them). ``--no-opt-in`` makes this a hard filter instead.
+6. The exact smallest pairwise distance (larger is better), then the sorted region codes
    (alphabetically first): the result is reproducible.
 
 Why not the issue's literal order (distance, then RIR spread, then providers, then latency):
@@ -47,9 +49,9 @@ sets are Python-int bitsets. Phase A finds D*: a feasibility search for a set wh
 or the time budget ends. It prunes by the remaining candidate count, by a per-RIR capacity bound
 and by a greedy colouring bound (a set whose pairs are all >= T takes at most one region from
 each colour class of "closer than T" conflicts). Phase B enumerates the sets whose pairs are all
->= max(500, D* - tolerance) in code order with a lexicographic bound on keys 3-5 (providers
-still reachable, the quorum-th smallest RTT among the chosen and remaining regions, the current
-minimum). ``proven_optimal`` is true when both phases finished inside the budget; otherwise the
+>= max(500, D* - tolerance) in code order with a lexicographic bound on keys 3-6 (providers
+still reachable, the quorum-th smallest RTT if the fastest remaining regions were added, the
+opt-in regions already chosen or forced, the current minimum capped at D*). ``proven_optimal`` is true when both phases finished inside the budget; otherwise the
 best set found is returned with ``proven_optimal`` false.
 """
 
@@ -269,6 +271,8 @@ class _Problem:
         self.prov_of = [provs.index(loc.provider) for loc in self.locs]
         self.prov_masks = [sum(1 << i for i in range(n) if self.prov_of[i] == p) for p in range(len(provs))]
         self.prov_masks_r = [self._to_rtt_space(m) for m in self.prov_masks]
+        self.opt_in = [1 if loc.opt_in else 0 for loc in self.locs]
+        self.enabled = sum(1 << i for i in range(n) if not self.opt_in[i])
         self.multi_provider = multi_provider
         self.cost = [float(costs[loc.code]) for loc in self.locs] if costs is not None else None
         self.max_cost = max_cost
@@ -292,10 +296,11 @@ class _Problem:
     def quorum_rtt(self, members: Sequence[int]) -> float:
         return sorted(self.rtt[i] for i in members)[self.quorum - 1]
 
-    def key(self, members: Sequence[int]) -> tuple[int, float, float]:
+    def key(self, members: Sequence[int]) -> tuple[int, float, int, float]:
+        """Keys 3-6 of the objective, larger is better."""
         prov = len({self.prov_of[i] for i in members}) if self.multi_provider else 0
         rtt = -self.quorum_rtt(members) if self.primary else 0.0
-        return prov, rtt, self.min_pair(members)
+        return prov, rtt, -sum(self.opt_in[i] for i in members), self.min_pair(members)
 
     def robust(self, members: Sequence[int]) -> bool:
         return max(Counter(self.rir_of[i] for i in members).values()) <= self.robust_cap
@@ -393,13 +398,13 @@ class _Problem:
         except _Timeout:
             return best, False
 
-    # ------------------------------------------------------------------ phase B: keys 3-5
+    # ------------------------------------------------------------------ phase B: keys 3-6
     def best_in_band(self, threshold: float, cap: int, clock: _Clock,
                      min_cap: float = math.inf, seed: Sequence[int] | None = None) -> tuple[_Best, bool]:
-        """Phase B: the best set by keys 3-5 among those with all pairs >= ``threshold``.
+        """Phase B: the best set by keys 3-6 among those with all pairs >= ``threshold``.
 
         ``min_cap``: a proven upper bound of any set's smallest distance (D* of phase A), which
-        caps key 5 in the bound so that ties on keys 3-4 are cut early. ``seed``: a set in the
+        caps key 6 in the bound so that ties on keys 3-5 are cut early. ``seed``: a set in the
         band (phase A's), whose key starts the search as incumbent; the code-order tie-break stays
         exact because a seed yields to the first set found with an equal key."""
         best = _Best()
@@ -422,27 +427,53 @@ class _Problem:
             return best, False
         return best, True
 
-    def _bound(self, chosen: list[int], pool_r: int, need: int, provs: list[int], cur_min: float) -> tuple:
-        """An upper bound of keys 3-5 over the sets that complete ``chosen`` from the pool
+    def _dominated(self, best: _Best, chosen: list[int], pool: int, pool_r: int, need: int, provs: list[int],
+                   cur_min: float, adj: list[int]) -> bool:
+        """Whether no set completing ``chosen`` from the pool can replace the incumbent: an upper
+        bound of keys 3-6, compared lexicographically and computed lazily, key by key
         (``pool_r``: the pool as bits in RTT order)."""
+        key = best.key
+        assert key is not None
+        strict = not best.seeded  # a seed yields to an equal key, a found set does not
+
+        def decided(bound: float, incumbent: float) -> bool | None:
+            if bound != incumbent:
+                return bound < incumbent
+            return None
+
         prov = 0
         if self.multi_provider:
             used = sum(1 for c in provs if c)
             avail = sum(1 for c, m in zip(provs, self.prov_masks_r) if not c and pool_r & m)
             prov = used + min(need, avail)
+        verdict = decided(prov, key[0])
+        if verdict is not None:
+            return verdict
         rtt = 0.0
         if self.primary is not None:
             # The quorum-th smallest RTT of the final set is smallest when the ``need`` regions
             # still to add are the fastest ones left in the pool (its lowest bits in RTT order).
             values = [self.rtt[i] for i in self.inc]
             values += [self.rtt[i] for i in chosen]
+            rest = pool_r
             for _ in range(need):
-                low = pool_r & -pool_r
+                low = rest & -rest
                 values.append(self.rtt_sorted[low.bit_length() - 1])
-                pool_r ^= low
+                rest ^= low
             values.sort()
             rtt = -values[self.quorum - 1]
-        return prov, rtt, min(cur_min, self._min_cap)
+        verdict = decided(rtt, key[1])
+        if verdict is not None:
+            return verdict
+        # opt-in regions: those chosen, plus those forced because at most one enabled-by-default
+        # region per colour class of the pool can join
+        opt_in = sum(self.opt_in[i] for i in self.inc) + sum(self.opt_in[i] for i in chosen)
+        opt_in += max(0, need - _colours(pool & self.enabled, adj, need))
+        verdict = decided(-opt_in, key[2])
+        if verdict is not None:
+            return verdict
+        bound_min = min(cur_min, self._min_cap)
+        return bound_min < key[3] or (bound_min == key[3] and strict)
 
     def _best(self, pool: int, pool_r: int, need: int, counts: list[int], provs: list[int], cost: float,
               chosen: list[int], cur_min: float, adj: list[int], adj_r: list[int], cap: int, clock: _Clock,
@@ -457,10 +488,8 @@ class _Problem:
         if not self._viable(pool, need, counts, cost, cap, adj):
             return
         while pool.bit_count() >= need:
-            if best.key is not None:
-                bound = self._bound(chosen, pool_r, need, provs, cur_min)
-                if bound < best.key or (bound == best.key and not best.seeded):
-                    return  # nothing left here beats the incumbent; later sets lose the code tie-break
+            if best.key is not None and self._dominated(best, chosen, pool, pool_r, need, provs, cur_min, adj):
+                return  # nothing left here beats the incumbent; later sets lose the code tie-break
             low = pool & -pool
             v = low.bit_length() - 1
             pool ^= low

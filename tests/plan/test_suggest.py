@@ -66,13 +66,13 @@ def assert_compliant(s: Suggestion, request: SuggestRequest) -> None:
 def test_count_5_primary_us_east_1_is_proven_and_pinned():
     s = suggest(req(5, primary=lookup("us-east-1")))
     assert s.proven_optimal
-    assert s.codes == ("eu-central-1", "af-south-1", "ap-northeast-1", "ap-south-1", "ap-southeast-2")
+    assert s.codes == ("sa-east-1", "eu-central-1", "ap-northeast-1", "ap-south-1", "ap-southeast-2")
     assert s.nearest_pair == ("us-east-1", "eu-central-1") and round(s.min_pair_km) == 6566
-    assert s.rirs == {"AFRINIC": 1, "APNIC": 3, "RIPE NCC": 1} and s.rir_robust and s.quorum == 4
+    assert s.rirs == {"APNIC": 3, "LACNIC": 1, "RIPE NCC": 1} and s.rir_robust and s.quorum == 4
     assert round(s.quorum_rtt_ms_bound, 1) == 126.2
     doc = s.to_json()
     assert ISSUE_KEYS <= set(doc) and doc["primary"] == "us-east-1" and doc["monthly_usd"] is None
-    assert doc["stack_yaml"].startswith("mpic:primary: us-east-1\nmpic:perspectives:\n  - eu-central-1\n")
+    assert doc["stack_yaml"].startswith("mpic:primary: us-east-1\nmpic:perspectives:\n  - sa-east-1\n")
     assert_compliant(s, req(5, primary=lookup("us-east-1")))
 
 
@@ -130,8 +130,19 @@ def test_provider_diversity_counts_when_several_providers_are_allowed():
     assert set(only_aws.providers) == {"aws"} and any(w.startswith("DIVERSITY") for w in only_aws.warnings)
 
 
+def test_fewer_opt_in_regions_break_the_tie_of_the_issue_keys():
+    # af-south-1 in place of sa-east-1 ties on every key of the issue (same D*, same quorum RTT)
+    primary = lookup("us-east-1")
+    s = suggest(req(5, primary=primary))
+    twin = [CATALOG[c] for c in ("eu-central-1", "af-south-1", "ap-northeast-1", "ap-south-1", "ap-southeast-2")]
+    assert math.isclose(_min_pair(twin, primary), s.min_pair_km) and _robust(twin)
+    assert math.isclose(sorted(rtt_floor_ms(distance_km(primary, p)) for p in twin)[3], s.quorum_rtt_ms_bound)
+    assert not any(p.opt_in for p in s.perspectives) and any(p.opt_in for p in twin)
+    assert not any(w.startswith("REGION") for w in s.warnings)
+
+
 def test_opt_in_regions_are_named_in_a_warning():
-    s = suggest(req(5, primary=lookup("us-east-1")))
+    s = suggest(req(10, primary=lookup("us-east-1")))
     opt_in = [code for code in s.codes if CATALOG[code].opt_in]
     assert opt_in and any(w.startswith("REGION") and all(code in w for code in opt_in) for w in s.warnings)
 
@@ -300,7 +311,8 @@ def brute_force(pool, n, primary, tolerance, multi_provider):
             rtt = sorted(2 * distance_km(primary, p) / 204.0 for p in combo)[c.required_quorum(n) - 1]
         else:
             rtt = 0.0
-        return (-provs, rtt, -_min_pair(combo, primary), sorted(p.code for p in combo))
+        opt_in = sum(p.opt_in for p in combo)
+        return (-provs, rtt, opt_in, -_min_pair(combo, primary), sorted(p.code for p in combo))
 
     return min(band, key=rank)
 
