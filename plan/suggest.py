@@ -6,9 +6,11 @@ this module picks the best one for a stated objective and says whether it *prove
 
 The objective (lexicographic, first key first)
 ----------------------------------------------
-Hard constraints: every pair among {primary} U remotes >= 500 km (R1; the primary counts);
->= 2 RIRs among the remotes (R5); N >= the R3 minimum on ``as_of``; the filters of the request
-(providers, include, exclude, no opt-in, monthly budget).
+Hard constraints: every pair among {primary} U remotes >= 500 km (R1; the primary counts; a
+candidate within 500 km of the primary never enters); >= 2 RIRs among the remotes (R5; also
+before R5 takes effect on 2026-03-15); N >= 2 and >= the R3 minimum on ``as_of`` (a smaller
+``--count`` is refused with a ConfigError rather than warned about: the answer must pass
+``mpic check``); the filters of the request (providers, include, exclude, no opt-in, budget).
 
 1. **RIR robustness** (R5 warning): the largest single-RIR count is <= N - f - 1, f =
    ``allowed_non_corroborations(N)``, so f failures in the minority RIRs still leave a quorum in
@@ -32,8 +34,10 @@ the later keys matter without giving up the distance goal:
 
 * RIR robustness goes first because it is a boolean that ``mpic check`` reports (R5 warning:
   f failures of the minority RIR block issuance); a suggestion should never earn an avoidable
-  finding for a few more kilometres. On the 53-region catalog a robust set always exists at the
-  same or nearly the same D* (see the tests), so in practice the distance goal is unchanged.
+  finding for a few more kilometres. Measured on the catalog (AWS only and all providers; no
+  primary, us-east-1 or eu-west-1 as primary; N = 4..10) the robust optimum has exactly the
+  unconstrained D*; only N = 3 pays (3 RIRs needed): D* 7,638 instead of 9,595 km around
+  us-east-1, still far above 500 km.
 * The distance key is compared within a band of ``tolerance_km``: region coordinates are
   city-level estimates (``config/regions.yaml``), the same uncertainty that makes R2 warn within
   the 25 km ``borderline_margin_km`` above 500 km. Minimum distances closer than that to D* are
@@ -51,8 +55,9 @@ and by a greedy colouring bound (a set whose pairs are all >= T takes at most on
 each colour class of "closer than T" conflicts). Phase B enumerates the sets whose pairs are all
 >= max(500, D* - tolerance) in code order with a lexicographic bound on keys 3-6 (providers
 still reachable, the quorum-th smallest RTT if the fastest remaining regions were added, the
-opt-in regions already chosen or forced, the current minimum capped at D*). ``proven_optimal`` is true when both phases finished inside the budget; otherwise the
-best set found is returned with ``proven_optimal`` false.
+opt-in regions already chosen or forced, the current minimum capped at D*). ``proven_optimal``
+is true when both phases finished inside the budget; otherwise the best set found is returned
+with ``proven_optimal`` false.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from config.catalog import Location, load_catalog, lookup
+from config.catalog import Location, load_catalog
 from config.compliance import (
     MIN_DISTANCE_KM,
     allowed_non_corroborations,
@@ -679,8 +684,9 @@ def _infeasible(req: SuggestRequest, problem: _Problem, clock: _Clock) -> Config
     relax = ("widen --providers, drop --no-opt-in or shorten --exclude"
              + (" (and --include)" if req.include else ""))
     if problem.max_cost is not None:
-        unbudgeted = _Problem(req.count, req.primary, [problem.locs[i] for i in range(problem.n) if i not in problem.inc],
-                              [problem.locs[i] for i in problem.inc], None, None, problem.multi_provider)
+        free = [problem.locs[i] for i in range(problem.n) if i not in problem.inc]
+        unbudgeted = _Problem(req.count, req.primary, free, [problem.locs[i] for i in problem.inc], None, None,
+                              problem.multi_provider)
         if unbudgeted.first_set(MIN_DISTANCE_KM, unbudgeted.loose_cap, clock) is not None:
             cheapest = _min_cost_set(problem, clock)
             fix = "raise --max-monthly-usd"
