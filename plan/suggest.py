@@ -53,9 +53,11 @@ sets are Python-int bitsets. Phase A finds D*: a feasibility search for a set wh
 or the time budget ends. It prunes by the remaining candidate count, by a per-RIR capacity bound
 and by a greedy colouring bound (a set whose pairs are all >= T takes at most one region from
 each colour class of "closer than T" conflicts). Phase B enumerates the sets whose pairs are all
->= max(500, D* - tolerance) in code order with a lexicographic bound on keys 3-6 (providers
-still reachable, the quorum-th smallest RTT if the fastest remaining regions were added, the
-opt-in regions already chosen or forced, the current minimum capped at D*). ``proven_optimal``
+>= max(500, D* - tolerance) in code order with a lexicographic bound on keys 3-6, computed
+lazily: providers still reachable; the quorum-th smallest RTT if the regions still to add were
+the fastest region of each of the first colour classes of the pool (coloured fastest first: a
+set takes at most one region per class); the opt-in regions chosen or forced; the current
+minimum capped at D*. ``proven_optimal``
 is true when both phases finished inside the budget; otherwise the best set found is returned
 with ``proven_optimal`` false.
 """
@@ -424,7 +426,8 @@ class _Problem:
             provs[self.prov_of[i]] += 1
         cur_min = self.min_pair(self.inc)
         self._min_cap = min_cap
-        adj_r = [self._to_rtt_space(m) for m in adj]
+        adj_r = [self._to_rtt_space(m) for m in adj]  # by region index, masks in RTT order
+        self._adj_by_pos = [adj_r[i] for i in self.rtt_order]  # by RTT position, masks in RTT order
         try:
             self._best(pool, self._to_rtt_space(pool), self.count - len(self.inc), counts, provs, cost, [], cur_min,
                        adj, adj_r, cap, clock, best)
@@ -456,15 +459,15 @@ class _Problem:
             return verdict
         rtt = 0.0
         if self.primary is not None:
-            # The quorum-th smallest RTT of the final set is smallest when the ``need`` regions
-            # still to add are the fastest ones left in the pool (its lowest bits in RTT order).
+            # The regions still to add hold at most one region per colour class of the pool
+            # (classes of mutual conflicts, coloured fastest first), so their sorted RTTs are at
+            # least the ``need`` smallest class minima: the quorum-th smallest RTT is bounded.
             values = [self.rtt[i] for i in self.inc]
             values += [self.rtt[i] for i in chosen]
-            rest = pool_r
-            for _ in range(need):
-                low = rest & -rest
-                values.append(self.rtt_sorted[low.bit_length() - 1])
-                rest ^= low
+            starts = _class_starts(pool_r, self._adj_by_pos, need)
+            if len(starts) < need:
+                return True  # fewer classes than regions to add: no completion exists
+            values += [self.rtt_sorted[pos] for pos in starts]
             values.sort()
             rtt = -values[self.quorum - 1]
         verdict = decided(rtt, key[1])
@@ -527,6 +530,20 @@ class _Problem:
             return 0
         finally:
             self.count = saved
+
+
+def _class_starts(pool: int, adj: list[int], limit: int) -> list[int]:
+    """The first region (lowest bit) of each of the first ``limit`` classes of a greedy
+    colouring of ``pool`` that takes regions in bit order (see :func:`_colours`)."""
+    starts = []
+    while pool and len(starts) < limit:
+        rest = pool
+        starts.append((rest & -rest).bit_length() - 1)
+        while rest:
+            low = rest & -rest
+            pool ^= low
+            rest &= ~low & ~adj[low.bit_length() - 1]
+    return starts
 
 
 def _colours(pool: int, adj: list[int], limit: int) -> int:
