@@ -488,3 +488,21 @@ def test_repair_under_a_budget_keeps_no_unpriced_region():
     costs = {code: usd for code, usd in _monthly(AWS).items() if code != "eu-west-1"}
     s = repair(_cfg(codes), region_monthly_usd=costs, max_monthly_usd=1e6)
     assert s is not None and "eu-west-1" not in s.codes and all(code in costs for code in s.codes)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(AWS), min_size=5, max_size=5, unique=True), st.sampled_from(["us-east-1", "eu-west-1"]))
+def test_repair_is_compliant_and_keeps_the_most_regions(codes, primary):
+    if primary in codes:
+        return
+    cfg = _cfg(codes, primary=primary)
+    s = repair(cfg)
+    if s is None:
+        assert not any(f.rule in sg.REGION_RULES for f in c.check_stack(cfg).violations)
+        return
+    assert_compliant(s, req(5, primary=lookup(primary)))
+    kept = [code for code in codes if code in s.codes]
+    assert len(s.replaced) == 5 - len(kept)
+    for more in itertools.combinations(codes, len(kept) + 1):  # keeping one more is impossible
+        with pytest.raises(ConfigError):
+            suggest(req(5, primary=lookup(primary), include=more))
