@@ -5,7 +5,9 @@
 - :mod:`plan.aws`, :mod:`plan.cloud_init` — the AWS targets (network slots, names, cloud-init);
 - :mod:`plan.k8s`, :mod:`plan.k8s_objects` — the Kubernetes target's objects;
 - :mod:`plan.local` — the local fleet's topology (namespaces, addresses, ports, WAN delays);
-- :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the dated price table.
+- :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the dated price table;
+- :mod:`plan.artifacts` — the built runtime artifacts and the check that they match the sources;
+- :mod:`plan.suggest` — the best compliant region set (``mpic suggest``); :mod:`plan.geo_features` — a fleet as GeoJSON.
 
 May import :mod:`config` only.
 """
