@@ -20,7 +20,7 @@ from config.geo import distance_km
 from config.model import StackConfig
 from plan import suggest as sg
 from plan.suggest import SuggestRequest, Suggestion, repair, rtt_floor_ms, suggest
-from scripts.kit import prices
+from plan import prices
 
 DAY = dt.date(2026, 12, 15)  # R3: 5 remote perspectives from this date
 CATALOG = load_catalog()
