@@ -52,9 +52,10 @@ def render(result: "PlanResult", console: Console) -> None:
     console.print(lines)
     console.print(f"assumptions: {', '.join(f'{k}={v:g}' for k, v in ASSUMPTIONS.items())}", highlight=False)
     for v in result.violations:
-        console.print(f"[red]POLICY {v.policy}[/]: {v.message}", highlight=False)
+        level = "[yellow]advisory[/]" if v.advisory else "[red]POLICY[/]"
+        console.print(f"{level} {v.policy}: {v.message}", highlight=False)
     console.print(format_report(result.report, result.fleet), highlight=False)
-    verdict = "ok" if result.ok else "NOT ok"
+    verdict = ("ok" if result.ok else "NOT ok") + (" (LAB: non-compliant)" if result.lab else "")
     console.print(f"{result.stack}: {len(result.items)} resources in {len(result.regions)} regions, "
                   f"{len(result.violations)} policy violations, estimated total "
                   f"[bold]{result.cost.total:,.2f} USD/month[/] - {verdict}", highlight=False)

@@ -164,6 +164,14 @@ class StackConfig(BaseModel):
     """Perspective hosts/pods per region behind its load balancer (>= 2 on every target)."""
     coordinator_replicas: int = Field(default=MIN_REPLICAS, le=50)
     """Coordinator hosts/pods per coordinator site (>= 2 on every target)."""
+    early_quorum: bool = True
+    """The coordinator answers as soon as the verdict can no longer change (quorum across >= 2 RIRs
+    reached, or out of reach); false: it waits for every perspective of the cohort."""
+    perspective_timeout_ms: int = Field(default=5000, ge=100, le=60000)
+    """How long the coordinator waits for one perspective's answer (milliseconds)."""
+    proxy: str | dict[str, str] | None = None
+    """Explicit HTTP(S) proxy of the perspectives' HTTP checks: one URL for every perspective, or a
+    map perspective code -> URL (ambient HTTP(S)_PROXY variables are always ignored)."""
     wan_delay: bool = False
     """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -203,6 +211,21 @@ class StackConfig(BaseModel):
             require_replicas(f"{NAMESPACE}:{to_camel(info.field_name)}", v)
         return v
 
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _proxy(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        items = v.items() if isinstance(v, dict) else [(None, v)]
+        for code, url in items:
+            key = f"{NAMESPACE}:proxy" + (f".{code}" if code is not None else "")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")) or "://" not in url[:8] \
+                    or len(url.split("://", 1)[1]) == 0:
+                raise ConfigError(f"{key}: {url!r} is not a proxy URL; give http://HOST:PORT or https://HOST:PORT "
+                                  "(one for every perspective, or a map of perspective code -> URL).",
+                                  key=key, value=url, fix="use an http:// or https:// URL")
+        return v
+
     @field_validator("resolvers", mode="before")
     @classmethod
     def _resolvers(cls, v: Any) -> Any:
@@ -229,6 +252,11 @@ class StackConfig(BaseModel):
                               f"used per attempt. Set it to at most {self.cohort_size}, or leave it unset "
                               "for the BR 3.2.2.9 default.", key=f"{NAMESPACE}:quorum", value=self.quorum)
         codes = {p.code for p in self.perspectives}
+        for code in (self.proxy if isinstance(self.proxy, dict) else {}):
+            if code not in codes:
+                raise ConfigError(f"{NAMESPACE}:proxy: '{code}' is not one of the perspectives "
+                                  f"({', '.join(sorted(codes))}). Key each proxy by its perspective's code.",
+                                  key=f"{NAMESPACE}:proxy.{code}", value=code, fix="use a perspective code")
         for code in self.resolvers:
             if code not in codes:
                 raise ConfigError(f"{NAMESPACE}:resolvers: '{code}' is not one of the perspectives "
@@ -250,6 +278,17 @@ class StackConfig(BaseModel):
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(p.code for p in self.perspectives)
+
+    def proxy_for(self, code: str) -> str | None:
+        """The explicit proxy of perspective ``code`` (``mpic:proxy``), or None."""
+        if isinstance(self.proxy, dict):
+            return self.proxy.get(code)
+        return self.proxy
+
+    @property
+    def perspective_timeout(self) -> float:
+        """``mpic:perspectiveTimeoutMs`` in seconds (what the runtime's settings take)."""
+        return self.perspective_timeout_ms / 1000
 
     def resolver_for(self, code: str) -> ResolverSpec:
         return self.resolvers.get(code, ResolverSpec())

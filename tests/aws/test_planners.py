@@ -115,13 +115,13 @@ def test_manifest_round_trips_through_the_config_model():
 def test_lambda_environments():
     f = fleet("aws-lambda", aws={"caaDomains": ["ca.example"]})
     p = planners.plan_lambda(f).perspectives[0]
-    env = planners.lambda_perspective_env(p, f.aws)
+    env = planners.lambda_perspective_env(f, p)
     assert env["MPIC_CODE"] == "us-west-2" and env["MPIC_RIR"] == "ARIN"
     assert json.loads(env["MPIC_RESOLVER"]) == {"nameservers": [planners.LAMBDA_RESOLVER], "port": 53}
     assert json.loads(env["MPIC_CAA_DOMAINS"]) == ["ca.example"]
     vpc = fleet("aws-lambda", aws={"dnssecVpc": True})
     pv = planners.plan_lambda(vpc).perspectives[0]
-    resolver = json.loads(planners.lambda_perspective_env(pv, vpc.aws)["MPIC_RESOLVER"])["nameservers"][0]
+    resolver = json.loads(planners.lambda_perspective_env(vpc, pv)["MPIC_RESOLVER"])["nameservers"][0]
     assert ipaddress.ip_address(resolver) == ipaddress.ip_network(pv.vpc_cidr).network_address + 2
     coord = planners.lambda_coordinator_env(f, [{"code": "x"}])
     assert coord["MPIC_DEFAULT_PERSPECTIVE_COUNT"] == "5" and coord["MPIC_MAX_ATTEMPTS"] == "2"

@@ -23,8 +23,13 @@ def mpic(*args: str):
 
 
 def _region_ns(fleet, code: str | None = None) -> str:
+    """A perspective host of ``code`` (any region by default): where validation traffic starts."""
     hosts = [h for h in fleet["hosts"] if h["role"] == "perspective"]
-    return next(h["netns"] for h in hosts if code is None or h["name"] == f"perspective-{code}")
+    return next(h["netns"] for h in hosts if code is None or h.get("region") == code)
+
+
+def _lb_ns(fleet, code: str) -> str:
+    return next(h["netns"] for h in fleet["hosts"] if h["role"] == "lb" and h.get("region") == code)
 
 
 def _dig(fleet, name: str, rtype: str) -> str:
@@ -96,19 +101,20 @@ def test_fault_commands_break_and_heal(healed):
     fleet = healed
     region = fleet["perspectives"][1]["code"]
     procs = State.load(fleet["stack"]).data["processes"]
+    resolvers = [f"unbound@perspective-{region}-{j}" for j in (1, 2)]
     res = mpic("fault", "kill-resolver", region)
-    assert res.exit_code == 0 and f"unbound@{region}" in res.stdout
-    assert not alive(State.load(fleet["stack"]).data["processes"][f"unbound@{region}"])
+    assert res.exit_code == 0 and all(name in res.stdout for name in resolvers)
+    assert not any(alive(State.load(fleet["stack"]).data["processes"][name]) for name in resolvers)
     res = mpic("fault", "slow", region, "250")
     assert res.exit_code == 0 and "one-way backbone delay now 250.0 ms" in res.stdout
     res = mpic("fault", "partition", region)
     assert res.exit_code == 0 and "backbone traffic dropped" in res.stdout
-    assert "mpic_fault" in run(["nft", "list", "tables"], netns=_region_ns(fleet, region)).stdout
+    assert "mpic_fault" in run(["nft", "list", "tables"], netns=_lb_ns(fleet, region)).stdout
     res = mpic("fault", "heal")
     assert res.exit_code == 0, res.output
-    assert f"restarted unbound@{region}" in res.stdout and f"unpartitioned {region}" in res.stdout
+    assert all(name in res.stdout for name in resolvers) and f"unpartitioned {region}" in res.stdout
     assert f"delays restored {region}" in res.stdout
-    assert "mpic_fault" not in run(["nft", "list", "tables"], netns=_region_ns(fleet, region)).stdout
+    assert "mpic_fault" not in run(["nft", "list", "tables"], netns=_lb_ns(fleet, region)).stdout
     res = mpic("fault", "kill-region", region)
     names = [n for n, r in procs.items() if r.get("region") == region]
     assert res.exit_code == 0 and all(n in res.stdout for n in names)

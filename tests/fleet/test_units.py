@@ -118,11 +118,12 @@ def test_knot_and_unbound_configs(tmp_path):
     assert text.index('domain: "."') < text.index('domain: "example."')
     plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
     region = plan.regions[0]
-    uconf = dns.write_unbound(tmp_path, plan, region, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()
-    assert f"outgoing-interface: {region.uplink_ip}" in uconf  # validation traffic leaves via the uplink
+    host = region.replicas[1]
+    uconf = dns.write_unbound(tmp_path, plan, host, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()
+    assert f"outgoing-interface: {host.uplink_ip}" in uconf  # validation traffic leaves via the host's uplink
     assert "interface: 127.0.0.1" in uconf and "cache-max-ttl: 0" in uconf
     hap = lb.region_haproxy(region, ca=tmp_path / "ca", check_pem=tmp_path / "p", sock=tmp_path / "s")
-    assert "uri /readyz" in hap and "127.0.0.1:9001" in hap and "127.0.0.1:9002" in hap
+    assert "uri /readyz" in hap and all(f"{h.lan_ip}:8443" in hap for h in region.replicas)
     assert "mode tcp" in hap  # TLS passthrough: mTLS ends at the replica
     chap = lb.coordinator_haproxy(plan, tls_pem=tmp_path / "c.pem", sock=tmp_path / "s", internal_offset=1000)
     assert "retry-on conn-failure" in chap and "ssl crt" in chap

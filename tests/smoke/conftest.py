@@ -122,7 +122,15 @@ class Target:
         except ValueError:
             return status, payload.decode(errors="replace")
 
-    def mpic(self, body: dict, path: str = "/mpic", **kw: Any) -> dict:
+    @property
+    def auth_failure_status(self) -> int:
+        return int(self.status.get("auth_failure_status", 401))
+
+    @property
+    def api_paths(self) -> list[str]:
+        return list(self.status.get("api_paths") or ["/v1/mpic"])
+
+    def mpic(self, body: dict, path: str = "/v1/mpic", **kw: Any) -> dict:
         status, resp = self.request(path, body, **kw)
         assert status == 200, f"{path} -> HTTP {status}: {resp}"
         return resp
@@ -170,14 +178,27 @@ def deployed_status(stack: str) -> dict[str, Any]:
     return out
 
 
+def local_stack(stack: str) -> str | None:
+    """The local fleet's stack name when ``stack`` (a name in stacks/ or a path) has target local."""
+    from config.errors import ConfigError
+    from config.stackfile import load_stack
+
+    try:
+        cfg = load_stack(stack)
+    except ConfigError:
+        return None
+    return cfg.name if cfg.target == "local" else None
+
+
 @pytest.fixture(scope="session")
 def target():
-    if SMOKE_STACK == "local":
+    local = local_stack(SMOKE_STACK)
+    if local is not None:
         from tests import fleetsession as testing
         reason = testing.skip_reason()
         if reason:
             pytest.skip(f"local fleet smoke tests: {reason}")
-        status = testing.acquire("local")
+        status = testing.acquire(SMOKE_STACK)
         try:
             yield Target("local", status, LocalChallenges(status["stack"]))
         finally:
