@@ -315,8 +315,9 @@ def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None,
     public: dict[str, Any] = {}
     if error is None and root is not None:
         for key, value in getattr(root, "outputs", {}).items():
-            outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
-            public[key] = _public_output(value)
+            output = pulumi.Output.from_input(value)  # once: an exported awaitable can be awaited only once
+            outputs[key] = _plain(_sync_await(output.future()))
+            public[key] = _public_output(output)
     return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error,
                       public_outputs=public)
 

@@ -24,7 +24,7 @@ from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 from config.stackfile import KIT_ROOT
 from config.target_aws import AwsSettings
 from config.target_k8s import ClusterSpec, EksCluster, K8sSettings
-from plan.outputs import OUTPUT_DOCS
+from plan.outputs import OPTIONAL_DOCS, OUTPUT_DOCS
 
 REFERENCE = KIT_ROOT / "docs" / "config.md"
 SECRETS = {
@@ -115,6 +115,7 @@ def config_reference() -> str:
         "| key | meaning |",
         "|---|---|",
         *[f"| `{k}` | {v} |" for k, v in OUTPUT_DOCS.items()],
+        *[f"| `{k}` (optional) | {v} |" for k, v in OPTIONAL_DOCS.items()],
         "",
         f"## `{NAMESPACE}:aws` (targets aws-hosts, aws-lambda)",
         "",

@@ -30,7 +30,7 @@ from local.region import start_region, wait_region
 from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.supervisor import Progress, ensure_running, quiet
 from local.runtime import runtime_python
-from local.web import start_web, wait_web
+from local.web import start_alpn, start_web, wait_web
 from plan import outputs
 from plan.artifacts import require_artifacts
 from plan.local import FleetPlan, plan_from_config
@@ -84,6 +84,7 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     say(f"pki: kit CA {pki['ca']}; mTLS certificates for {len(plan.regions)} regions and the coordinator")
     root_ksk = start_dns(state, plan, say)
     start_web(state, plan, say)
+    start_alpn(state, plan, say)
     for r in plan.regions:
         start_region(state, plan, cfg, r, pki, root_ksk)
     start_coordinator(state, plan, pki, cfg)
@@ -230,7 +231,8 @@ def status(stack: str | None = None) -> dict[str, Any]:
         ca_cert=state.data.get("ca_cert", ""), test_domain=plan.test_domain,
         perspectives=[{"code": r.code, "rir": r.rir, "hosts": [h.name for h in r.replicas]} for r in plan.regions],
         hosts=[_host(plan, h) for h in plan.hosts], auth_failure_status=401, api_paths=outputs.KIT_API_PATHS)
-    return {**out, "api_key": state.data.get("api_key", "")}
+    return {**out, "api_key": state.data.get("api_key", ""),
+            "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip}}
 
 
 def _host(plan: FleetPlan, h: Any) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from plan.local import FleetPlan, RegionPlan, ReplicaPlan
 def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,
                          pki: dict) -> dict[str, Any]:
     """The settings of the perspective on ``host`` (local placement). Its checks may reach the
-    mini-internet's host only: every other private address stays refused, as in the cloud."""
+    mini-internet's host only (its web server and its TLS-ALPN responder): every other private
+    address stays refused, as in the cloud."""
     rp = pki["regions"][region.code]
     return runtime.perspective_settings(
         cfg, region.code, region.rir, listen_host=host.lan_ip, listen_port=host.port,
@@ -34,7 +35,7 @@ def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region
         resolver={"nameservers": ["127.0.0.1"], "port": 53, "timeout": 2.0, "lifetime": 4.0},
         verify_ssl=True, http_ca_file=pki["ca"], http_timeout=5.0, log_level="INFO",
         audit_log=str(state.workdir / "logs" / f"audit-{host.name}.jsonl"),
-        allowed_reserved_networks=[f"{plan.internet_ip}/32"])
+        allowed_reserved_networks=[f"{plan.internet_ip}/32", f"{plan.alpn_ip}/32"])
 
 
 def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan, pki: dict,

@@ -63,7 +63,7 @@ class State:
             "root_links": [],
             "etc_netns": [],
             "processes": {},
-            "challenges": {"records": [], "http": [], "zones": []},
+            "challenges": {"records": [], "http": [], "zones": [], "alpn": []},
             "faults": {"killed": [], "partitioned": [], "slow": {}},
         })
 

@@ -19,7 +19,7 @@ Topology (one network namespace per host; the backbone and uplink are two bridge
   perspective's own location).
 
 Addresses in the base /16: ``.0.x`` host link, ``.1.x`` backbone, ``.64.0/18`` uplink segment
-(the internet host is ``.64.2``), ``.128.0/17`` the LAN links (a /30 each).
+(the internet host is ``.64.2``, its TLS-ALPN responder ``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ class FleetPlan:
     switch_ns: str
     internet_ns: str
     internet_ip: str
+    alpn_ip: str
+    """The internet host's second address: the TLS-ALPN-01 responder's port 443 (nginx has the first)."""
     coordinator_ns: str
     coordinator_ip: str
     """Address of the coordinator's load balancer on the host link (reachable from the root ns)."""
@@ -270,6 +272,7 @@ def plan_fleet(
         switch_ns=switch_ns,
         internet_ns=inet_ns,
         internet_ip=inet_ip,
+        alpn_ip=ip(64, 3),
         coordinator_ns=coord_ns,
         coordinator_ip=coord_ip,
         coordinator_backbone_ip=coord_bb,

@@ -207,16 +207,23 @@ def test_route53_challenges_against_moto(monkeypatch):
         w.set_txt("_acme-challenge.x.mpic-test.example.org", "def")
         w.set_caa("x.mpic-test.example.org", '0 issue "ca.example"')
         w.set_cname("_dnsauth.x.mpic-test.example.org", "landing.mpic-test.example.org")
+        w.set_persistent("x.mpic-test.example.org", "ca.example", "https://ca.example/acct/1")
+        w.set_contact("x.mpic-test.example.org", "email", "admin@example.org", "caa")
+        w.set_address("x.mpic-test.example.org", "192.0.2.1")
+        w.set_address("x.mpic-test.example.org", "192.0.2.2")  # replaces: the method's one address
         sets = {(r["Name"], r["Type"]): [v["Value"] for v in r["ResourceRecords"]]
                 for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
         assert sets[("_acme-challenge.x.mpic-test.example.org.", "TXT")] == ['"abc"', '"def"']
-        assert sets[("x.mpic-test.example.org.", "CAA")] == ['0 issue "ca.example"']
+        assert sets[("x.mpic-test.example.org.", "CAA")] == ['0 issue "ca.example"', '0 contactemail "admin@example.org"']
+        assert sets[("_validation-persist.x.mpic-test.example.org.", "TXT")] == [
+            '"ca.example; accounturi=https://ca.example/acct/1"']
+        assert sets[("x.mpic-test.example.org.", "A")] == ["192.0.2.2"]
         assert sets[("_dnsauth.x.mpic-test.example.org.", "CNAME")] == ["landing.mpic-test.example.org."]
         with pytest.raises(ValueError):
             w.set_txt("outside.example.com", "x")
         with pytest.raises(ValueError):
             w.set_caa("x.mpic-test.example.org", "issue ca.example")
-        assert w.clear() == 3
+        assert w.clear() == 5
         left = {(r["Name"], r["Type"]) for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
         assert left == {("mpic-test.example.org.", "SOA"), ("mpic-test.example.org.", "NS")}
         with pytest.raises(LookupError):

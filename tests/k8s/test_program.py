@@ -260,7 +260,7 @@ def test_lab_mode_uses_one_cluster_with_a_namespace_per_region(lab_run):
         if pol.inputs["metadata"]["labels"]["app.kubernetes.io/component"] == "perspective":
             (peer,) = pol.inputs["spec"]["ingress"][0]["from"]
             assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "mpic-coordinator"}
-    assert lab_run.outputs["k8sLabMode"] is True
+    assert lab_run.outputs["k8s_lab_mode"] is True
 
 
 def test_lab_mode_requires_testing_compliance_mode():

@@ -23,9 +23,10 @@ runner = CliRunner()
 def test_example_stack_plan_invariants(planned, name):
     result = planned[name]
     doc = json.loads(json.dumps(result.to_json()))
-    assert list(doc) == ["stack", "compliant", "error", "artifacts", "resources", "policy_violations",
-                         "monthly_cost_usd"]
+    assert list(doc) == ["stack", "compliant", "verdict", "error", "artifacts", "outputs", "resources",
+                         "policy_violations", "monthly_cost_usd"]
     assert doc["stack"] == name and doc["compliant"] is True and doc["policy_violations"] == []
+    assert doc["verdict"] == "compliant" and doc["outputs"]["api_key"] == "[secret]"
     assert doc["error"] is None and doc["artifacts"] and all(len(a["sha256"]) == 64 for a in doc["artifacts"])
     regions = {r["region"] for r in doc["resources"] if r["region"]}
     assert len(regions) >= 6  # 5 perspective regions + the coordinator's
@@ -113,7 +114,7 @@ def test_cli_policy_violation_exits_1(tmp_path, monkeypatch):
     monkeypatch.setattr(plan_core, "evaluate", lambda views: [Violation("imdsv2-required", "x", "x: bad")])
     out = runner.invoke(app, ["plan", "aws-lambda", "--json"])
     assert out.exit_code == 1 and json.loads(out.stdout)["policy_violations"] == [
-        {"policy": "imdsv2-required", "resource": "x", "message": "x: bad"}]
+        {"policy": "imdsv2-required", "resource": "x", "message": "x: bad", "enforcement": "mandatory"}]
     human = runner.invoke(app, ["plan", "aws-lambda"])
     assert human.exit_code == 1 and "POLICY imdsv2-required" in human.stdout
 
