@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from cli import app
+from cli.canary import describe
 from cli.builder import build
 from cli.common import EXIT_FAILED, guarded, progress
 from config.errors import PlanError
@@ -65,7 +66,9 @@ def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the
         typer.echo(f"stack {st['stack']}: coordinator {st['coordinator_url']} (CA {st['ca_cert']}), "
                    f"test domain {st['test_domain']}")
         for row in rows:
-            typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} {row['netns']}")
+            typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} "
+                       f"{row['netns'] or '(host)'}")
+        typer.echo(describe(st.get("canary")))
     if down_:
         typer.echo(f"mpic: {len(down_)} process(es) down: {', '.join(down_)}; `./scripts/mpic fault heal` or "
                    "`./scripts/mpic up` restarts them", err=True)

@@ -22,6 +22,7 @@ from pydantic_core import PydanticUndefined
 from cli import app
 from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 from config.stackfile import KIT_ROOT
+from config.canary import CanaryDns, CanarySettings
 from config.target_aws import AwsSettings
 from config.target_k8s import ClusterSpec, EksCluster, K8sSettings
 from plan.outputs import OPTIONAL_DOCS, OUTPUT_DOCS
@@ -32,6 +33,7 @@ SECRETS = {
     "hashSecret": "seeds open-mpic-core's per-domain cohort shuffle; a long random string.",
     "kubeconfig": "k8s: one kubeconfig holding a context per existing cluster.",
     "kubeconfigs": "k8s: entry name -> kubeconfig, for clusters whose credentials are kept apart.",
+    "canaryTsigSecret": "k8s: the TSIG secret (base64) of `mpic:canary.dns.keyName`, for the canary's RFC 2136 updates.",
 }
 
 
@@ -116,6 +118,19 @@ def config_reference() -> str:
         "|---|---|",
         *[f"| `{k}` | {v} |" for k, v in OUTPUT_DOCS.items()],
         *[f"| `{k}` (optional) | {v} |" for k, v in OPTIONAL_DOCS.items()],
+        "",
+        f"## `{NAMESPACE}:canary` (every target)",
+        "",
+        "The production canary (docs/canary.md): a dns-change round trip (right token valid, wrong token "
+        "invalid) then CAA on `_mpic-canary.<domain>`, every `interval` minutes; alarms when a check is "
+        "wrong, when the margin (perspectives passed minus quorum) is 0 for `marginRuns` runs, or when it "
+        "has not run for `missedRuns` intervals.",
+        "",
+        *_table(CanarySettings, ""),
+        "",
+        f"### `{NAMESPACE}:canary.dns` (k8s)",
+        "",
+        *_table(CanaryDns, ""),
         "",
         f"## `{NAMESPACE}:aws` (targets aws-hosts, aws-lambda)",
         "",

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from config.canary import SECRET_KEYS as CANARY_SECRET_KEYS
+from config.canary import CanarySettings
 from config.catalog import Location, Rir, load_catalog, lookup
 from config.errors import ConfigError
 from config.target_aws import AwsSettings
@@ -25,7 +27,7 @@ from config.target_k8s import K8sSettings
 Target = Literal["local", "aws-hosts", "aws-lambda", "k8s"]
 TARGETS: tuple[str, ...] = ("local", "aws-hosts", "aws-lambda", "k8s")
 NAMESPACE = "mpic"
-SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"}) | K8S_SECRET_KEYS
+SECRET_KEYS: frozenset[str] = frozenset({"apiKeys", "hashSecret"}) | K8S_SECRET_KEYS | CANARY_SECRET_KEYS
 """Keys held as Pulumi secrets: read by the entry point as secrets, never part of the model."""
 
 
@@ -176,6 +178,8 @@ class StackConfig(BaseModel):
     """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
     """Domain the smoke tests write challenges under."""
+    canary: CanarySettings = Field(default_factory=CanarySettings)
+    """The production canary (``mpic:canary``, below): on by default on every target."""
     aws: AwsSettings = Field(default_factory=AwsSettings)
     """Settings of the ``aws-hosts`` and ``aws-lambda`` targets (``mpic:aws``, below)."""
     k8s: K8sSettings = Field(default_factory=K8sSettings, alias="k8s")
@@ -296,6 +300,11 @@ class StackConfig(BaseModel):
     def resolver_location(self, perspective: Location) -> Location:
         spec = self.resolver_for(perspective.code)
         return spec.location or perspective
+
+    @property
+    def canary_domain(self) -> str:
+        """``mpic:canary.domain``, default ``canary.<testDomain>``."""
+        return self.canary.domain or f"canary.{self.test_domain}"
 
     def evaluation_date(self, today: dt.date | None = None) -> dt.date:
         return self.as_of or today or dt.date.today()

@@ -43,13 +43,18 @@ def abs_name(name: str) -> str:
     return name if name.endswith(".") else name + "."
 
 
-def write_knot_conf(workdir: Path, listen_ip: str, zones: list[str]) -> Path:
+def write_knot_conf(state: State, plan: FleetPlan, zones: list[str]) -> Path:
+    """knotd's configuration: every served zone signed; queries on the internet host's address and
+    the DNS admin link; with the canary on, RFC 2136 updates signed with its TSIG key, for its one
+    TXT record only (``state.data["canary"]``, written by :mod:`local.canary`)."""
+    workdir = state.workdir
     d = knot_dir(workdir)
     (d / "zones").mkdir(parents=True, exist_ok=True)
     (d / "db").mkdir(parents=True, exist_ok=True)
+    canary = state.data.get("canary")
     lines = [
         "server:",
-        f"    listen: {listen_ip}@53",
+        f"    listen: [{plan.internet_ip}@53, {plan.dns_admin_ip}@53]",
         f"    rundir: {d}",
         f"    pidfile: {d / 'knot.pid'}",
         "    identity: mpic-fleet-internet",
@@ -58,6 +63,23 @@ def write_knot_conf(workdir: Path, listen_ip: str, zones: list[str]) -> Path:
         "    any: info",
         "database:",
         f"    storage: {d / 'db'}",
+    ]
+    if canary:
+        lines += [
+            "key:",
+            f"  - id: {canary['key_name']}",
+            "    algorithm: hmac-sha256",
+            f"    secret: {canary['secret']}",
+            "acl:",
+            "  - id: canary-update",
+            f"    key: {canary['key_name']}",
+            "    action: update",
+            "    update-type: [TXT]",
+            "    update-owner: name",
+            "    update-owner-match: equal",
+            f"    update-owner-name: [{canary['record']}]",
+        ]
+    lines += [
         "policy:",
         "  - id: fleet",
         "    algorithm: ecdsap256sha256",
@@ -77,8 +99,11 @@ def write_knot_conf(workdir: Path, listen_ip: str, zones: list[str]) -> Path:
     ]
     for z in sorted(set(zones), key=lambda z: (z.count("."), z)):
         lines += [f"  - domain: \"{z}\"", f"    file: \"{zone_file(workdir, z)}\""]
+        if canary and z == canary["zone"]:
+            lines.append("    acl: [canary-update]")
     path = knot_conf(workdir)
     path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # holds the canary's TSIG secret
     return path
 
 
@@ -294,7 +319,7 @@ def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
         f = zone_file(wd, z)
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(kit_zone_text(z, plan.internet_ip, apex_records=(z == test)))
-    conf = write_knot_conf(wd, plan.internet_ip, zones)
+    conf = write_knot_conf(state, plan, zones)
     rec = start_process(state, "knotd", ["knotd", "-c", str(conf)], plan.internet_ns, "dns",
                         pidfile=knot_dir(wd) / "knot.pid")
     knot = Knot(wd)

@@ -67,6 +67,8 @@ frontend api
     bind {plan.coordinator_ip}:{plan.coordinator_port} ssl crt {tls_pem}
     http-request return status 404 content-type application/json string '{{"error":"not-found"}}' unless {{ path {' '.join(PUBLIC_PATHS)} }}
     http-request return status 413 content-type application/json string '{too_large}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
+    # /readyz's 503 is an answer (below the quorum), not a failure to retry on the other replica
+    http-request disable-l7-retry if {{ path /readyz }}
     default_backend coordinators
 backend coordinators
     balance roundrobin

@@ -19,11 +19,11 @@ from typing import Any
 from config.gate import compliance_gate
 from config.model import StackConfig
 from config.stackfile import load_stack
-from local import challenges, netns
+from local import canary, challenges, netns
 from local.certs import fleet_certificates
 from local.client import mpic
 from local.coordinator import start_coordinator, wait_coordinator
-from local.dns import start_dns, wait_validated
+from local.dns import kit_zones, start_dns, wait_validated
 from local.errors import FleetError, require_root
 from local.proc import CommandError, alive, kill_pid, run, stop_all
 from local.region import start_region, wait_region
@@ -82,6 +82,7 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     state.data["pki"] = pki
     state.save()
     say(f"pki: kit CA {pki['ca']}; mTLS certificates for {len(plan.regions)} regions and the coordinator")
+    canary.prepare(state, plan, cfg, kit_zones(plan))
     root_ksk = start_dns(state, plan, say)
     start_web(state, plan, say)
     start_alpn(state, plan, say)
@@ -95,6 +96,9 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
             + (f", WAN delay {r.delay_ms:.0f} ms one way ({r.distance_km:.0f} km)" if plan.wan_delay else ""))
     wait_coordinator(state, plan)
     say(f"coordinator: {len(plan.coordinator_replica_ports)} replicas behind HAProxy at {plan.coordinator_url}")
+    if canary.start(state, plan, cfg):
+        say(f"canary: every {cfg.canary.interval} min on {cfg.canary_domain} (TXT by RFC 2136 over "
+            f"{plan.dns_admin_ip}); `mpic canary --once` runs it now")
 
 
 def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None = None,
@@ -232,7 +236,8 @@ def status(stack: str | None = None) -> dict[str, Any]:
         perspectives=[{"code": r.code, "rir": r.rir, "hosts": [h.name for h in r.replicas]} for r in plan.regions],
         hosts=[_host(plan, h) for h in plan.hosts], auth_failure_status=401, api_paths=outputs.KIT_API_PATHS)
     return {**out, "api_key": state.data.get("api_key", ""),
-            "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip}}
+            "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip},
+            "canary": canary.report(state)}
 
 
 def _host(plan: FleetPlan, h: Any) -> dict[str, Any]:

@@ -37,12 +37,13 @@ def clean_env(extra: dict[str, str] | None = None, *, kit_path: bool = True) -> 
 
 
 def run(argv: list[str], *, netns: str | None = None, check: bool = True, timeout: float = 30,
-        input: str | None = None) -> subprocess.CompletedProcess:
-    """Run a short command (optionally inside ``netns``) and return its result."""
+        input: str | None = None, cwd: Path | None = None, kit_path: bool = True) -> subprocess.CompletedProcess:
+    """Run a short command (optionally inside ``netns``) and return its result. A run of the
+    installed runtime passes ``kit_path=False`` and a ``cwd`` away from the source tree."""
     full = (["ip", "netns", "exec", netns] if netns else []) + [str(a) for a in argv]
     try:
         res = subprocess.run(full, capture_output=True, text=True, timeout=timeout, input=input,
-                             env=clean_env())
+                             env=clean_env(kit_path=kit_path), cwd=str(cwd) if cwd else None)
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"`{' '.join(full)}` timed out after {timeout}s") from exc
     if check and res.returncode != 0:

@@ -42,7 +42,7 @@ def serve_zone(state: State, plan: FleetPlan, text: str, origin: str | None, *, 
     if info.origin not in zones:
         new_zones.append(info.origin)
     zones_after = zones + new_zones
-    dns.write_knot_conf(wd, plan.internet_ip, zones_after)
+    dns.write_knot_conf(state, plan, zones_after)
     knot = dns.Knot(wd)
     knot.reload()
     if info.origin in zones:
@@ -111,7 +111,7 @@ def remove_zones(state: State, plan: FleetPlan, knot: dns.Knot, origins: set[str
             if origin in tlds:
                 glue.append((f"ns.{origin}", None, None))
             knot.transaction(parent, [], [(origin, None, None)] + glue)
-    dns.write_knot_conf(state.workdir, plan.internet_ip, kept)
+    dns.write_knot_conf(state, plan, kept)
     knot.reload()
     state.data["zones"] = kept
     ch["zones"] = staying

@@ -18,7 +18,8 @@ Topology (one network namespace per host; the backbone and uplink are two bridge
   route to the internet segment (BR 3.2.2.9: a perspective's traffic leaves from the
   perspective's own location).
 
-Addresses in the base /16: ``.0.x`` host link, ``.1.x`` backbone, ``.64.0/18`` uplink segment
+Addresses in the base /16: ``.0.x`` host links (``.0.0/30`` to the coordinator, ``.0.4/30`` the DNS
+admin link to the internet host), ``.1.x`` backbone, ``.64.0/18`` uplink segment
 (the internet host is ``.64.2``, its TLS-ALPN responder ``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
 """
 
@@ -145,6 +146,11 @@ class FleetPlan:
     host_ip: str
     """The root namespace's end of the host link."""
     host_if: str
+    dns_admin_ip: str
+    """The internet host's end of the DNS admin link: where Knot takes RFC 2136 updates from the
+    host (the canary), as Route53's API is reachable from a cloud canary."""
+    dns_admin_host_ip: str
+    dns_admin_if: str
     coordinator_port: int
     coordinator_replica_ports: tuple[int, ...]
     regions: tuple[RegionPlan, ...]
@@ -227,12 +233,14 @@ def plan_fleet(
     prefix = f"{KIT_PREFIX}{slug}"
     switch_ns, inet_ns, coord_ns = f"{prefix}-sw", f"{prefix}-inet", f"{prefix}-coord"
     host_if = prefix[:IFNAMSIZ]
+    dns_if = f"{prefix[:IFNAMSIZ - 4]}-dns"
     host_ip, coord_ip = ip(0, 1), ip(0, 2)
     coord_bb, inet_ip = ip(1, 10), ip(64, 2)
     links: list[LinkPlan] = [
         LinkPlan(None, host_if, f"{host_ip}/30", coord_ns, "host0", f"{coord_ip}/30"),
         LinkPlan(coord_ns, "bb0", f"{coord_bb}/24", switch_ns, "c-bb", None, "br-bb"),
         LinkPlan(inet_ns, "up0", f"{inet_ip}/{UPLINK_PREFIX}", switch_ns, "i-up", None, "br-up"),
+        LinkPlan(None, dns_if, f"{ip(0, 5)}/30", inet_ns, "admin0", f"{ip(0, 6)}/30"),
     ]
     hosts: list[HostPlan] = [
         HostPlan("switch", switch_ns, "switch", ""),
@@ -278,6 +286,9 @@ def plan_fleet(
         coordinator_backbone_ip=coord_bb,
         host_ip=host_ip,
         host_if=host_if,
+        dns_admin_ip=ip(0, 6),
+        dns_admin_host_ip=ip(0, 5),
+        dns_admin_if=dns_if,
         coordinator_port=COORD_FRONT_PORT,
         coordinator_replica_ports=tuple(COORD_REPLICA_BASE + j for j in range(coordinator_replicas)),
         regions=tuple(planned),

@@ -41,6 +41,8 @@ OPTIONAL_DOCS: dict[str, str] = {
     "challenge_hosts": "`{http, tls_alpn}`: the addresses where the target answers HTTP and TLS-ALPN-01 "
                        "challenges (the local fleet's internet host; deployed stacks publish none, so their "
                        "smoke run skips those methods)",
+    "canary": "`{last, alarms, runs, interval_minutes, record}`: the canary's last result and the alarms set "
+              "now (the local fleet; deployed stacks alarm in CloudWatch or Prometheus: docs/canary.md)",
 }
 """Keys a target may add; the smoke suite skips what needs a key the target does not publish."""
 

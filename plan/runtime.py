@@ -115,6 +115,23 @@ def perspective_settings(fleet: StackConfig, code: str, rir: str, *, resolver: d
     return _drop_unset(doc)
 
 
+def canary_settings(fleet: StackConfig, *, coordinator_url: str, dns: dict[str, Any], sink: dict[str, Any],
+                    api_key: str | None = None, ca_file: str | None = None) -> dict[str, Any]:
+    """``service.settings.CanarySettings`` of the canary: the name and interval from
+    ``mpic:canary``; placement (how its TXT is written, where results go, the API key inline or
+    from the environment) from the target."""
+    return _drop_unset({
+        "stack": fleet.name,
+        "coordinator_url": coordinator_url.rstrip("/"),
+        "api_key": api_key,
+        "ca_file": ca_file,
+        "domain": fleet.canary_domain,
+        "dns": _drop_unset(dns),
+        "sink": _drop_unset(sink),
+        "interval": float(fleet.canary.interval * 60),
+    })
+
+
 def settings_env(settings: dict[str, Any], prefix: str = "MPIC_") -> dict[str, str]:
     """The same settings as ``MPIC_*`` environment variables (how Lambda functions get them):
     strings and numbers as text, booleans ``true``/``false``, lists and mappings as JSON."""

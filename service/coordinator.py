@@ -20,7 +20,7 @@ from typing import Annotated, Any, Awaitable, Callable, Mapping
 from pydantic import Field, TypeAdapter, ValidationError
 
 from open_mpic_core import MpicRequest, RemotePerspective
-from service import CORE_VERSION, __version__, rules
+from service import AWAIT_ALL_HEADER, CORE_VERSION, __version__, rules
 from service.audit import AuditLog
 from service.errors import bad_request, validation_issues
 from service.limits import BodyTooLarge, InputRejected, check_shape, load_json, too_large, trace_id_issue
@@ -42,6 +42,10 @@ log = logging.getLogger("service.coordinator")
 
 _REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Annotated[MpicRequest, Field(discriminator="check_type")])
 BodyReader = Callable[[int], Awaitable[bytes]]
+READY_PROBE_TIMEOUT = 1.5
+"""Seconds /readyz waits for each perspective's own /readyz: well inside a health checker's
+timeout (Route53 gives 2 s for the response), so a dead region reads as not ready, not as a
+hung health check."""
 UNAUTHORIZED = {"error": "unauthorized", "message": "a valid API key is required (x-api-key or Authorization: Bearer)"}
 
 
@@ -122,7 +126,8 @@ class CoordinatorService:
             list(settings.perspectives), self._probe,
             quorum=lambda: self.orchestrator.required_quorum(None, settings.default_perspective_count),
             multi_rir=settings.default_perspective_count > 2,
-            config_ok=lambda: self.policy.configuration_problem() is None, timeout=settings.perspective_timeout,
+            config_ok=lambda: self.policy.configuration_problem() is None,
+            timeout=min(settings.perspective_timeout, READY_PROBE_TIMEOUT),
         )
         if settings.br_as_of is not None:
             log.warning("br_as_of pins the BR 3.2.2.9 date to %s (tests and labs only)", settings.br_as_of)
@@ -222,7 +227,8 @@ class CoordinatorService:
         trace_id = request.trace_identifier or new_trace_id()
         params = request.orchestration_parameters
         try:
-            response = await self.orchestrator.coordinate(request, trace_id)
+            await_all = headers.get(AWAIT_ALL_HEADER, "").strip().lower() in ("1", "true", "yes")
+            response = await self.orchestrator.coordinate(request, trace_id, await_all=await_all)
         except RequestValidationFailed as exc:
             return *bad_request(exc.issues), "bad_request"
         except OrchestrationError as exc:

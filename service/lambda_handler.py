@@ -5,6 +5,7 @@
   ``Authorization: Bearer`` when ``MPIC_API_KEYS`` is set (for ``GET /healthz`` too).
   Perspectives are other Lambda functions (``url: lambda:<arn>`` or ``function_arn``), called
   with ``lambda:Invoke`` - the IAM-authenticated channel BR 3.2.2.9 requires.
+- ``canary_handler``: the production canary on a schedule (service.canary).
 - ``perspective_handler``: invoked directly with the check request JSON (plus ``check_type``;
   without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA).
 
@@ -125,3 +126,14 @@ def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
     except RequestInvalid as exc:
         return bad_request(exc.issues)[1]
     return json.loads(response.model_dump_json())
+
+
+def canary_handler(event: Any, context: Any) -> dict[str, Any]:
+    """The scheduled canary (EventBridge Scheduler): one run of service.canary, its metrics
+    printed in CloudWatch's embedded metric format; returns the result."""
+    from service import canary
+    from service.settings import CanarySettings
+
+    if "canary" not in _state:
+        _state["canary"] = load_settings(CanarySettings, os.environ.get("MPIC_SETTINGS_FILE"))
+    return canary.run(_state["canary"]).to_json()

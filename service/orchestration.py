@@ -23,7 +23,8 @@ and they do not count as incomplete for ``mpic_completed`` (which therefore equa
 value whenever the perspectives would have completed).
 Their calls get ``abandon_grace`` seconds (default 1 s) to finish so that healthy perspectives
 keep their keep-alive connection (cancelling mid-request would force a new TLS handshake on the
-next request); then they are cancelled. ``abandon_grace: 0`` cancels at once.
+next request); then they are cancelled. ``abandon_grace: 0`` cancels at once. A request with
+``X-MPIC-Await-All`` (the canary) waits for every perspective of its cohort.
 """
 
 from __future__ import annotations
@@ -163,17 +164,16 @@ class Orchestrator:
             return core
         return max(core, count - (self.default_perspective_count - self.default_quorum_count))
 
-    async def coordinate(self, request: MpicRequest, trace_id: str | None = None) -> MpicResponse:
-        """The core's ``coordinate_mpic`` with early quorum; raises RequestValidationFailed or
-        OrchestrationError (cohort problems). ``trace_id`` tags audit lines and perspective calls
-        (default: the request's trace_identifier, else a new UUID)."""
+    async def coordinate(self, request: MpicRequest, trace_id: str | None = None, *, await_all: bool = False) -> MpicResponse:
+        """The core's ``coordinate_mpic`` with early quorum unless ``await_all``; raises RequestValidationFailed
+        or OrchestrationError. ``trace_id`` tags audit lines and calls (default: the request's, else new)."""
         ok, issues = MpicRequestValidator.is_request_valid(request, self.perspectives)
         if not ok:
             raise RequestValidationFailed([vars(issue) for issue in issues])
         trace_id = trace_id or request.trace_identifier or new_trace_id()
         token = current_trace_id.set(trace_id)
         try:
-            return await self._coordinate(request, trace_id)
+            return await self._coordinate(request, trace_id, await_all)
         except CohortCreationException as exc:
             raise OrchestrationError(str(exc)) from None
         except CohortSelectionException as exc:
@@ -181,7 +181,7 @@ class Orchestrator:
         finally:
             current_trace_id.reset(token)
 
-    async def _coordinate(self, request: MpicRequest, trace_id: str) -> MpicResponse:
+    async def _coordinate(self, request: MpicRequest, trace_id: str, await_all: bool = False) -> MpicResponse:
         params = request.orchestration_parameters
         count = self.default_perspective_count
         if params is not None and params.perspective_count is not None:
@@ -210,7 +210,7 @@ class Orchestrator:
         attempt = 1
         while True:
             cohort = cohorts[chosen - 1] if chosen is not None else next(cohort_cycle)
-            result = await self._attempt(request, cohort, quorum, attempt, trace_id)
+            result = await self._attempt(request, cohort, quorum, attempt, trace_id, await_all)
             if result.is_valid or attempt >= max_attempts:
                 response = MpicResponseBuilder.build_response(
                     request, count, quorum, attempt, result.responses, result.is_valid, previous
@@ -225,7 +225,7 @@ class Orchestrator:
 
     # -- one attempt ----------------------------------------------------------------------------
     async def _attempt(self, request: MpicRequest, cohort: list[RemotePerspective], quorum: int,
-                       attempt: int, trace_id: str) -> AttemptResult:
+                       attempt: int, trace_id: str, await_all: bool = False) -> AttemptResult:
         started = time.time_ns()
         calls = MpicCoordinator.collect_checker_calls_to_issue(request, cohort)
         tasks: dict[asyncio.Task[_Outcome], int] = {
@@ -242,7 +242,7 @@ class Orchestrator:
                     response, kind, elapsed = task.result()
                     results[i] = response
                     self._record(calls[i], request, attempt, trace_id, response, kind, elapsed)
-                if self.early_quorum and pending:
+                if self.early_quorum and not await_all and pending:
                     passed = [self._rir[cohort[i].code] for i, r in enumerate(results)
                               if r is not None and r.check_response.check_passed]
                     waiting = [self._rir[cohort[i].code] for i, r in enumerate(results) if r is None]

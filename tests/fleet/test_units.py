@@ -112,11 +112,23 @@ def test_needed_tld_and_kit_zone():
 
 
 def test_knot_and_unbound_configs(tmp_path):
-    conf = dns.write_knot_conf(tmp_path, "10.213.2.2", [".", "example.", "fleet-test.example."])
-    text = conf.read_text()
-    assert "listen: 10.213.2.2@53" in text and "dnssec-signing: on" in text
-    assert text.index('domain: "."') < text.index('domain: "example."')
+    from local.state import State
+
     plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
+    state = State("t", {"workdir": str(tmp_path)})
+    zones = [".", "example.", "fleet-test.example."]
+    text = dns.write_knot_conf(state, plan, zones).read_text()
+    assert f"listen: [{plan.internet_ip}@53, {plan.dns_admin_ip}@53]" in text and "dnssec-signing: on" in text
+    assert text.index('domain: "."') < text.index('domain: "example."')
+    assert "acl:" not in text and "key:" not in text  # no canary: no update is ever accepted
+    state.data["canary"] = {"key_name": "mpic-canary", "secret": "c2VjcmV0", "zone": "fleet-test.example.",
+                            "record": "_mpic-canary.canary.fleet-test.example."}
+    conf = dns.write_knot_conf(state, plan, zones)
+    text = conf.read_text()
+    assert "update-owner-name: [_mpic-canary.canary.fleet-test.example.]" in text and "update-type: [TXT]" in text
+    zone_block = text.split('domain: "fleet-test.example."')[1]
+    assert "acl: [canary-update]" in zone_block and "acl: [canary-update]" not in text.split('domain: "example."')[1].split("domain:")[0]
+    assert conf.stat().st_mode & 0o077 == 0  # the TSIG secret is root's
     region = plan.regions[0]
     host = region.replicas[1]
     uconf = dns.write_unbound(tmp_path, plan, host, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()

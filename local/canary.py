@@ -1,0 +1,115 @@
+"""The local fleet's canary: the runtime's own canary (``python -m service canary``, the installed
+wheelhouse, as on a cloud target) on the host, every ``mpic:canary.interval`` minutes.
+
+Placement, like a cloud canary's: it reaches the coordinator at its URL and writes its TXT record
+with RFC 2136 (TSIG-signed, one record only) to Knot over the DNS admin link, as a cloud canary
+calls Route53's API. Results go to a JSON-lines file; ``mpic status`` and ``mpic canary`` read it
+and evaluate the alarms with the rules the cloud alarms use (:mod:`plan.canary`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.errors import ConfigError
+from config.model import StackConfig
+from local.errors import FleetError
+from local.proc import run
+from local.state import State
+from local.supervisor import start_process
+from plan import runtime
+from plan.canary import CanaryPlan, plan_canary
+from plan.local import FleetPlan, zone_for_name
+
+KEY_NAME = "mpic-canary"
+
+
+def folder(state: State) -> Path:
+    return state.workdir / "canary"
+
+
+def results_path(state: State) -> Path:
+    return folder(state) / "results.jsonl"
+
+
+def prepare(state: State, plan: FleetPlan, cfg: StackConfig, zones: list[str]) -> None:
+    """Before Knot starts: the canary's TSIG key and the one record it may update."""
+    cp = plan_canary(cfg)
+    if cp is None:
+        state.data.pop("canary", None)
+        return
+    zone = zone_for_name(cp.record, zones)
+    if zone is None:
+        raise ConfigError(f"mpic:canary.domain: {cp.domain} is not under mpic:testDomain ({plan.test_domain}); on "
+                          "the local fleet the canary's name must be in the test domain",
+                          key="mpic:canary.domain", value=cp.domain, fix=f"use canary.{plan.test_domain}")
+    state.data["canary"] = {"key_name": KEY_NAME, "secret": base64.b64encode(secrets.token_bytes(32)).decode(),
+                            "record": cp.record + ".", "zone": zone, "domain": cp.domain, "plan": cp.to_json()}
+    state.save()
+
+
+def settings(state: State, plan: FleetPlan, cfg: StackConfig) -> dict[str, Any]:
+    """The canary's settings (the one renderer, local placement)."""
+    c = state.data["canary"]
+    return runtime.canary_settings(
+        cfg, coordinator_url=plan.coordinator_url, api_key=state.data["api_key"], ca_file=state.data["ca_cert"],
+        dns={"provider": "rfc2136", "zone": c["zone"], "server": plan.dns_admin_ip, "key_name": c["key_name"],
+             "key_secret": c["secret"]},
+        sink={"kind": "file", "path": str(results_path(state))})
+
+
+def _settings_file(state: State, plan: FleetPlan, cfg: StackConfig) -> Path:
+    path = folder(state) / "settings.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(settings(state, plan, cfg)))
+    os.chmod(path, 0o600)  # the API key and the TSIG secret
+    return path
+
+
+def start(state: State, plan: FleetPlan, cfg: StackConfig) -> bool:
+    """The canary loop as a fleet process on the host (False when ``mpic:canary.enabled`` is off)."""
+    if "canary" not in state.data:
+        return False
+    path = _settings_file(state, plan, cfg)
+    start_process(state, "canary", [state.data["runtime_python"], "-m", "service", "canary", "--settings", str(path)],
+                  None, "canary", runtime=True)
+    return True
+
+
+def run_once(state: State) -> dict[str, Any]:
+    """One canary run now, with the same code and settings as the loop; its result."""
+    if "canary" not in state.data:
+        raise FleetError("the canary is off for this stack (mpic:canary.enabled: false)")
+    path = folder(state) / "settings.yaml"
+    res = run([state.data["runtime_python"], "-m", "service", "canary", "--settings", str(path), "--once"],
+              check=False, timeout=180, cwd=state.workdir, kit_path=False)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise FleetError(f"the canary printed no result (exit {res.returncode}): {res.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
+
+
+def history(state: State, limit: int = 100) -> list[dict[str, Any]]:
+    try:
+        lines = results_path(state).read_text(encoding="utf-8").splitlines()[-limit:]
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def report(state: State, now: float | None = None) -> dict[str, Any] | None:
+    """``{last, alarms, runs, ...}``: the last result and the alarms set now (None with the canary off)."""
+    if "canary" not in state.data:
+        return None
+    cp = CanaryPlan.from_json(state.data["canary"]["plan"])
+    past = history(state)
+    return {"last": past[-1] if past else None, "alarms": cp.alarms_set(past, time.time() if now is None else now),
+            "runs": len(past), "interval_minutes": cp.interval_minutes, "record": cp.record}
