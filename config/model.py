@@ -312,6 +312,8 @@ def unknown_key_error(key: str, name: str, value: Any, known: list[str], prefix:
     by_norm = {norm(k): k for k in known}
     near = [by_norm[norm(name)]] if norm(name) in by_norm else \
         [by_norm[m] for m in difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.6)]
+    if not near and len(norm(name)) >= 3:  # a shortened key: "hours" for "hours_per_month"
+        near = [k for n, k in by_norm.items() if n.startswith(norm(name))][:1]
     where = key.rpartition(name)[0].rstrip(".:")
     guess = f" (did you mean {prefix}{near[0]}?)" if near else ""
     fix = f"write {prefix}{near[0]}" if near else f"use one of the keys of {where or 'the section'}"
