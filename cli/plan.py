@@ -21,23 +21,12 @@ from rich.table import Table
 
 from cli import app
 from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, reported
+from cli.options import load_usage
 from config.compliance import format_report
-from config.errors import ConfigError
-from config.stackfile import read_yaml
-from plan.prices import GLOBAL, PRICE_TABLE_DATE, CostEstimate, Usage, cost_diff, usage_from
+from plan.prices import GLOBAL, PRICE_TABLE_DATE, CostEstimate, Usage, cost_diff
 
 if TYPE_CHECKING:
     from cli.planner import PlanResult
-
-
-def load_usage(path: Path | None) -> dict[str, float]:
-    """The ``--usage`` file's overrides of the cost assumptions ({} without one)."""
-    if path is None:
-        return {}
-    if not path.is_file():
-        fix = "give the path of a YAML map of usage assumptions (e.g. validations_per_month: 5000000)"
-        raise ConfigError(f"--usage: no file {path}. Fix: {fix}.", key="--usage", value=str(path), fix=fix)
-    return usage_from(read_yaml(path, "--usage") or {})
 
 
 def document(result: "PlanResult", base: "PlanResult | None" = None) -> dict:
@@ -148,4 +137,4 @@ def plan(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_NONCOMPLIANT)
 
 
-__all__ = ["document", "load_usage", "plan", "render"]
+__all__ = ["document", "plan", "render"]

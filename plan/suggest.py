@@ -61,7 +61,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from config.catalog import Location, load_catalog
 from config.compliance import check_stack
-from config.errors import ConfigError
 from config.geo import distance_km
 from plan.suggest_band import Outcome, solve
 from plan.suggest_checks import diagnose_infeasible, validate_request
@@ -72,6 +71,7 @@ from plan.suggest_model import (
     SuggestRequest,
     Suggestion,
     adhoc_config,
+    refusal,
     rtt_floor_ms,
 )
 from plan.suggest_search import Clock, Problem, SearchTimeout
@@ -95,22 +95,22 @@ def suggest(request: SuggestRequest) -> Suggestion:
     if problem.n < request.count:
         where = "after --providers, --exclude, --no-opt-in" + (" and the 500 km rule around the primary"
                                                                 if request.primary else "")
-        raise ConfigError(f"--count: {request.count} remote perspectives asked but only {problem.n} candidate regions "
-                          f"remain {where}. Lower --count or widen the filters.", key="--count", value=request.count)
+        raise refusal(f"--count: {request.count} remote perspectives asked but only {problem.n} candidate regions "
+                      f"remain {where}. Lower --count or widen the filters.", key="--count", value=request.count)
     try:
         outcome = solve(problem, clock, request.tolerance_km)
     except SearchTimeout:
-        raise ConfigError(f"--count: no compliant set of {request.count} was found within the time budget of "
-                          f"{request.time_budget_s:g} s. Give the search more time or fewer candidates.",
-                          key="--count", value=request.count) from None
+        raise refusal(f"--count: no compliant set of {request.count} was found within the time budget of "
+                      f"{request.time_budget_s:g} s. Raise --time-budget or narrow the candidates.",
+                      key="--count", value=request.count) from None
     if outcome is None:
         try:  # the diagnosis searches too: give it a budget of its own
             error = diagnose_infeasible(request, problem, Clock(max(1.0, request.time_budget_s)))
         except SearchTimeout:
-            error = ConfigError(f"--count: no compliant set of {request.count} remote perspectives exists with these "
-                                "filters (BR 3.2.2.9: >= 500 km apart, primary included, in >= 2 RIRs). Lower "
-                                "--count, widen --providers, drop --no-opt-in or shorten --exclude/--include.",
-                                key="--count", value=request.count)
+            error = refusal(f"--count: no compliant set of {request.count} remote perspectives exists with these "
+                            "filters (BR 3.2.2.9: >= 500 km apart, primary included, in >= 2 RIRs). Lower "
+                            "--count, widen --providers, drop --no-opt-in or shorten --exclude/--include.",
+                            key="--count", value=request.count)
         raise error
     return build_suggestion(problem, outcome, request.evaluation_date, clock, included=set(request.include),
                             costs=request.region_monthly_usd, request=request)

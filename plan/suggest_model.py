@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from config.catalog import Location
+from config.errors import ConfigError
 from config.model import StackConfig
 
 FIBER_KM_PER_MS = 204.0
@@ -50,7 +53,7 @@ class SuggestRequest:
     """Minimum distances within this of the best one count as equal (see the module docstring)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "providers", frozenset(p.strip() for p in self.providers))
+        object.__setattr__(self, "providers", frozenset(p.strip().lower() for p in self.providers))
         object.__setattr__(self, "include", tuple(dict.fromkeys(c.strip().lower() for c in self.include)))
         object.__setattr__(self, "exclude", frozenset(c.strip().lower() for c in self.exclude))
 
@@ -163,3 +166,11 @@ def adhoc_config(perspectives: Sequence[Location], primary: Location | None, on:
     if primary is not None:
         raw["primary"] = config_value(primary)
     return StackConfig.from_config(raw)
+
+
+def refusal(message: str, *, key: str, value: Any = None, fix: str | None = None) -> ConfigError:
+    """A ConfigError of ``mpic suggest`` whose fix is the message's last sentence (unless given)."""
+    if fix is None:
+        last = re.split(r"(?<=[.!?])\s+(?=[A-Z])", message.strip())[-1].rstrip(".")
+        fix = last[:1].lower() + last[1:]
+    return ConfigError(message, key=key, value=value, fix=fix)

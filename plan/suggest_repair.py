@@ -9,13 +9,11 @@ next to the repaired set (:attr:`Suggestion.request`) reproduces it.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from config.br import MIN_DISTANCE_KM, min_remote_perspectives
 from config.catalog import Location
 from config.compliance import check_stack
-from config.errors import ConfigError
 from config.geo import distance_km
 from config.model import StackConfig
 from plan.suggest import build_suggestion
@@ -28,6 +26,7 @@ from plan.suggest_model import (
     SuggestRequest,
     Suggestion,
     adhoc_config,
+    refusal,
 )
 from plan.suggest_search import Clock, Problem, SearchTimeout, phase_a
 
@@ -67,11 +66,12 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
     multi = len(provs) > 1
 
     found: list[tuple[Problem, list[int], bool, bool, list[Location]]] = []
+    complete = True
     try:
         for k in range(min(len(originals), count), -1, -1):
-            for kept in itertools.combinations(originals, k):
-                if not _compatible(kept, primary, priced):
-                    continue
+            if k + len(free) < count:
+                break  # too few candidates left to fill the set, and keeping fewer leaves fewer
+            for kept in _kept_sets(originals, primary, priced, k, clock):
                 problem = Problem(count, primary, free, kept, region_monthly_usd, max_monthly_usd, multi)
                 if problem.n < count:
                     continue
@@ -83,20 +83,21 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
             if found:
                 break
     except SearchTimeout:
+        complete = False  # kept sets left unexamined: the answer is not proven
         if not found:
-            raise ConfigError(f"mpic:perspectives: no compliant set of {count} was found within the time budget of "
-                              f"{time_budget_s:g} s. Give the search more time.", key="mpic:perspectives",
-                              value=list(cfg.codes)) from None
+            raise refusal(f"mpic:perspectives: no compliant set of {count} was found within the time budget of "
+                          f"{time_budget_s:g} s. Give the search more time.", key="mpic:perspectives",
+                          value=list(cfg.codes)) from None
     if not found:
-        raise ConfigError(f"mpic:perspectives: no compliant set of {count} remote perspectives exists among the "
-                          f"{', '.join(sorted(provs))} regions{' enabled by default' if no_opt_in else ''} "
-                          f"(BR 3.2.2.9: >= 500 km apart, primary included, in >= 2 RIRs). Allow more providers"
-                          f"{' or opt-in regions' if no_opt_in else ''}.", key="mpic:perspectives",
-                          value=list(cfg.codes))
+        raise refusal(f"mpic:perspectives: no compliant set of {count} remote perspectives exists among the "
+                      f"{', '.join(sorted(provs))} regions{' enabled by default' if no_opt_in else ''} "
+                      f"(BR 3.2.2.9: >= 500 km apart, primary included, in >= 2 RIRs). Allow more providers"
+                      f"{' or opt-in regions' if no_opt_in else ''}.", key="mpic:perspectives",
+                      value=list(cfg.codes))
     robust = any(r for _, _, r, _, _ in found)
     found = [entry for entry in found if entry[2] == robust]
     d_star = max(p.min_pair(best) for p, best, _, _, _ in found)
-    all_proven = all(proven for _, _, _, proven, _ in found)
+    all_proven = complete and all(proven for _, _, _, proven, _ in found)
     ranked = []
     for problem, best, _, proven, kept in found:
         if problem.min_pair(best) < d_star - tolerance_km:
@@ -138,9 +139,24 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
                             if removed or spare else (), request=request)
 
 
-def _compatible(kept: Sequence[Location], primary: Location | None, priced: Mapping[str, float] | None) -> bool:
-    """Whether ``kept`` alone meets R1 (primary included) and, under a budget, is priced."""
-    if priced is not None and any(p.code not in priced for p in kept):
-        return False
-    points = ([primary] if primary else []) + list(kept)
-    return all(distance_km(a, b) >= MIN_DISTANCE_KM for a, b in itertools.combinations(points, 2))
+def _kept_sets(originals: Sequence[Location], primary: Location | None, priced: Mapping[str, float] | None,
+               k: int, clock: Clock) -> Iterator[tuple[Location, ...]]:
+    """The ``k``-subsets of ``originals`` that meet R1 among themselves and with the primary (and,
+    under a budget, are priced), in ``itertools.combinations`` order. Only those can be kept: the
+    walk extends a subset with later regions compatible with all of it, so a config of 30 regions
+    never enumerates the billions of subsets that break R1."""
+    ok = [i for i, p in enumerate(originals) if (priced is None or p.code in priced)
+          and (primary is None or distance_km(primary, p) >= MIN_DISTANCE_KM)]
+    near = {i: {j for j in ok if j != i and distance_km(originals[i], originals[j]) < MIN_DISTANCE_KM} for i in ok}
+
+    def walk(chosen: list[int], candidates: list[int]) -> Iterator[tuple[Location, ...]]:
+        if len(chosen) == k:
+            yield tuple(originals[i] for i in chosen)
+            return
+        for pos, i in enumerate(candidates):
+            if len(chosen) + len(candidates) - pos < k:
+                return
+            clock.tick()
+            yield from walk([*chosen, i], [j for j in candidates[pos + 1:] if j not in near[i]])
+
+    yield from walk([], ok)

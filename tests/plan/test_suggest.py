@@ -225,7 +225,7 @@ REFUSALS = [
     (dict(count=2, include=("eu-west-1", "us-west-2", "sa-east-1"), as_of=dt.date(2025, 4, 1)), "--include",
      "do not fit"),
     (dict(count=2, include=("us-west-2", "us-east-1"), as_of=dt.date(2025, 4, 1)), "--include", "2 RIRs"),
-    (dict(count=5, max_monthly_usd=100.0), "--max-monthly-usd", "per-region monthly cost"),
+    (dict(count=5, max_monthly_usd=100.0), "--max-monthly-usd", "Add --target aws-hosts"),
     (dict(count=5, max_monthly_usd=-1.0, region_monthly_usd={}), "--max-monthly-usd", "negative"),
     (dict(count=5, max_monthly_usd=1e6, region_monthly_usd={}, include=("eu-west-1",)), "--include", "no monthly"),
     (dict(count=5, time_budget_s=0), "--time-budget", "positive"),
@@ -239,6 +239,7 @@ def test_impossible_or_bad_requests_raise_config_errors_naming_key_and_fix(case,
         suggest(_request(case))
     assert err.value.key == key and words in str(err.value)
     assert str(err.value).startswith(key)
+    assert err.value.fix and err.value.fix.lower() in str(err.value).lower()  # the fix is the message's last part
 
 
 def test_an_uncoverable_count_names_the_largest_feasible_size():
