@@ -32,7 +32,8 @@ from plan.suggest_repair import REGION_RULES, repair
 def build_adhoc(regions: str, primary: str | None, primary_site: str | None, as_of: str | None) -> StackConfig:
     """The ad hoc config of ``--regions``: every listed region is used per attempt."""
     if primary and primary_site:
-        raise ConfigError("--primary and --primary-site are alternatives; give one.", key="--primary", value=primary,
+        raise ConfigError(f"--primary {primary} and --primary-site {primary_site} are alternatives; give one.",
+                          key="--primary", value=primary,
                           fix="drop --primary or --primary-site")
     raw: dict = {"target": "local", "perspectives": parse_codes(regions, "--regions")}
     if primary:

@@ -102,7 +102,8 @@ def usage_error_json(exc: click.ClickException, argv: Sequence[str]) -> dict:
         key, value = "command", next((a for a in argv if not a.startswith("-")), None)
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "mpic"
-    return {"key": key, "value": value, "message": exc.format_message(),
+    message = exc.format_message() + (f" (got {value!r})" if value is not None else "")
+    return {"key": key, "value": value, "message": message,
             "fix": f"see `{command} --help` for the options and their values"}
 
 

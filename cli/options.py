@@ -40,8 +40,8 @@ def parse_site(text: str) -> dict:
 def primary_location(primary: str | None, primary_site: str | None) -> Location | None:
     """The primary perspective of ``--primary CODE`` or ``--primary-site LAT,LON,RIR`` (or None)."""
     if primary and primary_site:
-        raise ConfigError("--primary and --primary-site are alternatives; give one.", key="--primary",
-                          value=primary, fix="drop --primary or --primary-site")
+        raise ConfigError(f"--primary {primary} and --primary-site {primary_site} are alternatives; give one.",
+                          key="--primary", value=primary, fix="drop --primary or --primary-site")
     if primary:
         return resolve_location(primary, "--primary")
     if primary_site:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from config.catalog import Location, Rir, load_catalog, lookup
-from config.errors import ConfigError
+from config.errors import ConfigError, shown
 from config.target_aws import AwsSettings
 from config.target_k8s import SECRET_KEYS as K8S_SECRET_KEYS
 from config.target_k8s import K8sSettings
@@ -317,7 +317,7 @@ def unknown_key_error(key: str, name: str, value: Any, known: list[str], prefix:
     where = key.rpartition(name)[0].rstrip(".:")
     guess = f" (did you mean {prefix}{near[0]}?)" if near else ""
     fix = f"write {prefix}{near[0]}" if near else f"use one of the keys of {where or 'the section'}"
-    return ConfigError(f"{key}: unknown key{guess}. Valid keys{f' of {where}' if where else ''}: "
+    return ConfigError(f"{key}: unknown key{guess}, set to {shown(value)}. Valid keys{f' of {where}' if where else ''}: "
                        f"{', '.join(prefix + k for k in known)}. Fix: {fix}.", key=key, value=value, fix=fix)
 
 

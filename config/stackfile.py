@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from config.errors import ConfigError
+from config.errors import ConfigError, shown
 from config.model import NAMESPACE, StackConfig
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +148,8 @@ def check_namespaces(config: dict[str, Any]) -> None:
         if not sep:
             guess = _close(namespace, known)
             fix = f"write {NAMESPACE}:{guess}" if guess else f"prefix the key with its namespace ({NAMESPACE}:...)"
-            raise ConfigError(f"{key}: a stack key needs a namespace (namespace:key). Fix: {fix}.", key=str(key),
+            raise ConfigError(f"{key}: {shown(config[key])}: a stack key needs a namespace (namespace:key). Fix: {fix}.",
+                              key=str(key),
                               value=config[key], fix=fix)
         if namespace in (NAMESPACE, ENGINE_NAMESPACE) or namespace in PROVIDER_NAMESPACES:
             continue
@@ -157,9 +158,9 @@ def check_namespaces(config: dict[str, Any]) -> None:
             target = near[0]
             guess = _close(name, known) if target == NAMESPACE else None
             fix = f"write {target}:{guess or name}"
-            raise ConfigError(f"{key}: unknown namespace '{namespace}' (did you mean {target}:{guess or name}?); "
-                              f"keys of this kit live in {NAMESPACE}:, the engine's in {ENGINE_NAMESPACE}:. Fix: "
-                              f"{fix}.", key=str(key), value=config[key], fix=fix)
+            raise ConfigError(f"{key}: {shown(config[key])}: unknown namespace '{namespace}' (did you mean "
+                              f"{target}:{guess or name}?); keys of this kit live in {NAMESPACE}:, the engine's in "
+                              f"{ENGINE_NAMESPACE}:. Fix: {fix}.", key=str(key), value=config[key], fix=fix)
 
 
 def _close(name: str, known: tuple[str, ...]) -> str | None:
