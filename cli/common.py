@@ -96,7 +96,7 @@ def usage_error_json(exc: click.ClickException, argv: Sequence[str]) -> dict:
         opts = [o for o in getattr(param, "opts", []) if o.startswith("--")] or list(getattr(param, "opts", []))
         key = opts[0] if opts else param.human_readable_name
         value = _option_value(argv, getattr(param, "opts", []))
-    elif isinstance(exc, click.NoSuchOption):
+    elif isinstance(exc, (click.NoSuchOption, click.BadOptionUsage)):
         key = exc.option_name
     elif exc.format_message().startswith("No such command"):
         key, value = "command", next((a for a in argv if not a.startswith("-")), None)

@@ -73,8 +73,6 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
                 break  # too few candidates left to fill the set, and keeping fewer leaves fewer
             for kept in _kept_sets(originals, primary, priced, k, clock):
                 problem = Problem(count, primary, free, kept, region_monthly_usd, max_monthly_usd, multi)
-                if problem.n < count:
-                    continue
                 best, robust, proven = phase_a(problem, clock)
                 if best is None and not proven:
                     raise SearchTimeout

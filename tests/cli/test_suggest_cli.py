@@ -131,3 +131,39 @@ def test_check_aws_hosts_map(tmp_path, suffix):
     assert path.stat().st_size > 10_000
     codes = {f["properties"].get("code") for f in json.loads((tmp_path / "m.json").read_text())["features"]}
     assert {"ca-dc-newark", "us-west-2", "sa-east-1", "ap-southeast-2"} <= codes
+
+
+def test_the_command_line_of_a_request_names_every_non_default_option():
+    from cli.suggest import suggest_command
+    from config.catalog import Location, Rir
+    from plan.suggest import SuggestRequest
+    import datetime as dt
+
+    site = Location(code="dc", city="dc", lat=40.74, lon=-74.17, rir=Rir.RIPE_NCC)
+    request = SuggestRequest(count=6, primary=site, providers=frozenset({"aws", "gcp"}), include=("eu-west-1",),
+                             exclude=frozenset({"us-east-2", "af-south-1"}), no_opt_in=True, max_monthly_usd=700,
+                             time_budget_s=9, as_of=dt.date(2026, 12, 15))
+    assert suggest_command(request) == (
+        "./scripts/mpic suggest --count 6 --primary-site 40.74,-74.17,RIPENCC --providers aws,gcp --include eu-west-1 "
+        "--exclude af-south-1,us-east-2 --no-opt-in --max-monthly-usd 700 --time-budget 9 --as-of 2026-12-15")
+
+
+def test_a_primary_site_and_the_command_it_prints():
+    out = invoke("suggest", "--primary-site", "40.74,-74.17,ARIN", "--as-of", "2026-12-15", "--json")
+    doc = json.loads(out.stdout)
+    assert out.exit_code == 0 and doc["primary"] == {"name": "primary-site", "lat": 40.74, "lon": -74.17, "rir": "ARIN"}
+    assert "--primary-site 40.74,-74.17,ARIN" in doc["check_command"]
+    check = invoke(*shlex.split(doc["check_command"])[1:], "--json")
+    assert check.exit_code == 0
+
+
+def test_usage_without_a_target_is_refused(tmp_path):
+    out = invoke("suggest", "--usage", str(tmp_path / "u.yaml"), "--json")
+    assert out.exit_code == 2 and json.loads(out.stdout)["error"]["fix"] == "add --target aws-hosts or aws-lambda"
+
+
+def test_plan_numbers_read_well():
+    from cli.plan import number
+
+    assert [number(x) for x in (1_000_000.0, 0.3, 2e-07, 1234.5678, 0.0416)] == [
+        "1,000,000", "0.3", "0.0000002", "1,234.6", "0.0416"]

@@ -58,3 +58,29 @@ def test_region_codes_are_case_insensitive_sites_keep_their_names(tmp_path):
                                      "  mpic:aws: {coordinatorRegion: US-EAST-1}\n"))
     assert cfg.codes[:2] == ("us-west-2", "eu-west-1") and cfg.primary.code == "DC-One"
     assert cfg.resolver_for("eu-west-1").address == "10.0.0.53" and cfg.aws.coordinator_region == "us-east-1"
+
+
+@pytest.mark.parametrize("section,key,guess", [
+    ("mpic:k8s: {clusters: {eu-west-1: {eks: {subnetIds: [subnet-1, subnet-2], nodeCont: 3}}}}",
+     "mpic:k8s.clusters.eu-west-1.eks.nodeCont", "nodeCount"),
+    ("mpic:resolvers: {eu-west-1: {adress: 10.0.0.53}}", "mpic:resolvers.eu-west-1.adress", "address"),
+])
+def test_unknown_keys_deep_inside_maps_of_settings(tmp_path, section, key, guess):
+    with pytest.raises(ConfigError) as err:
+        load_stack(write(tmp_path, f"config:\n  mpic:perspectives: {FIVE}\n  {section}\n"))
+    assert err.value.key == key and err.value.fix == f"write {guess}" and "Valid keys of" in str(err.value)
+
+
+def test_section_lookup_outside_the_settings_models():
+    from config.model import _section_model
+
+    assert _section_model(["target", "x"]) is None and _section_model(["nope"]) is None
+    assert _section_model(["k8s", "clusters", "eu-west-1"]).__name__ == "ClusterSpec"
+
+
+def test_a_file_that_is_not_text_is_refused(tmp_path):
+    path = tmp_path / "Pulumi.bin.yaml"
+    path.write_bytes(b"config:\n  mpic:target: \xff\xfe\n")
+    with pytest.raises(ConfigError) as err:
+        read_stack_file(str(path))
+    assert err.value.key == "stack" and "UTF-8" in str(err.value)

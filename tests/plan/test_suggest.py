@@ -412,3 +412,41 @@ def test_any_request_gives_a_compliant_suggestion_or_a_config_error(count, prima
         assert err.key and str(err).startswith(err.key)
         return
     assert_compliant(s, request)
+
+
+def test_a_diagnosis_that_runs_out_of_time_still_says_what_to_relax(monkeypatch):
+    from plan import suggest as suggest_module
+
+    def slow(*args):
+        raise suggest_search.SearchTimeout
+
+    monkeypatch.setattr(suggest_module, "diagnose_infeasible", slow)
+    lonely = [code for code in AWS if code not in ("us-east-1", "us-west-2", "ca-central-1")]
+    with pytest.raises(ConfigError) as err:
+        suggest(req(2, exclude=frozenset(lonely), as_of=dt.date(2025, 4, 1)))
+    assert err.value.key == "--count" and "widen --providers" in err.value.fix
+
+
+def test_the_cheapest_set_under_a_tiny_search_budget_is_named_as_found_not_proven(monkeypatch):
+    from plan import suggest_checks
+
+    costs = _monthly(AWS)
+    real = suggest_checks.min_cost_set
+
+    def hurried(problem, clock):
+        clock.deadline = 0.0  # the clock is read every 256 nodes: the walk stops at the next read
+        return real(problem, clock)
+
+    monkeypatch.setattr(suggest_checks, "min_cost_set", hurried)
+    with pytest.raises(ConfigError) as err:
+        suggest(req(5, primary=lookup("us-east-1"), region_monthly_usd=costs, max_monthly_usd=400.0))
+    assert "found in the time budget" in str(err.value) or "cheapest compliant set" in str(err.value)
+
+
+def test_the_cheapest_set_skips_regions_past_the_rir_cap():
+    # the cheap regions are all ARIN: the cheapest compliant pair takes one of them and the cheapest other
+    costs = {code: (1.0 if CATALOG[code].rir is Rir.ARIN else 100.0 + len(code)) for code in AWS}
+    with pytest.raises(ConfigError) as err:
+        suggest(req(2, as_of=dt.date(2025, 4, 1), region_monthly_usd=costs, max_monthly_usd=50.0))
+    cheapest = min(usd for code, usd in costs.items() if CATALOG[code].rir is not Rir.ARIN) + 1.0
+    assert f"${cheapest:,.2f}" in str(err.value)

@@ -142,3 +142,18 @@ def test_a_repair_that_keeps_a_custom_site_has_no_request():
                                    "asOf": DAY})
     s = repair(cfg)
     assert s is not None and "dc-frankfurt" in s.codes and s.request is None
+
+
+def test_a_repair_whose_budget_ends_before_any_set_is_refused(monkeypatch):
+    from plan import suggest_repair
+
+    monkeypatch.setattr(suggest_repair, "phase_a", lambda problem, clock: (None, False, False))
+    with pytest.raises(ConfigError, match="time budget"):
+        repair(_cfg(["us-east-1", "us-east-2", "eu-west-1", "ap-northeast-1", "sa-east-1"]))
+
+
+def test_a_repair_skips_kept_sets_with_too_few_candidates_around_them():
+    # with --no-opt-in and us-east-1 as primary, keeping both eu regions leaves too few far regions
+    codes = ["eu-west-1", "eu-central-1", "eu-north-1", "ap-northeast-1", "ap-northeast-3", "sa-east-1"]
+    s = repair(_cfg(codes, primary="us-east-1"), no_opt_in=True)
+    assert s is not None and len(s.codes) == 6 and not any(CATALOG[c].opt_in for c in s.codes)
