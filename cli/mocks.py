@@ -59,6 +59,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     error: str | None
     """The program's RunError/ConfigError message, when it refused to run."""
+    public_outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """``outputs`` as a plan prints them: secrets ``[secret]`` (shape kept), unknowns ``[unknown]``."""
 
     def by_type(self, type_token: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -246,7 +248,7 @@ def _plain(value: Any, redact: bool = False) -> Any:
     as a short description)."""
     if isinstance(value, dict):
         if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
-            return SECRET_PLACEHOLDER if redact else _plain(value.get("value"))
+            return masked(_plain(value.get("value"))) if redact else _plain(value.get("value"))
         return {str(k): _plain(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, redact) for v in value]
@@ -256,6 +258,28 @@ def _plain(value: Any, redact: bool = False) -> Any:
     if urn is not None:
         return f"<resource {type(value).__name__}>"
     return str(value)
+
+
+def masked(value: Any) -> Any:
+    """A secret value with its shape kept and every leaf ``[secret]`` (a masked Kubernetes Secret's
+    ``stringData`` stays a map, so the planned object still validates against its schema)."""
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return SECRET_PLACEHOLDER
+
+
+UNKNOWN_PLACEHOLDER = "[unknown]"
+
+
+def _public_output(value: Any) -> Any:
+    """A stack output as a plan may print it: secrets masked (shape kept), unknowns marked."""
+    output = pulumi.Output.from_input(value)
+    if not _sync_await(output.is_known()):
+        return UNKNOWN_PLACEHOLDER
+    plain = _plain(_sync_await(output.future()))
+    return masked(plain) if _sync_await(output.is_secret()) else plain
 
 
 def _config_strings(config: dict[str, Any]) -> dict[str, str]:
@@ -288,10 +312,14 @@ def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None,
         _reset_sdk()
     root = pulumi_settings.get_root_resource()
     outputs: dict[str, Any] = {}
+    public: dict[str, Any] = {}
     if error is None and root is not None:
         for key, value in getattr(root, "outputs", {}).items():
-            outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
-    return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error)
+            output = pulumi.Output.from_input(value)  # once: an exported awaitable can be awaited only once
+            outputs[key] = _plain(_sync_await(output.future()))
+            public[key] = _public_output(output)
+    return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error,
+                      public_outputs=public)
 
 
 def run_program(config: dict[str, Any], *, stack: str, secret_keys: list[str] | None = None,

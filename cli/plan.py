@@ -86,9 +86,10 @@ def render(result: "PlanResult", console: Console) -> None:
     console.print(table)
     render_costs(result.cost, console)
     for v in result.violations:
-        console.print(f"[red]POLICY {v.policy}[/]: {escape(v.message)}", highlight=False)
+        level = "[yellow]advisory[/]" if v.advisory else "[red]POLICY[/]"
+        console.print(f"{level} {v.policy}: {escape(v.message)}", highlight=False)
     console.print(escape(format_report(result.report, result.fleet)), highlight=False)
-    verdict = "ok" if result.ok else "NOT ok"
+    verdict = ("ok" if result.ok else "NOT ok") + (" (LAB: non-compliant)" if result.lab else "")
     console.print(f"{result.stack}: {len(result.items)} resources in {len(result.regions)} regions, "
                   f"{len(result.violations)} policy violations, estimated total "
                   f"[bold]{result.cost.total:,.2f} USD/month[/] - {verdict}", highlight=False)

@@ -72,8 +72,18 @@ class PlanResult:
         return self.report.compliant and self.run.error is None
 
     @property
+    def lab(self) -> bool:
+        """A declared lab (``mpic:complianceMode: testing``) that is not compliant: planned anyway."""
+        return not self.report.compliant and self.fleet.compliance_mode == "testing" and self.run.error is None
+
+    @property
+    def verdict(self) -> str:
+        return "LAB: non-compliant" if self.lab else ("compliant" if self.compliant else "NOT compliant")
+
+    @property
     def ok(self) -> bool:
-        return self.compliant and not self.violations
+        """Nothing blocks a deploy: compliant (or a declared lab) and no mandatory policy violation."""
+        return (self.compliant or self.lab) and not [v for v in self.violations if not v.advisory]
 
     @property
     def regions(self) -> list[str]:
@@ -83,8 +93,10 @@ class PlanResult:
         return {
             "stack": self.stack,
             "compliant": self.compliant,
+            "verdict": self.verdict,
             "error": self.run.error,
             "artifacts": self.built.to_json() if self.built is not None else [],
+            "outputs": self.run.public_outputs,
             "resources": [i.to_json() for i in self.items],
             "policy_violations": [v.to_json() for v in self.violations],
             "monthly_cost_usd": self.cost.to_json(),

@@ -24,6 +24,7 @@ from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 from config.stackfile import KIT_ROOT
 from config.target_aws import AwsSettings
 from config.target_k8s import ClusterSpec, EksCluster, K8sSettings
+from plan.outputs import OPTIONAL_DOCS, OUTPUT_DOCS
 
 REFERENCE = KIT_ROOT / "docs" / "config.md"
 SECRETS = {
@@ -105,6 +106,16 @@ def config_reference() -> str:
         "| key | meaning |",
         "|---|---|",
         *[f"| `{NAMESPACE}:{k}` | {SECRETS[k]} |" for k in sorted(SECRET_KEYS)],
+        "",
+        "## Stack outputs (every target)",
+        "",
+        "`pulumi stack output` of every target and `./scripts/mpic status --json` of the local fleet carry "
+        "these keys (`plan/outputs.py`); targets add their own (`perspective_endpoints`, `k8s_clusters`...).",
+        "",
+        "| key | meaning |",
+        "|---|---|",
+        *[f"| `{k}` | {v} |" for k, v in OUTPUT_DOCS.items()],
+        *[f"| `{k}` (optional) | {v} |" for k, v in OPTIONAL_DOCS.items()],
         "",
         f"## `{NAMESPACE}:aws` (targets aws-hosts, aws-lambda)",
         "",

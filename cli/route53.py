@@ -1,14 +1,16 @@
 """Challenges for deployed stacks: records written to a Route53 test zone with boto3.
 
 The smoke suite uses :class:`Route53Challenges` where the local fleet uses Knot
-(:mod:`local.challenges`); both expose ``set_txt``, ``set_cname``, ``set_caa``,
-``unset`` and ``clear``. Tested against moto.
+(:mod:`local.challenges`); both expose ``set_txt``, ``set_cname``, ``set_caa``, ``set_persistent``,
+``set_contact``, ``set_address``, ``unset`` and ``clear``, with record names and values from
+:mod:`plan.challenges`. Tested against moto.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from plan import challenges as method
 
 
 class Route53Challenges:
@@ -65,21 +67,31 @@ class Route53Challenges:
                 return [r["Value"] for r in rrset.get("ResourceRecords", [])]
         return []
 
+    def _add(self, rec: method.Record, *, replace: bool = False) -> method.Record:
+        """Add ``rec`` to its name's record set (or replace the set)."""
+        fqdn = self._fqdn(rec.name)
+        current = [] if replace else [v for v in self._current(fqdn, rec.type) if v != rec.data]
+        self._change("UPSERT", fqdn, rec.type, current + [rec.data])
+        return rec
+
     def set_txt(self, name: str, value: str) -> None:
-        quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        fqdn = self._fqdn(name)
-        values = [v for v in self._current(fqdn, "TXT") if v != quoted] + [quoted]
-        self._change("UPSERT", fqdn, "TXT", values)
+        self._add(method.Record(name, "TXT", method.txt_rdata(value)))
 
     def set_cname(self, name: str, target: str) -> None:
-        self._change("UPSERT", name, "CNAME", [target.rstrip(".") + "."])
+        self._add(method.Record(name, "CNAME", method.absolute(target)), replace=True)
 
     def set_caa(self, name: str, value: str) -> None:
-        if not re.match(r'^\s*\d{1,3}\s+[A-Za-z0-9]+\s+".*"\s*$', value):
-            raise ValueError(f"CAA value {value!r}: expected 'FLAGS TAG \"VALUE\"'")
-        fqdn = self._fqdn(name)
-        values = [v for v in self._current(fqdn, "CAA") if v != value.strip()] + [value.strip()]
-        self._change("UPSERT", fqdn, "CAA", values)
+        self._add(method.Record(name, "CAA", method.caa_rdata(value)))
+
+    def set_persistent(self, domain: str, issuer: str, account_uri: str,
+                       persist_until: int | None = None) -> method.Record:
+        return self._add(method.persistent(domain, issuer, account_uri, persist_until))
+
+    def set_contact(self, domain: str, kind: str, value: str, via: str) -> method.Record:
+        return self._add(method.contact(domain, kind, value, via))
+
+    def set_address(self, domain: str, ip: str) -> method.Record:
+        return self._add(method.address(domain, ip), replace=True)
 
     def unset(self, name: str, rtype: str) -> None:
         fqdn = self._fqdn(name)

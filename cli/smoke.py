@@ -23,10 +23,11 @@ def smoke_target(stack: str) -> str | None:
         return None
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def smoke(stack: str = typer.Argument("local", help="Stack to check: local (namespaces) or a deployed stack."),
-          pytest_args: Optional[list[str]] = typer.Argument(None, help="Extra pytest arguments (after --).")) -> None:
-    """Run the smoke suite (tests/smoke) against STACK: host and API checks (k8s: also pod checks)."""
+          pytest_args: Optional[list[str]] = typer.Argument(
+              None, help="Extra pytest arguments, e.g. `-k method` (every validation method) or `-x`.")) -> None:
+    """Run the smoke suite (tests/smoke) against STACK: host, method and API checks (k8s: also pod checks)."""
     env = {**os.environ, "MPIC_SMOKE_STACK": stack}
     suites = [KIT_ROOT / "tests" / "smoke"]
     if smoke_target(stack) == "k8s":

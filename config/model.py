@@ -12,15 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import ipaddress
-import types
-import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from config.catalog import Location, Rir, load_catalog, lookup
-from config.errors import ConfigError, shown
+from config.errors import ConfigError
+from config.key_errors import to_config_error, unknown_key_error
 from config.target_aws import AwsSettings
 from config.target_k8s import SECRET_KEYS as K8S_SECRET_KEYS
 from config.target_k8s import K8sSettings
@@ -171,6 +170,14 @@ class StackConfig(BaseModel):
     """Perspective hosts/pods per region behind its load balancer (>= 2 on every target)."""
     coordinator_replicas: int = Field(default=MIN_REPLICAS, le=50)
     """Coordinator hosts/pods per coordinator site (>= 2 on every target)."""
+    early_quorum: bool = True
+    """The coordinator answers as soon as the verdict can no longer change (quorum across >= 2 RIRs
+    reached, or out of reach); false: it waits for every perspective of the cohort."""
+    perspective_timeout_ms: int = Field(default=5000, ge=100, le=60000)
+    """How long the coordinator waits for one perspective's answer (milliseconds)."""
+    proxy: str | dict[str, str] | None = None
+    """Explicit HTTP(S) proxy of the perspectives' HTTP checks: one URL for every perspective, or a
+    map perspective code -> URL (ambient HTTP(S)_PROXY variables are always ignored)."""
     wan_delay: bool = False
     """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -212,6 +219,21 @@ class StackConfig(BaseModel):
             require_replicas(f"{NAMESPACE}:{to_camel(info.field_name)}", v)
         return v
 
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _proxy(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        items = v.items() if isinstance(v, dict) else [(None, v)]
+        for code, url in items:
+            key = f"{NAMESPACE}:proxy" + (f".{code}" if code is not None else "")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")) or "://" not in url[:8] \
+                    or len(url.split("://", 1)[1]) == 0:
+                raise ConfigError(f"{key}: {url!r} is not a proxy URL; give http://HOST:PORT or https://HOST:PORT "
+                                  "(one for every perspective, or a map of perspective code -> URL).",
+                                  key=key, value=url, fix="use an http:// or https:// URL")
+        return v
+
     @field_validator("resolvers", mode="before")
     @classmethod
     def _resolvers(cls, v: Any) -> Any:
@@ -243,6 +265,11 @@ class StackConfig(BaseModel):
                               "for the BR 3.2.2.9 default.", key=f"{NAMESPACE}:quorum", value=self.quorum,
                               fix=f"set mpic:quorum to at most {self.cohort_size}, or leave it unset")
         codes = {p.code for p in self.perspectives}
+        for code in (self.proxy if isinstance(self.proxy, dict) else {}):
+            if code not in codes:
+                raise ConfigError(f"{NAMESPACE}:proxy: '{code}' is not one of the perspectives "
+                                  f"({', '.join(sorted(codes))}). Key each proxy by its perspective's code.",
+                                  key=f"{NAMESPACE}:proxy.{code}", value=code, fix="use a perspective code")
         for code in self.resolvers:
             if code not in codes:
                 raise ConfigError(f"{NAMESPACE}:resolvers: '{code}' is not one of the perspectives "
@@ -265,6 +292,17 @@ class StackConfig(BaseModel):
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(p.code for p in self.perspectives)
+
+    def proxy_for(self, code: str) -> str | None:
+        """The explicit proxy of perspective ``code`` (``mpic:proxy``), or None."""
+        if isinstance(self.proxy, dict):
+            return self.proxy.get(code)
+        return self.proxy
+
+    @property
+    def perspective_timeout(self) -> float:
+        """``mpic:perspectiveTimeoutMs`` in seconds (what the runtime's settings take)."""
+        return self.perspective_timeout_ms / 1000
 
     def resolver_for(self, code: str) -> ResolverSpec:
         return self.resolvers.get(code, ResolverSpec())
@@ -301,69 +339,4 @@ class StackConfig(BaseModel):
         except ConfigError:
             raise
         except ValidationError as exc:
-            raise _to_config_error(exc, raw) from None
-
-
-def unknown_key_error(key: str, name: str, value: Any, known: list[str], prefix: str = "") -> ConfigError:
-    """An unknown key: did you mean (case, ``_`` and ``-`` ignored), and the valid keys."""
-    def norm(k: str) -> str:
-        return k.lower().replace("_", "").replace("-", "")
-
-    by_norm = {norm(k): k for k in known}
-    near = [by_norm[norm(name)]] if norm(name) in by_norm else \
-        [by_norm[m] for m in difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.6)]
-    if not near and len(norm(name)) >= 3:  # a shortened key: "hours" for "hours_per_month"
-        near = [k for n, k in by_norm.items() if n.startswith(norm(name))][:1]
-    where = key.rpartition(name)[0].rstrip(".:")
-    guess = f" (did you mean {prefix}{near[0]}?)" if near else ""
-    fix = f"write {prefix}{near[0]}" if near else f"use one of the keys of {where or 'the section'}"
-    return ConfigError(f"{key}: unknown key{guess}, set to {shown(value)}. Valid keys{f' of {where}' if where else ''}: "
-                       f"{', '.join(prefix + k for k in known)}. Fix: {fix}.", key=key, value=value, fix=fix)
-
-
-def _section_model(loc: list[str]) -> type[BaseModel] | None:
-    """The settings model (AwsSettings, ClusterSpec...) holding the keys at ``loc`` below
-    StackConfig; a part after a map of models (``k8s.clusters.<region>``) is the map's key."""
-    model: Any = StackConfig
-    in_map = False
-    for part in loc:
-        if in_map:
-            in_map = False
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
-        if field is None:
-            return None
-        model = _unwrap_optional(field.annotation)
-        if typing.get_origin(model) is dict:
-            model, in_map = typing.get_args(model)[1], True
-    return model if isinstance(model, type) and issubclass(model, BaseModel) and not in_map else None
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    """``X | None`` -> X."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
-
-
-def _to_config_error(exc: ValidationError, raw: dict[str, Any]) -> ConfigError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    key = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
-    sub = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
-    ctx = err.get("ctx") or {}
-    inner = ctx.get("error")
-    if isinstance(inner, ConfigError):
-        return ConfigError(str(inner), key=inner.key, value=inner.value, fix=inner.fix)
-    value = err.get("input", raw.get(loc[0]) if loc else None)
-    if err["type"] == "extra_forbidden" and len(loc) >= 2:
-        section = _section_model(loc[:-1])
-        known = sorted(f.alias or n for n, f in section.model_fields.items()) if section is not None else []
-        return unknown_key_error(f"{key}{sub}", loc[-1], value, known)
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    fix = f"change {key}{sub}: {msg[0].lower()}{msg[1:]}" if msg else f"change {key}{sub}"
-    shown = value if not isinstance(value, dict) else "{...}"
-    return ConfigError(f"{key}{sub}: {msg} (got {shown!r}). Fix: {fix}.", key=f"{key}{sub}", value=value, fix=fix)
+            raise to_config_error(exc, raw, cls, NAMESPACE) from None

@@ -66,8 +66,6 @@ class AwsSettings(TargetSettings):
     """The coordinator's plain-HTTP listener behind its ALB (ALB security group only)."""
     cidr_pool: str = "10.128.0.0/12"
     """Every VPC of the fleet gets a non-overlapping /20 of this pool (the planner's slots)."""
-    perspective_timeout: float = Field(5.0, gt=0, le=60)
-    """Seconds the coordinator waits for one perspective's answer."""
     caa_domains: tuple[str, ...] = ()
     """The CA's CAA issuer domains (perspectives use them when a request carries none)."""
     lambda_memory_mb: int = Field(1024, ge=128, le=10240)

@@ -1,6 +1,7 @@
 """The local fleet's certificates, issued by its kit CA (:mod:`local.pki`) at ``mpic up``.
 
-The same identities as a cloud stack: a server certificate per perspective region, the
+The same identities as a cloud stack: a server certificate per perspective region (its hosts
+share it, as an AWS region's hosts share the name of their load balancer), the
 coordinator's client certificate (:data:`plan.pki.COORDINATOR_CLIENT_NAME`), a certificate for the
 coordinator's load balancer, one client certificate per region for its load balancer's health
 checks, and the mini-internet's HTTPS certificate for the test domain and the challenge hosts.
@@ -34,7 +35,7 @@ def fleet_certificates(state: State, plan: FleetPlan) -> dict[str, Any]:
     out["client"] = [str(ccert), str(ckey)]
     for r in plan.regions:
         cert, key = ca.issue_server(f"perspective-{r.code}", dns_names=["localhost", r.host],
-                                    ips=[r.backbone_ip, "127.0.0.1"])
+                                    ips=[r.backbone_ip, "127.0.0.1", *(h.lan_ip for h in r.replicas)])
         hcert, hkey = ca.issue_client(f"lb-check-{r.code}")
         out["regions"][r.code] = {"cert": str(cert), "key": str(key),
                                   "check_pem": _bundle(state, f"lb-check-{r.code}", hcert, hkey)}

@@ -1,84 +1,100 @@
-"""``mpic challenge``: DNS records (Knot transactions, re-signed at once), HTTP files, zones.
+"""``mpic challenge``: what every validation method looks for, live on the mini-internet.
 
-Every change is recorded in the state file so ``mpic challenge clear`` (and ``down``) undo it.
+DNS records go through Knot transactions (re-signed at once, TTL 1); HTTP files to the internet
+host's nginx; TLS-ALPN-01 challenge certificates to the responder on the internet host's second
+address (:mod:`local.alpn`); zone files, reverse zones and zones with a broken chain of trust
+through :mod:`local.zones`. Record names and values come from :mod:`plan.challenges`, which the
+Route53 writer for deployed stacks uses too. Every change is recorded in the state file, so
+``mpic challenge clear [NAME]`` (and ``down``) undo it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import shutil
 import signal
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
-from config.errors import ConfigError
-from local import dns
+from local import dns, zones
+from local.alpn import challenge_cert, sni_of
 from local.certs import web_certificate
+from local.errors import ChallengeError
 from local.proc import signal_proc
 from local.state import State, load_plan, load_state, locked
-from plan.local import zone_for_name, zone_parents
+from plan import challenges as method
+from plan.local import FleetPlan, zone_for_name
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+T = TypeVar("T")
+
+__all__ = ["ChallengeError", "set_record", "set_txt", "set_cname", "set_caa", "set_persistent", "set_contact",
+           "set_address", "set_reverse", "set_http", "set_tls_alpn", "load_zone", "unset", "clear"]
 
 
-class ChallengeError(ConfigError):
-    """Bad challenge input (exit 2); the message says what and how to fix it."""
+def _value(fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return fn(*args)
+    except method.ChallengeValueError as exc:
+        raise ChallengeError(str(exc)) from None
 
 
-def _state(stack: str | None) -> State:
-    return load_state(stack)
-
-
-def _served(state: State) -> list[str]:
-    return list(state.data.get("zones", []))
+def _fresh(stack: str | None) -> State:
+    """The state as it is now (call inside :func:`locked`)."""
+    state = load_state(stack)
+    state.data["challenges"].setdefault("alpn", [])
+    return state
 
 
 def _zone_of(state: State, name: str) -> str:
-    zone = zone_for_name(name, _served(state))
+    zone = zone_for_name(name, zones.served(state))
     if zone is None:
         raise ChallengeError(
-            f"{name}: in no zone the fleet serves ({', '.join(z for z in _served(state) if z != '.')}); use a name "
-            f"under {state.data.get('test_domain')} or load a zone with `mpic challenge zone FILE`")
+            f"{name}: in no zone the fleet serves "
+            f"({', '.join(z for z in zones.served(state) if z != '.')}); use a name under "
+            f"{state.data.get('test_domain')} or load a zone with `mpic challenge zone FILE`")
     return zone
 
 
-def txt_rdata(value: str) -> str:
-    if len(value.encode()) > 255:
-        chunks = [value[i:i + 255] for i in range(0, len(value), 255)]
-        return " ".join(_quote(c) for c in chunks)
-    return _quote(value)
+def _check_name(name: str) -> str:
+    fqdn = dns.abs_name(name)
+    if not _HOST.match(fqdn.rstrip(".")):
+        raise ChallengeError(f"{name}: not a valid DNS name")
+    return fqdn
 
 
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _write(state: State, rec: method.Record, *, replace: bool = False, record: bool = True) -> str:
+    """Put ``rec`` in the zone that holds its name (one Knot transaction); return the zone."""
+    zone = _zone_of(state, rec.name)
+    unsets = [(rec.name, rec.type, None)] if replace else []
+    try:
+        dns.Knot(state.workdir).transaction(zone, [(rec.name, dns.CHALLENGE_TTL, rec.type, rec.data)], unsets)
+    except Exception as exc:  # knotc explains (e.g. CNAME next to other data)
+        raise ChallengeError(f"{rec.name} {rec.type} {rec.data}: Knot refused it: {exc}") from None
+    if record:
+        recs = state.data["challenges"]["records"]
+        if replace:
+            recs[:] = [r for r in recs if not (r["name"] == rec.name and r["type"] == rec.type)]
+        entry = {"zone": zone, "name": rec.name, "type": rec.type, "data": rec.data}
+        if entry not in recs:
+            recs.append(entry)
+        state.save()
+    return zone
 
 
 def set_record(stack: str | None, name: str, rtype: str, data: str, *, record: bool = True,
                replace: bool = False) -> str:
     """Add ``name rtype data`` (TTL 1) in the zone that holds ``name``; return the zone."""
-    state = _state(stack)
-    fqdn = dns.abs_name(name)
-    if not _HOST.match(fqdn.rstrip(".")):
-        raise ChallengeError(f"{name}: not a valid DNS name")
-    with locked(state.stack):
-        state = State.load(state.stack) or state
-        zone = _zone_of(state, fqdn)
-        knot = dns.Knot(state.workdir)
-        unsets = [(fqdn, rtype, None)] if replace else []
-        try:
-            knot.transaction(zone, [(fqdn, dns.CHALLENGE_TTL, rtype, data)], unsets)
-        except Exception as exc:  # knotc explains (e.g. CNAME next to other data)
-            raise ChallengeError(f"{name} {rtype} {data}: Knot refused it: {exc}") from None
-        if record:
-            recs = state.data["challenges"]["records"]
-            entry = {"zone": zone, "name": fqdn, "type": rtype, "data": data}
-            if entry not in recs:
-                recs.append(entry)
-            state.save()
-    return zone
+    fqdn = _check_name(name)
+    with locked(load_state(stack).stack):
+        return _write(_fresh(stack), method.Record(fqdn, rtype, data), replace=replace, record=record)
 
 
 def set_txt(stack: str | None, name: str, value: str, *, record: bool = True) -> str:
-    return set_record(stack, name, "TXT", txt_rdata(value), record=record)
+    """TXT for dns-change and acme-dns-01 (any name)."""
+    return set_record(stack, name, "TXT", method.txt_rdata(value), record=record)
 
 
 def set_cname(stack: str | None, name: str, target: str) -> str:
@@ -86,26 +102,41 @@ def set_cname(stack: str | None, name: str, target: str) -> str:
 
 
 def set_caa(stack: str | None, name: str, value: str) -> str:
-    m = re.match(r'^\s*(\d{1,3})\s+([A-Za-z0-9]+)\s+(".*")\s*$', value)
-    if not m or int(m.group(1)) > 255:
-        raise ChallengeError(f"CAA value {value!r}: expected 'FLAGS TAG \"VALUE\"', e.g. '0 issue \"ca.example\"'")
-    return set_record(stack, name, "CAA", f"{m.group(1)} {m.group(2)} {m.group(3)}")
+    """A CAA record: ``issue``/``issuewild`` (TLS server), ``issuemail`` (S/MIME), any other tag."""
+    return set_record(stack, name, "CAA", _value(method.caa_rdata, value))
 
 
-def unset(stack: str | None, name: str, rtype: str | None = None, data: str | None = None,
-          *, record: bool = True) -> None:
-    state = _state(stack)
-    fqdn = dns.abs_name(name)
-    with locked(state.stack):
-        state = State.load(state.stack) or state
-        zone = _zone_of(state, fqdn)
-        dns.Knot(state.workdir).transaction(zone, [], [(fqdn, rtype, data)])
-        if record:
-            state.data["challenges"]["records"] = [
-                r for r in state.data["challenges"]["records"]
-                if not (r["name"] == fqdn and (rtype is None or r["type"] == rtype)
-                        and (data is None or r["data"] == data))]
-            state.save()
+def set_persistent(stack: str | None, domain: str, issuer: str, account_uri: str,
+                   persist_until: int | None = None) -> method.Record:
+    """The dns-persistent TXT record at ``_validation-persist.DOMAIN``."""
+    rec = _value(method.persistent, _check_name(domain), issuer, account_uri, persist_until)
+    set_record(stack, rec.name, rec.type, rec.data)
+    return rec
+
+
+def set_contact(stack: str | None, domain: str, kind: str, value: str, via: str) -> method.Record:
+    """contact-{email,phone}-{txt,caa}: TXT at the method's prefix or a CAA contact tag at DOMAIN."""
+    rec = _value(method.contact, _check_name(domain), kind, value, via)
+    set_record(stack, rec.name, rec.type, rec.data)
+    return rec
+
+
+def set_address(stack: str | None, domain: str, ip: str) -> method.Record:
+    """The ip-address method's A or AAAA record (replaces that name's records of the type)."""
+    rec = _value(method.address, _check_name(domain), ip)
+    set_record(stack, rec.name, rec.type, rec.data, replace=True)
+    return rec
+
+
+def set_reverse(stack: str | None, ip: str, host: str) -> method.Record:
+    """PTR for reverse-address-lookup; the reverse zone is served (signed, delegated) on first use."""
+    zone, rec = _value(method.reverse, ip, host)
+    _check_name(host)
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
+        zones.ensure_reverse(state, load_plan(state), zone)
+        _write(state, rec, replace=True)
+    return rec
 
 
 # ------------------------------------------------------------------------------------ HTTP
@@ -117,131 +148,163 @@ def _safe_path(path: str) -> str:
     return path
 
 
+def _point_at(state: State, host: str, ip: str) -> None:
+    """An A record HOST -> ip unless HOST already has an address or alias (then it is the user's)."""
+    zone = zone_for_name(host, zones.served(state))
+    knot = dns.Knot(state.workdir)
+    if zone is not None and not knot.get(zone, host + ".", "A") and not knot.get(zone, host + ".", "CNAME"):
+        _write(state, method.Record(host + ".", "A", ip))
+
+
 def set_http(stack: str | None, host: str, path: str, content: str) -> Path:
     """Serve ``content`` at http://HOST/PATH and https://HOST/PATH (the internet host's nginx)."""
-    state = _state(stack)
     host = host.strip().lower().rstrip(".")
     if not _HOST.match(host):
         raise ChallengeError(f"{host}: not a valid host name")
     rel = _safe_path(path)
-    with locked(state.stack):
-        state = State.load(state.stack) or state
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
         plan = load_plan(state)
         target = state.workdir / "www" / host / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
-        entry = {"host": host, "path": rel}
         http = state.data["challenges"]["http"]
         new_host = host not in {h["host"] for h in http}
-        if entry not in http:
-            http.append(entry)
+        if {"host": host, "path": rel} not in http:
+            http.append({"host": host, "path": rel})
         state.save()
-        zone = zone_for_name(host, _served(state))
-        knot = dns.Knot(state.workdir)
-        if zone is not None and not knot.get(zone, host + ".", "A") and not knot.get(zone, host + ".", "CNAME"):
-            knot.transaction(zone, [(host + ".", 60, "A", plan.internet_ip)])
-            state.data["challenges"]["records"].append(
-                {"zone": zone, "name": host + ".", "type": "A", "data": plan.internet_ip})
-            state.save()
+        _point_at(state, host, plan.internet_ip)
         if new_host:
-            web_certificate(state, plan, sorted({h["host"] for h in http}))
-            rec = state.data["processes"].get("nginx")
-            if rec:
-                signal_proc(rec, signal.SIGHUP)
+            _reload_web(state, plan)
     return target
 
 
-# ------------------------------------------------------------------------------------ zones
-def load_zone(stack: str | None, file: str | Path, origin: str | None = None) -> str:
-    """Serve a zone file (any origin), signed, delegated from the fake root chain; return origin.
+def _reload_web(state: State, plan: FleetPlan) -> None:
+    hosts = sorted({h["host"] for h in state.data["challenges"]["http"]})
+    if hosts:
+        web_certificate(state, plan, hosts)
+    rec = state.data["processes"].get("nginx")
+    if rec:
+        signal_proc(rec, signal.SIGHUP)
 
-    ``@INTERNET_IP@`` in the file stands for the internet host's address.
-    """
-    state = _state(stack)
-    try:
-        text = Path(file).read_text()
-    except OSError as exc:
-        raise ChallengeError(f"zone file {file}: {exc.strerror or exc}") from None
-    with locked(state.stack):
-        state = State.load(state.stack) or state
+
+# ------------------------------------------------------------------------------- TLS-ALPN
+def set_tls_alpn(stack: str | None, identifier: str, key_authorization_hash: str) -> str:
+    """Answer TLS-ALPN-01 for ``identifier`` (a name, or the responder's own IP address) with an
+    RFC 8737 certificate carrying ``key_authorization_hash``; a name gets an A record pointing at
+    the responder. Returns the responder's address."""
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
         plan = load_plan(state)
-        text = text.replace("@INTERNET_IP@", plan.internet_ip)
         try:
-            info = dns.parse_zone(text, origin)
-        except Exception as exc:  # dnspython's syntax errors name the line
-            raise ChallengeError(f"zone file {file}: {exc}") from None
-        if info.origin == ".":
-            raise ChallengeError("the root zone is the fleet's own; load zones below it")
-        wd = state.workdir
-        served = _served(state)
-        new_zones = []
-        tld = dns.needed_tld(info.origin, served)
-        if tld:
-            dns.zone_file(wd, tld).write_text(dns.kit_zone_text(tld, plan.internet_ip))
-            new_zones.append(tld)
-        dns.zone_file(wd, info.origin).write_text(text)
-        if info.origin not in served:
-            new_zones.append(info.origin)
-        served_after = served + new_zones
-        dns.write_knot_conf(wd, plan.internet_ip, served_after)
-        knot = dns.Knot(wd)
-        knot.reload()
-        if info.origin in served:
-            knot.c("zone-reload", info.origin, check=False)
-        knot.wait_loaded([*new_zones, info.origin])
-        if tld:
-            dns.delegate(knot, dns.ZoneInfo(tld, (f"ns.{tld}",), ((f"ns.{tld}", "A", plan.internet_ip),)), served_after)
-        dns.delegate(knot, info, served_after)
-        # zones already served below the new one now hang from it
-        loaded = state.data["challenges"]["zones"]
-        for z in loaded:
-            if z["origin"] != info.origin and zone_parents(z["origin"], served_after) == info.origin:
-                child = dns.ZoneInfo(z["origin"], tuple(z["ns"]), tuple(tuple(g) for g in z["glue"]))
-                dns.delegate(knot, child, served_after)
-        state.data["zones"] = served_after
-        loaded[:] = [z for z in loaded if z["origin"] != info.origin]
-        loaded.append({"origin": info.origin, "ns": list(info.ns), "glue": [list(g) for g in info.glue],
-                       "file": str(file), "tld": tld})
+            ip = ipaddress.ip_address(identifier.strip())
+        except ValueError:
+            ip = None
+        if ip is not None and str(ip) != plan.alpn_ip:
+            raise ChallengeError(f"{identifier}: the mini-internet answers TLS-ALPN-01 for IP identifiers on "
+                                 f"{plan.alpn_ip} only (the responder's address); use that address")
+        name = str(ip) if ip is not None else _check_name(identifier).rstrip(".")
+        if ip is None:
+            _zone_of(state, name + ".")
+        try:
+            cert, key = challenge_cert(state.workdir / "alpn" / "certs", name, key_authorization_hash)
+        except ValueError as exc:
+            raise ChallengeError(str(exc)) from None
+        alpn = state.data["challenges"]["alpn"]
+        alpn[:] = [a for a in alpn if a["identifier"] != name]
+        alpn.append({"identifier": name, "sni": sni_of(name), "cert": str(cert), "key": str(key)})
         state.save()
-    return info.origin
+        if ip is None:
+            _write(state, method.Record(name + ".", "A", plan.alpn_ip), replace=True)
+        _reload_alpn(state)
+        return plan.alpn_ip
 
 
-def clear(stack: str | None) -> dict[str, int]:
-    """Undo every challenge: records, HTTP files and loaded zones."""
-    state = _state(stack)
-    with locked(state.stack):
-        state = State.load(state.stack) or state
+def _reload_alpn(state: State) -> None:
+    config = state.workdir / "alpn" / "config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    mapping = {a["sni"]: [a["cert"], a["key"]] for a in state.data["challenges"].get("alpn", [])}
+    tmp = config.with_suffix(".tmp")
+    tmp.write_text(json.dumps(mapping, indent=1, sort_keys=True))
+    tmp.replace(config)
+    rec = state.data["processes"].get("alpn")
+    if rec:
+        signal_proc(rec, signal.SIGHUP)
+
+
+# ------------------------------------------------------------------------------------ zones
+def load_zone(stack: str | None, file: str | Path, origin: str | None = None, *, break_dnssec: bool = False) -> str:
+    """Serve a zone file (any origin), signed and delegated from the fake root; return its origin.
+
+    ``@INTERNET_IP@`` in the file stands for the internet host's address; ``break_dnssec`` makes
+    the delegation's DS match no key, so validating resolvers refuse every answer from the zone.
+    """
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
+        return zones.load_file(state, load_plan(state), file, origin, break_dnssec)
+
+
+# ------------------------------------------------------------------------------------ undo
+def unset(stack: str | None, name: str, rtype: str | None = None, data: str | None = None,
+          *, record: bool = True) -> None:
+    fqdn = dns.abs_name(name)
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
+        zone = _zone_of(state, fqdn)
+        dns.Knot(state.workdir).transaction(zone, [], [(fqdn, rtype, data)])
+        if record:
+            state.data["challenges"]["records"] = [
+                r for r in state.data["challenges"]["records"]
+                if not (r["name"] == fqdn and (rtype is None or r["type"] == rtype)
+                        and (data is None or r["data"] == data))]
+            state.save()
+
+
+def _under(name: str, scope: str | None) -> bool:
+    name = name.lower().rstrip(".")
+    return scope is None or name == scope or name.endswith("." + scope)
+
+
+def clear(stack: str | None, name: str | None = None) -> dict[str, int]:
+    """Undo every challenge, or only those for NAME (a DNS name: records at and below it, its HTTP
+    files, its TLS-ALPN certificate, the zone NAME; an IP address: its PTR and TLS-ALPN certificate)."""
+    scope = None
+    if name is not None:
+        try:
+            scope = ipaddress.ip_address(name.strip()).reverse_pointer
+            ip_name = str(ipaddress.ip_address(name.strip()))
+        except ValueError:
+            scope = _check_name(name).rstrip(".")
+            ip_name = None
+    with locked(load_state(stack).stack):
+        state = _fresh(stack)
         plan = load_plan(state)
         knot = dns.Knot(state.workdir)
         ch = state.data["challenges"]
+        dropped = zones.remove_zones(state, plan, knot, {z["origin"] for z in ch["zones"]
+                                                         if _under(z["origin"], scope)})
         by_zone: dict[str, list] = {}
-        for r in ch["records"]:
+        records = [r for r in ch["records"] if _under(r["name"], scope)]
+        for r in records:
             by_zone.setdefault(r["zone"], []).append((r["name"], r["type"], r["data"]))
-        loaded_origins = {z["origin"] for z in ch["zones"]}
         for zone, unsets in by_zone.items():
-            if zone in loaded_origins:
-                continue
             knot.transaction(zone, [], unsets)
-        for h in ch["http"]:
-            p = state.workdir / "www" / h["host"] / h["path"]
-            p.unlink(missing_ok=True)
-        shutil.rmtree(state.workdir / "www", ignore_errors=True)
-        (state.workdir / "www").mkdir()
-        served = _served(state)
-        tlds_added = {z["tld"] for z in ch["zones"] if z.get("tld")}
-        remove = loaded_origins | tlds_added
-        kept = [z for z in served if z not in remove]
-        for origin in sorted(remove, key=lambda z: -z.count(".")):
-            parent = zone_parents(origin, kept)
-            if parent in kept:
-                glue = [(g[0], None, None) for z in ch["zones"] if z["origin"] == origin for g in z["glue"]]
-                if origin in tlds_added:
-                    glue.append((f"ns.{origin}", None, None))
-                knot.transaction(parent, [], [(origin, None, None)] + glue)
-        dns.write_knot_conf(state.workdir, plan.internet_ip, kept)
-        knot.reload()
-        counts = {"records": len(ch["records"]), "http": len(ch["http"]), "zones": len(loaded_origins)}
-        state.data["zones"] = kept
-        state.data["challenges"] = {"records": [], "http": [], "zones": []}
+        ch["records"] = [r for r in ch["records"] if r not in records]
+        files = [h for h in ch["http"] if _under(h["host"], scope)]
+        for h in files:
+            (state.workdir / "www" / h["host"] / h["path"]).unlink(missing_ok=True)
+            if not any(o["host"] == h["host"] for o in ch["http"] if o not in files):
+                shutil.rmtree(state.workdir / "www" / h["host"], ignore_errors=True)
+        ch["http"] = [h for h in ch["http"] if h not in files]
+        alpn = [a for a in ch["alpn"] if _under(a["identifier"], scope) or a["identifier"] == ip_name
+                or _under(a["sni"], scope)] if scope else list(ch["alpn"])
+        for a in alpn:
+            Path(a["cert"]).unlink(missing_ok=True)
+            Path(a["key"]).unlink(missing_ok=True)
+        ch["alpn"] = [a for a in ch["alpn"] if a not in alpn]
         state.save()
-    return counts
+        if alpn:
+            _reload_alpn(state)
+        if files:
+            _reload_web(state, plan)
+        return {"records": len(records), "http": len(files), "zones": len(dropped), "tls_alpn": len(alpn)}

@@ -21,9 +21,6 @@ from local.supervisor import start_process, wait_for
 from plan import runtime
 from plan.local import FleetPlan
 
-PERSPECTIVE_TIMEOUT = 5.0
-EARLY_QUORUM = False
-"""The local coordinator waits for every perspective (the cloud targets decide early)."""
 INTERNAL_PORT_OFFSET = 1000
 """A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""
 
@@ -35,7 +32,7 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         perspectives=[{"code": r.code, "rir": r.rir, "url": r.url} for r in plan.regions],
         client_tls={"cert": pki["client"][0], "key": pki["client"][1], "ca": pki["ca"]},
         api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
-        perspective_timeout=PERSPECTIVE_TIMEOUT, early_quorum=EARLY_QUORUM, log_level="INFO",
+        log_level="INFO",
         internal_listen=("127.0.0.1", port + INTERNAL_PORT_OFFSET),
         audit_log=str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"))
 

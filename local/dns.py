@@ -17,7 +17,7 @@ from pathlib import Path
 from local.proc import CommandError, run
 from local.state import State
 from local.supervisor import Progress, start_process, wait_for
-from plan.local import FleetPlan, RegionPlan, tld_of, zone_parents
+from plan.local import FleetPlan, ReplicaPlan, tld_of, zone_parents
 from plan.resolver import UnboundPlacement, unbound_conf
 
 ROOT_NS = "a.root-servers.mpic."
@@ -51,6 +51,7 @@ def write_knot_conf(workdir: Path, listen_ip: str, zones: list[str]) -> Path:
         "server:",
         f"    listen: {listen_ip}@53",
         f"    rundir: {d}",
+        f"    pidfile: {d / 'knot.pid'}",
         "    identity: mpic-fleet-internet",
         "log:",
         "  - target: stderr",
@@ -250,20 +251,20 @@ def needed_tld(origin: str, served: list[str]) -> str | None:
 
 
 # -------------------------------------------------------------------------------- Unbound
-def unbound_dir(workdir: Path, region: RegionPlan) -> Path:
-    return workdir / "regions" / region.code / "unbound"
+def unbound_dir(workdir: Path, host: ReplicaPlan) -> Path:
+    return workdir / "hosts" / host.name / "unbound"
 
 
-def write_unbound(workdir: Path, plan: FleetPlan, region: RegionPlan, root_ksk: list[str]) -> Path:
-    """The region's Unbound config (the one resolver renderer, :mod:`plan.resolver`): recursion from
-    the region's uplink to the fake root, whose KSK is the trust anchor; no cache (see there)."""
-    d = unbound_dir(workdir, region)
+def write_unbound(workdir: Path, plan: FleetPlan, host: ReplicaPlan, root_ksk: list[str]) -> Path:
+    """A perspective host's Unbound config (the one resolver renderer, :mod:`plan.resolver`):
+    recursion from the host's uplink to the fake root, whose KSK is the trust anchor; no cache (see there)."""
+    d = unbound_dir(workdir, host)
     d.mkdir(parents=True, exist_ok=True)
     (d / "root.hints").write_text(f". 3600000 NS {ROOT_NS}\n{ROOT_NS} 3600000 A {plan.internet_ip}\n")
     (d / "root.key").write_text("".join(f"{k}\n" for k in root_ksk))
     conf = unbound_conf(UnboundPlacement(
         interfaces=("127.0.0.1@53",), foreground_dir=str(d), root_hints=str(d / "root.hints"),
-        trust_anchor_file=str(d / "root.key"), outgoing_interface=region.uplink_ip, cache=False,
+        trust_anchor_file=str(d / "root.key"), outgoing_interface=host.uplink_ip, cache=False,
         extra=(
             "do-not-query-localhost: no",
             "val-log-level: 2",
@@ -294,7 +295,8 @@ def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(kit_zone_text(z, plan.internet_ip, apex_records=(z == test)))
     conf = write_knot_conf(wd, plan.internet_ip, zones)
-    rec = start_process(state, "knotd", ["knotd", "-c", str(conf)], plan.internet_ns, "dns")
+    rec = start_process(state, "knotd", ["knotd", "-c", str(conf)], plan.internet_ns, "dns",
+                        pidfile=knot_dir(wd) / "knot.pid")
     knot = Knot(wd)
     wait_for(lambda: run(["knotc", "-c", str(conf), "status"], check=False).returncode == 0, 15, "knotd", rec)
     knot.wait_loaded(zones)
@@ -308,6 +310,12 @@ def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
     return knot.ksk_dnskeys(".")
 
 
+def resolver_answers(netns_name: str) -> bool:
+    """The resolver on 127.0.0.1 in ``netns_name`` answers the root SOA (NOERROR)."""
+    res = run(["kdig", "@127.0.0.1", "+time=1", "+retry=0", ".", "SOA"], netns=netns_name, check=False)
+    return res.returncode == 0 and "NOERROR" in res.stdout
+
+
 def validated_answer(netns_name: str, name: str) -> bool:
     """The resolver in ``netns_name`` answers ``name`` SOA with NOERROR and the AD flag (DNSSEC-validated)."""
     out = run(["kdig", "@127.0.0.1", "+dnssec", "+time=2", "+retry=0", name, "SOA"], netns=netns_name, check=False).stdout
@@ -316,9 +324,9 @@ def validated_answer(netns_name: str, name: str) -> bool:
 
 
 def wait_validated(state: State, plan: FleetPlan, timeout: float = 20) -> None:
-    """Every region's resolver validates the test domain from the fake root (a knotd that lost its
-    keys or delegations, or a broken chain, fails here instead of at the first check)."""
-    for region in plan.regions:
-        wait_for(lambda r=region: validated_answer(r.netns, plan.test_domain), timeout,
-                 f"DNSSEC-validated answer for {plan.test_domain} from {region.code}'s resolver",
+    """Every perspective host's resolver validates the test domain from the fake root (a knotd that
+    lost its keys or delegations, or a broken chain, fails here instead of at the first check)."""
+    for host in (h for r in plan.regions for h in r.replicas):
+        wait_for(lambda h=host: validated_answer(h.netns, plan.test_domain), timeout,
+                 f"DNSSEC-validated answer for {plan.test_domain} from {host.name}'s resolver",
                  state.data["processes"].get("knotd"))

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import os
 
+from config.errors import ConfigError
+
 
 class FleetError(RuntimeError):
     """The fleet could not be brought up or changed; the message says what and how to fix it."""
+
+
+class ChallengeError(ConfigError):
+    """Bad ``mpic challenge`` input (exit 2); the message says what was given and what to give."""
 
 
 def require_root() -> None:

@@ -53,19 +53,24 @@ def _kill(state: State, names: list[str]) -> list[str]:
 
 
 def kill_replica(stack: str | None, region: str) -> str:
+    """SIGKILL one coordinator replica (``coordinator``) or one perspective host of ``region`` (its
+    perspective and its resolver); return what went down."""
     state, plan = _ctx(stack)
     with locked(state.stack):
         state = State.load(state.stack)
+        procs = state.data["processes"]
         if region == "coordinator":
-            names = [n for n in state.data["processes"] if n.startswith("coordinator#")]
-        else:
-            _region(plan, region)
-            names = [n for n in state.data["processes"] if n.startswith(f"perspective@{region}#")]
-        live = [n for n in names if alive(state.data["processes"][n])]
-        if not live:
-            raise FaultError(f"{region}: no replica left running (run `mpic fault heal`)")
-        _kill(state, [live[0]])
-        return live[0]
+            live = [n for n in procs if n.startswith("coordinator#") and alive(procs[n])]
+            if not live:
+                raise FaultError("coordinator: no replica left running (run `mpic fault heal`)")
+            _kill(state, [live[0]])
+            return live[0]
+        hosts = [h.name for h in _region(plan, region).replicas
+                 if any(alive(r) for r in procs.values() if r.get("host") == h.name and r["role"] == "perspective")]
+        if not hosts:
+            raise FaultError(f"{region}: no perspective host left running (run `mpic fault heal`)")
+        _kill(state, [n for n, r in procs.items() if r.get("host") == hosts[0]])
+        return hosts[0]
 
 
 def kill_region(stack: str | None, region: str) -> list[str]:
@@ -78,11 +83,12 @@ def kill_region(stack: str | None, region: str) -> list[str]:
 
 
 def kill_resolver(stack: str | None, region: str) -> list[str]:
+    """SIGKILL the resolver of every perspective host of ``region``."""
     state, plan = _ctx(stack)
-    _region(plan, region)
+    r = _region(plan, region)
     with locked(state.stack):
         state = State.load(state.stack)
-        return _kill(state, [f"unbound@{region}"])
+        return _kill(state, [f"unbound@{h.name}" for h in r.replicas])
 
 
 def partition(stack: str | None, region: str) -> None:

@@ -8,8 +8,9 @@ from plan.local import FleetPlan, RegionPlan
 
 
 def region_haproxy(region: RegionPlan, *, ca: Path, check_pem: Path, sock: Path) -> str:
-    """TCP (TLS passthrough: mTLS ends at the replica) with HTTPS health checks on /readyz."""
-    servers = "\n".join(f"    server r{j + 1} 127.0.0.1:{port}" for j, port in enumerate(region.replica_ports))
+    """TCP (TLS passthrough: mTLS ends at the perspective host) with HTTPS health checks on
+    /readyz of each perspective host, over its LAN link."""
+    servers = "\n".join(f"    server {h.name} {h.lan_ip}:{h.port}" for h in region.replicas)
     return f"""global
     maxconn 4096
     stats socket {sock} mode 600 level admin

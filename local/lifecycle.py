@@ -30,7 +30,8 @@ from local.region import start_region, wait_region
 from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.supervisor import Progress, ensure_running, quiet
 from local.runtime import runtime_python
-from local.web import start_web, wait_web
+from local.web import start_alpn, start_web, wait_web
+from plan import outputs
 from plan.artifacts import require_artifacts
 from plan.local import FleetPlan, plan_from_config
 
@@ -83,13 +84,14 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     say(f"pki: kit CA {pki['ca']}; mTLS certificates for {len(plan.regions)} regions and the coordinator")
     root_ksk = start_dns(state, plan, say)
     start_web(state, plan, say)
+    start_alpn(state, plan, say)
     for r in plan.regions:
-        start_region(state, plan, r, pki, root_ksk)
+        start_region(state, plan, cfg, r, pki, root_ksk)
     start_coordinator(state, plan, pki, cfg)
     for r in plan.regions:
         wait_region(state, plan, r, pki)
-        say(f"region {r.code} ({r.rir}): {len(r.replica_ports)} perspectives behind HAProxy, own Unbound, "
-            f"uplink {r.uplink_ip}, backbone {r.url}"
+        say(f"region {r.code} ({r.rir}): {len(r.replicas)} perspective hosts (each with its own Unbound and "
+            f"uplink) behind HAProxy, backbone {r.url}"
             + (f", WAN delay {r.delay_ms:.0f} ms one way ({r.distance_km:.0f} km)" if plan.wan_delay else ""))
     wait_coordinator(state, plan)
     say(f"coordinator: {len(plan.coordinator_replica_ports)} replicas behind HAProxy at {plan.coordinator_url}")
@@ -224,15 +226,21 @@ def status(stack: str | None = None) -> dict[str, Any]:
     """The ``mpic status --json`` keys: what the smoke suite needs to reach the fleet."""
     state = load_state(stack)
     plan = load_plan(state)
-    return {
-        "stack": state.stack,
-        "coordinator_url": state.data.get("coordinator_url", plan.coordinator_url),
-        "api_key": state.data.get("api_key", ""),
-        "ca_cert": state.data.get("ca_cert", ""),
-        "test_domain": plan.test_domain,
-        "perspectives": [{"code": r.code, "rir": r.rir, "hosts": [r.host]} for r in plan.regions],
-        "hosts": [{"name": h.name, "netns": h.netns, "role": h.role, "address": h.address} for h in plan.hosts],
-    }
+    out = outputs.status(
+        stack=state.stack, coordinator_url=state.data.get("coordinator_url", plan.coordinator_url),
+        ca_cert=state.data.get("ca_cert", ""), test_domain=plan.test_domain,
+        perspectives=[{"code": r.code, "rir": r.rir, "hosts": [h.name for h in r.replicas]} for r in plan.regions],
+        hosts=[_host(plan, h) for h in plan.hosts], auth_failure_status=401, api_paths=outputs.KIT_API_PATHS)
+    return {**out, "api_key": state.data.get("api_key", ""),
+            "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip}}
+
+
+def _host(plan: FleetPlan, h: Any) -> dict[str, Any]:
+    out = {"name": h.name, "netns": h.netns, "role": h.role, "address": h.address}
+    for r in plan.regions:
+        if h.name == r.host or h.name in {x.name for x in r.replicas}:
+            out["region"] = r.code
+    return out
 
 
 def process_table(stack: str | None = None) -> list[dict[str, Any]]:

@@ -94,3 +94,10 @@ def remove_etc_netns(path: str) -> None:
     p = Path(path)
     if p.parent == ETC_NETNS and p.is_dir():
         shutil.rmtree(p, ignore_errors=True)
+
+
+def add_address(ns: str, ifname: str, cidr: str) -> None:
+    """A further address on ``ifname`` in ``ns`` (idempotent)."""
+    have = run(["ip", "-n", ns, "-o", "addr", "show", "dev", ifname], check=False).stdout
+    if f" {cidr} " not in have:
+        run(["ip", "-n", ns, "addr", "add", cidr, "dev", ifname])

@@ -1,8 +1,10 @@
-"""One perspective region of the local fleet: its Unbound, its perspective replicas, its HAProxy
-and the WAN relay the coordinator reaches it through.
+"""One perspective region of the local fleet: its perspective hosts behind its load balancer host.
 
-Settings come from the one renderer (:mod:`plan.runtime`), local placement: replicas listen on the
-region's loopback behind HAProxy, TLS files from the fleet's kit CA, the region's own Unbound.
+Like a cloud region: every perspective host (a namespace) runs one perspective and its own Unbound
+and sends its validation traffic out of its own uplink; the load balancer host runs HAProxy (TLS
+passthrough, health checks on each host's ``/readyz``) and the WAN relay the coordinator reaches
+it through. Settings come from the one renderer (:mod:`plan.runtime`), local placement: the
+perspective listens on its LAN address, TLS files from the fleet's kit CA, its host's Unbound.
 """
 
 from __future__ import annotations
@@ -12,72 +14,78 @@ from typing import Any
 
 import yaml
 
+from config.model import StackConfig
 from local import dns, lb, netns
 from local.client import curl
-from local.proc import run
 from local.state import State
 from local.supervisor import python, start_process, wait_for
 from plan import runtime
-from plan.local import FleetPlan, RegionPlan
+from plan.local import FleetPlan, RegionPlan, ReplicaPlan
 
 
-def perspective_settings(state: State, plan: FleetPlan, region: RegionPlan, port: int, pki: dict) -> dict[str, Any]:
-    """The settings of one perspective replica of ``region`` (local placement). Its checks may
-    reach the mini-internet's host only: every other private address stays refused, as in the cloud."""
+def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,
+                         pki: dict) -> dict[str, Any]:
+    """The settings of the perspective on ``host`` (local placement). Its checks may reach the
+    mini-internet's host only (its web server and its TLS-ALPN responder): every other private
+    address stays refused, as in the cloud."""
     rp = pki["regions"][region.code]
     return runtime.perspective_settings(
-        region.code, region.rir, listen_host="127.0.0.1", listen_port=port,
+        cfg, region.code, region.rir, listen_host=host.lan_ip, listen_port=host.port,
         tls={"cert": rp["cert"], "key": rp["key"], "client_ca": pki["ca"]},
         resolver={"nameservers": ["127.0.0.1"], "port": 53, "timeout": 2.0, "lifetime": 4.0},
         verify_ssl=True, http_ca_file=pki["ca"], http_timeout=5.0, log_level="INFO",
-        audit_log=str(state.workdir / "logs" / f"audit-{region.code}-{port}.jsonl"),
-        allowed_reserved_networks=[f"{plan.internet_ip}/32"])
+        audit_log=str(state.workdir / "logs" / f"audit-{host.name}.jsonl"),
+        allowed_reserved_networks=[f"{plan.internet_ip}/32", f"{plan.alpn_ip}/32"])
 
 
-def _resolver_answers(region: RegionPlan) -> bool:
-    res = run(["kdig", "@127.0.0.1", "+time=1", "+retry=0", ".", "SOA"], netns=region.netns, check=False)
-    return res.returncode == 0 and "NOERROR" in res.stdout
+def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan, pki: dict,
+               root_ksk: list[str]) -> None:
+    """One perspective host: its resolver first, then its perspective."""
+    hdir = state.workdir / "hosts" / host.name
+    hdir.mkdir(parents=True, exist_ok=True)
+    netns.write_resolv_conf(state, host.netns, "127.0.0.1")
+    uconf = dns.write_unbound(state.workdir, plan, host, root_ksk)
+    urec = start_process(state, f"unbound@{host.name}", ["unbound", "-d", "-c", str(uconf)], host.netns,
+                         "resolver", region.code, host=host.name)
+    wait_for(lambda: dns.resolver_answers(host.netns), 15, f"unbound on {host.name}", urec)
+    sfile = hdir / "perspective.yaml"
+    sfile.write_text(yaml.safe_dump(perspective_settings(state, plan, cfg, region, host, pki)))
+    start_process(state, f"perspective@{host.name}",
+                  [state.data["runtime_python"], "-m", "service", "perspective", "--settings", str(sfile)],
+                  host.netns, "perspective", region.code, runtime=True, host=host.name)
 
 
-def start_region(state: State, plan: FleetPlan, region: RegionPlan, pki: dict, root_ksk: list[str]) -> None:
-    """Start the region's resolver, perspective replicas, load balancer and WAN relay."""
-    wd = state.workdir
-    rdir = wd / "regions" / region.code
+def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, pki: dict,
+                 root_ksk: list[str]) -> None:
+    """Start the region's perspective hosts, then its load balancer and WAN relay."""
+    rdir = state.workdir / "regions" / region.code
     rdir.mkdir(parents=True, exist_ok=True)
-    netns.write_resolv_conf(state, region.netns, "127.0.0.1")
-    uconf = dns.write_unbound(wd, plan, region, root_ksk)
-    urec = start_process(state, f"unbound@{region.code}", ["unbound", "-d", "-c", str(uconf)], region.netns,
-                         "resolver", region.code)
-    wait_for(lambda: _resolver_answers(region), 15, f"unbound in {region.code}", urec)
-    for j, port in enumerate(region.replica_ports):
-        sfile = rdir / f"perspective-{j + 1}.yaml"
-        sfile.write_text(yaml.safe_dump(perspective_settings(state, plan, region, port, pki)))
-        start_process(state, f"perspective@{region.code}#{j + 1}",
-                      [state.data["runtime_python"], "-m", "service", "perspective", "--settings", str(sfile)],
-                      region.netns, "perspective", region.code, runtime=True)
+    for host in region.replicas:
+        start_host(state, plan, cfg, region, host, pki, root_ksk)
     hconf = rdir / "haproxy.cfg"
     hconf.write_text(lb.region_haproxy(region, ca=Path(pki["ca"]),
                                        check_pem=Path(pki["regions"][region.code]["check_pem"]),
                                        sock=rdir / "haproxy.sock"))
     start_process(state, f"haproxy@{region.code}", ["haproxy", "-db", "-f", str(hconf)], region.netns,
-                  "lb", region.code)
+                  "lb", region.code, host=region.host)
     delay_file = rdir / "delay_ms"
     if not delay_file.exists():
         delay_file.write_text(f"{region.delay_ms}\n")
     start_process(state, f"relay@{region.code}",
                   [python(), "-m", "local.relay", "--listen", f"{region.backbone_ip}:{region.front_port}",
                    "--upstream", f"127.0.0.1:{region.lb_port}", "--delay-file", str(delay_file)],
-                  region.netns, "wan", region.code)
+                  region.netns, "wan", region.code, host=region.host)
 
 
 def wait_region(state: State, plan: FleetPlan, region: RegionPlan, pki: dict, timeout: float = 60) -> None:
-    """Every replica answers /readyz, and so does the region through the coordinator's path."""
+    """Every perspective host answers /readyz over its LAN link, and so does the region through the
+    coordinator's path."""
     procs = state.data["processes"]
     ca, cert = Path(pki["ca"]), (Path(pki["client"][0]), Path(pki["client"][1]))
-    for j, port in enumerate(region.replica_ports):
-        rec = procs[f"perspective@{region.code}#{j + 1}"]
-        wait_for(lambda port=port: curl(region.netns, f"https://127.0.0.1:{port}/readyz", ca=ca, cert=cert,
-                                        timeout=2)[0] == 200, timeout, f"perspective {region.code} replica {j + 1}", rec)
-    # the coordinator's own path: backbone -> WAN relay -> HAProxy (replicas marked up) -> replica
+    for host in region.replicas:
+        url = f"https://{host.lan_ip}:{host.port}/readyz"
+        wait_for(lambda u=url: curl(region.netns, u, ca=ca, cert=cert, timeout=2)[0] == 200, timeout,
+                 f"perspective host {host.name}", procs[f"perspective@{host.name}"])
+    # the coordinator's own path: backbone -> WAN relay -> HAProxy (hosts marked up) -> a host
     wait_for(lambda: curl(plan.coordinator_ns, f"{region.url}/readyz", ca=ca, cert=cert, timeout=3)[0] == 200,
              20, f"perspective {region.code} through its load balancer", procs[f"relay@{region.code}"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from local.errors import FleetError
-from plan.local import FleetPlan, HostPlan, LinkPlan, RegionPlan
+from plan.local import FleetPlan, HostPlan, LinkPlan, RegionPlan, ReplicaPlan
 
 STATE_VERSION = 1
 
@@ -63,7 +63,7 @@ class State:
             "root_links": [],
             "etc_netns": [],
             "processes": {},
-            "challenges": {"records": [], "http": [], "zones": []},
+            "challenges": {"records": [], "http": [], "zones": [], "alpn": []},
             "faults": {"killed": [], "partitioned": [], "slow": {}},
         })
 
@@ -139,7 +139,8 @@ def plan_to_json(plan: FleetPlan) -> dict[str, Any]:
 
 def plan_from_json(data: dict[str, Any]) -> FleetPlan:
     d = dict(data)
-    d["regions"] = tuple(RegionPlan(**{**r, "replica_ports": tuple(r["replica_ports"])}) for r in d["regions"])
+    d["regions"] = tuple(RegionPlan(**{**r, "replicas": tuple(ReplicaPlan(**h) for h in r["replicas"])})
+                         for r in d["regions"])
     d["links"] = tuple(LinkPlan(**x) for x in d["links"])
     d["hosts"] = tuple(HostPlan(**x) for x in d["hosts"])
     d["coordinator_replica_ports"] = tuple(d["coordinator_replica_ports"])

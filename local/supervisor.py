@@ -30,29 +30,34 @@ def python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str | None = None) -> None:
-    state.data["processes"][name] = {**rec, "role": role, "region": region}
+def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str | None = None,
+            host: str | None = None, pidfile: str | None = None) -> None:
+    state.data["processes"][name] = {**rec, "role": role, "region": region, "host": host, "pidfile": pidfile}
     state.save()
 
 
 def start_process(state: State, name: str, argv: list[str], netns_name: str, role: str,
                   region: str | None = None, env: dict[str, str] | None = None,
-                  runtime: bool = False) -> dict[str, Any]:
-    """Start ``argv`` in ``netns_name`` as fleet process ``name`` and record it. ``runtime``: a
-    process of the installed runtime (working directory the fleet's, the source tree out of sight)."""
+                  runtime: bool = False, host: str | None = None, pidfile: Path | None = None) -> dict[str, Any]:
+    """Start ``argv`` in ``netns_name`` as fleet process ``name`` of ``host`` and record it.
+    ``runtime``: a process of the installed runtime (working directory the fleet's, the source
+    tree out of sight). ``pidfile``: the server's own PID file, removed before a restart (a server
+    killed with SIGKILL leaves it behind, and the new one would take it for a live server)."""
     log = state.workdir / "logs" / f"{name.replace('@', '_').replace('#', '_')}.log"
     rec = spawn(argv, netns=netns_name, log=log, env=env, cwd=state.workdir if runtime else None,
                 kit_path=not runtime)
-    _record(state, name, rec, role, region)
+    _record(state, name, rec, role, region, host, str(pidfile) if pidfile else None)
     return rec
 
 
 def respawn(state: State, name: str) -> dict[str, Any]:
     """Start recorded process ``name`` again with its recorded command line."""
     old = state.data["processes"][name]
+    if old.get("pidfile"):
+        Path(old["pidfile"]).unlink(missing_ok=True)
     rec = spawn(old["argv"], netns=old["netns"], log=Path(old["log"]), env=old.get("env") or None,
                 cwd=Path(old["cwd"]) if old.get("cwd") else None, kit_path=old.get("kit_path", True))
-    _record(state, name, rec, old["role"], old.get("region"))
+    _record(state, name, rec, old["role"], old.get("region"), old.get("host"), old.get("pidfile"))
     return rec
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from local.certs import web_certificate
 from local.proc import alive
 from local.state import State
-from local.supervisor import Progress, start_process, tcp_listening, wait_for
-from plan.local import FleetPlan
+from local import netns
+from local.supervisor import Progress, python, start_process, tcp_listening, wait_for
+from plan.local import UPLINK_PREFIX, FleetPlan
 
 
 def nginx_conf(workdir: Path, listen_ip: str, cert: Path, key: Path) -> str:
@@ -64,3 +65,16 @@ def wait_web(state: State, plan: FleetPlan, timeout: float = 10) -> None:
     rec = state.data["processes"]["nginx"]
     wait_for(lambda: alive(rec) and tcp_listening(plan.internet_ns, plan.internet_ip, 80)
              and tcp_listening(plan.internet_ns, plan.internet_ip, 443), timeout, "nginx", rec)
+
+
+def start_alpn(state: State, plan: FleetPlan, say: Progress) -> None:
+    """The TLS-ALPN-01 responder on the internet host's second address (``mpic challenge tls-alpn``)."""
+    netns.add_address(plan.internet_ns, "up0", f"{plan.alpn_ip}/{UPLINK_PREFIX}")
+    config = state.workdir / "alpn" / "config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    if not config.exists():
+        config.write_text("{}")
+    rec = start_process(state, "alpn", [python(), "-m", "local.alpn", "--listen", f"{plan.alpn_ip}:443",
+                                        "--config", str(config)], plan.internet_ns, "alpn")
+    wait_for(lambda: tcp_listening(plan.internet_ns, plan.alpn_ip, 443), 10, "TLS-ALPN responder", rec)
+    say(f"web: TLS-ALPN-01 responder on {plan.alpn_ip}:443 (acme-tls/1 challenge certificates by SNI)")

@@ -283,10 +283,11 @@ def fleet_manifest(fleet: StackConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------ runtime settings
-def perspective_settings(p: PerspectivePlan, aws: AwsSettings) -> dict[str, Any]:
+def perspective_settings(fleet: StackConfig, p: PerspectivePlan) -> dict[str, Any]:
     """``/etc/mpic/perspective.yaml`` of a perspective host (the one renderer, host placement)."""
+    aws = fleet.aws
     return runtime.perspective_settings(
-        p.code, p.rir, listen_host="0.0.0.0", listen_port=aws.perspective_port,
+        fleet, p.code, p.rir, listen_host="0.0.0.0", listen_port=aws.perspective_port,
         tls={"cert": f"{ETC}/tls/server.crt", "key": f"{ETC}/tls/server.key", "client_ca": f"{ETC}/tls/ca.crt"},
         resolver={"nameservers": ["127.0.0.1"], "port": 53}, caa_domains=aws.caa_domains)
 
@@ -297,18 +298,11 @@ def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]])
     return runtime.coordinator_settings(
         fleet, listen_host="0.0.0.0", listen_port=fleet.aws.coordinator_port, perspectives=perspectives,
         client_tls={"cert": f"{ETC}/tls/client.crt", "key": f"{ETC}/tls/client.key", "ca": f"{ETC}/tls/ca.crt"},
-        api_keys_file=f"{ETC}/api-keys", perspective_timeout=fleet.aws.perspective_timeout, early_quorum=True,
-        internal_listen=("0.0.0.0", COORDINATOR_INTERNAL_PORT))
+        api_keys_file=f"{ETC}/api-keys", internal_listen=("0.0.0.0", COORDINATOR_INTERNAL_PORT))
 
 
 def perspective_url(dns_name: str, port: int) -> str:
     return f"https://{dns_name}:{port}"
-
-
-def ejbca_settings(url: str) -> dict[str, Any]:
-    """What EJBCA's MPIC Validator needs (Open MPIC API 3.5, ``POST <url>``, header ``x-api-key``)."""
-    return {"url": url, "apiKeyHeader": "x-api-key", "apiSpecVersion": "3.5", "method": "POST",
-            "apiKey": "see the apiKey stack output (secret)"}
 
 
 def host_entries(instances: dict, role: str, region: str) -> list[dict[str, str]]:
@@ -324,26 +318,19 @@ def host_entries(instances: dict, role: str, region: str) -> list[dict[str, str]
     return out
 
 
-def smoke_status(*, stack: str, coordinator_url: str, test_domain: str, perspectives: list[dict],
-                 hosts: list[dict]) -> dict[str, Any]:
-    """The keys the smoke suite (``./scripts/mpic smoke STACK``) reads from the stack outputs,
-    besides ``api_key`` (a secret output of its own)."""
-    return {"stack": stack, "coordinator_url": coordinator_url.rstrip("/"), "ca_cert": AMAZON_ROOT_CA_1,
-            "test_domain": test_domain, "perspectives": perspectives, "hosts": hosts}
-
-
-def lambda_perspective_env(p: PerspectivePlan, aws: AwsSettings) -> dict[str, str]:
+def lambda_perspective_env(fleet: StackConfig, p: PerspectivePlan) -> dict[str, str]:
     """Environment (``MPIC_*``) of a perspective function: the same renderer, no listener."""
+    aws = fleet.aws
     resolver = vpc_resolver(p.vpc_cidr) if aws.dnssec_vpc else LAMBDA_RESOLVER
     return runtime.settings_env(runtime.perspective_settings(
-        p.code, p.rir, resolver={"nameservers": [resolver], "port": 53}, caa_domains=aws.caa_domains,
+        fleet, p.code, p.rir, resolver={"nameservers": [resolver], "port": 53}, caa_domains=aws.caa_domains,
         verify_ssl=None))
 
 
 def lambda_coordinator_env(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, str]:
     """Environment of the coordinator function, without the secrets (added by the component) and
     without ``MPIC_PERSPECTIVES`` when ``perspectives`` is empty (the function ARNs are outputs)."""
-    settings = runtime.behaviour(fleet, perspective_timeout=fleet.aws.perspective_timeout, early_quorum=True)
+    settings = runtime.behaviour(fleet)
     if perspectives:
         settings["perspectives"] = perspectives
     return runtime.settings_env({**settings, "audit_log": runtime.AUDIT_TO_STDOUT})

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from plan import k8s_objects as o
-from plan import runtime
+from plan import outputs, runtime
 from config.catalog import lookup
 from config.errors import ConfigError
 from config.model import NAMESPACE, StackConfig
@@ -192,11 +192,11 @@ def _labels(component: str, instance: str) -> tuple[dict[str, str], dict[str, st
     return labels, selector
 
 
-def perspective_settings(code: str, rir: str) -> str:
+def perspective_settings(fleet: StackConfig, code: str, rir: str) -> str:
     """The perspective's settings file (``python -m service perspective --settings``): the one
     renderer, pod placement (TLS from the Secret volume, the Unbound sidecar on loopback)."""
     doc = runtime.perspective_settings(
-        code, rir, listen_host="0.0.0.0", listen_port=o.PERSPECTIVE_PORT,
+        fleet, code, rir, listen_host="0.0.0.0", listen_port=o.PERSPECTIVE_PORT,
         tls={"cert": f"{o.TLS_DIR}/tls.crt", "key": f"{o.TLS_DIR}/tls.key", "client_ca": f"{o.TLS_DIR}/ca.crt"},
         resolver={"nameservers": ["127.0.0.1"], "port": o.RESOLVER_PORT})
     return yaml.safe_dump(doc, sort_keys=False)
@@ -218,7 +218,7 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
         hostname = f"{label}.{k.perspective_domain}"
         dns_names = (hostname,)
         ingress = o.ip_block_peers(k.hub_egress_cidrs)
-    settings = perspective_settings(code, rir)
+    settings = perspective_settings(fleet, code, rir)
     tls_name = f"{base}-tls"
     objects = {
         "namespace": o.namespace(ns, {"app.kubernetes.io/part-of": PART_OF, "mpic-fleet.io/region": label}),
@@ -249,7 +249,7 @@ def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan
         client_tls={"cert": f"{o.CLIENT_TLS_DIR}/tls.crt", "key": f"{o.CLIENT_TLS_DIR}/tls.key",
                     "ca": f"{o.CLIENT_TLS_DIR}/ca.crt"},
         perspectives=[{"code": p.code, "rir": p.rir, "url": p.url} for p in perspectives],
-        perspective_timeout=5.0, early_quorum=True, internal_listen=("0.0.0.0", o.COORDINATOR_INTERNAL_PORT))
+        internal_listen=("0.0.0.0", o.COORDINATOR_INTERNAL_PORT))
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -317,7 +317,8 @@ def all_manifests(plan: FleetPlan) -> list[tuple[str, dict[str, Any]]]:
 
 
 def status(fleet: StackConfig, plan: FleetPlan) -> dict[str, Any]:
-    """The stack outputs the smoke suite reads (``mpic status --json`` keys), minus the secrets.
+    """The stack outputs the smoke suite reads (:mod:`plan.outputs`), without the secret API key and
+    with ``ca_cert`` left to the program (the kit CA is an output of the CA component).
 
     Hosts are workloads; ``kubectl`` says where their pods are (context, namespace, label
     selector, container) for testinfra's kubectl backend (``kubectl://POD?context=..&namespace=..``).
@@ -332,11 +333,8 @@ def status(fleet: StackConfig, plan: FleetPlan) -> dict[str, Any]:
               "kubectl": kubectl(p.cluster, p.namespace, "perspective")} for p in plan.perspectives]
     hosts += [{"name": f"coord-{c.region}", "role": "coordinator", "address": c.hostname,
                "kubectl": kubectl(c.region, c.namespace, "coordinator")} for c in plan.coordinators]
-    return {
-        "stack": fleet.name,
-        "coordinator_url": f"https://{plan.coordinator_hostname}",
-        "test_domain": fleet.test_domain,
-        "perspectives": [{"code": p.code, "rir": p.rir, "hosts": [f"persp-{dns_label(p.code)}"], "url": p.url}
-                         for p in plan.perspectives],
-        "hosts": hosts,
-    }
+    return outputs.status(
+        stack=fleet.name, coordinator_url=f"https://{plan.coordinator_hostname}", ca_cert="",
+        test_domain=fleet.test_domain, hosts=hosts, auth_failure_status=401, api_paths=outputs.KIT_API_PATHS,
+        perspectives=[{"code": p.code, "rir": p.rir, "hosts": [f"persp-{dns_label(p.code)}"], "url": p.url}
+                      for p in plan.perspectives])

@@ -3,17 +3,23 @@
 No I/O here: :func:`plan_fleet` turns a validated stack config (or plain region specs) into a
 :class:`FleetPlan`, which the local fleet engine (:mod:`local`) only carries out.
 
-Topology (one network namespace per host, all links are veth pairs on two bridges that live in
-a "switch" namespace, so the machine's own network is never touched except for one link)::
+Topology (one network namespace per host; the backbone and uplink are two bridges that live in a
+"switch" namespace, so the machine's own network is never touched except for one link)::
 
-    root ns --host link-- coordinator ns --backbone bridge-- region ns (x N)
-                                                             region ns --uplink bridge-- internet ns
+    root ns --host link-- coordinator ns --backbone bridge-- region load balancer ns (x N)
+    region load balancer ns --LAN link-- perspective host ns (x replicas per region)
+    perspective host ns --uplink bridge-- internet ns
 
-- the *backbone* carries only coordinator <-> perspective traffic (mTLS);
-- each region's validation traffic (DNS from its own Unbound, HTTP from its perspectives)
-  leaves through that region's *uplink*: the coordinator has no route to the internet segment,
-  and a region has no route to the internet through the backbone (BR 3.2.2.9: a perspective's
-  traffic leaves from the perspective's own location).
+- the *backbone* carries only coordinator <-> perspective traffic (mTLS), to each region's load
+  balancer host (the WAN relay and HAProxy), which reaches its perspective hosts over one point-
+  to-point LAN link each, like a cloud region's load balancer and its instances;
+- every perspective host runs one perspective and its own Unbound, and its validation traffic
+  (DNS and HTTP) leaves through its own *uplink*: the coordinator and the load balancers have no
+  route to the internet segment (BR 3.2.2.9: a perspective's traffic leaves from the
+  perspective's own location).
+
+Addresses in the base /16: ``.0.x`` host link, ``.1.x`` backbone, ``.64.0/18`` uplink segment
+(the internet host is ``.64.2``, its TLS-ALPN responder ``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
 """
 
 from __future__ import annotations
@@ -40,10 +46,13 @@ IFNAMSIZ = 15
 COORD_FRONT_PORT = 443  # HAProxy (TLS) on the host link: the coordinator URL
 COORD_REPLICA_BASE = 8001  # coordinator replicas, plain HTTP on 127.0.0.1
 PERSP_FRONT_PORT = 8443  # WAN relay on the region's backbone address (what the coordinator calls)
-PERSP_LB_PORT = 8444  # HAProxy (TCP, TLS passthrough) on 127.0.0.1
-PERSP_REPLICA_BASE = 9001  # perspective replicas (mTLS) on 127.0.0.1
+PERSP_LB_PORT = 8444  # HAProxy (TCP, TLS passthrough) on the load balancer host's 127.0.0.1
+PERSP_PORT = 8443  # a perspective host's mTLS listener, on its LAN address
 DNS_PORT = 53
-MAX_REGIONS = 200
+MAX_REGIONS = 100
+UPLINK_PREFIX = 18
+LAN_PREFIX = 30
+LAN_PREFIX_SIZE = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +92,33 @@ class LinkPlan:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReplicaPlan:
+    """One perspective host of a region: a perspective and its own resolver."""
+
+    name: str
+    """Host name, e.g. ``perspective-eu-west-1-1``."""
+    netns: str
+    lan_ip: str
+    """Its end of the LAN link to the region's load balancer (where the perspective listens)."""
+    lb_ip: str
+    """The load balancer's end of that link."""
+    lb_if: str
+    """The link's interface in the load balancer's namespace."""
+    uplink_ip: str
+    port: int
+
+
+@dataclasses.dataclass(frozen=True)
 class RegionPlan:
     code: str
     rir: str
     netns: str
+    """The region's load balancer host (the WAN relay and HAProxy)."""
     host: str
     backbone_ip: str
-    uplink_ip: str
     front_port: int
     lb_port: int
-    replica_ports: tuple[int, ...]
+    replicas: tuple[ReplicaPlan, ...]
     distance_km: float
     delay_ms: float
     """One-way delay the relay adds on the backbone (0 without ``mpic:wanDelay``)."""
@@ -110,6 +136,8 @@ class FleetPlan:
     switch_ns: str
     internet_ns: str
     internet_ip: str
+    alpn_ip: str
+    """The internet host's second address: the TLS-ALPN-01 responder's port 443 (nginx has the first)."""
     coordinator_ns: str
     coordinator_ip: str
     """Address of the coordinator's load balancer on the host link (reachable from the root ns)."""
@@ -132,7 +160,16 @@ class FleetPlan:
     @property
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace, switch first (it holds the bridges the others plug into)."""
-        return (self.switch_ns, self.internet_ns, self.coordinator_ns, *(r.netns for r in self.regions))
+        return (self.switch_ns, self.internet_ns, self.coordinator_ns,
+                *(ns for r in self.regions for ns in (r.netns, *(h.netns for h in r.replicas))))
+
+    def replica(self, host: str) -> tuple[RegionPlan, ReplicaPlan]:
+        """The region and perspective host named ``host`` (KeyError when there is none)."""
+        for r in self.regions:
+            for h in r.replicas:
+                if h.name == host:
+                    return r, h
+        raise KeyError(host)
 
     def region(self, code: str) -> RegionPlan:
         for r in self.regions:
@@ -191,11 +228,11 @@ def plan_fleet(
     switch_ns, inet_ns, coord_ns = f"{prefix}-sw", f"{prefix}-inet", f"{prefix}-coord"
     host_if = prefix[:IFNAMSIZ]
     host_ip, coord_ip = ip(0, 1), ip(0, 2)
-    coord_bb, inet_ip = ip(1, 10), ip(2, 2)
+    coord_bb, inet_ip = ip(1, 10), ip(64, 2)
     links: list[LinkPlan] = [
         LinkPlan(None, host_if, f"{host_ip}/30", coord_ns, "host0", f"{coord_ip}/30"),
         LinkPlan(coord_ns, "bb0", f"{coord_bb}/24", switch_ns, "c-bb", None, "br-bb"),
-        LinkPlan(inet_ns, "up0", f"{inet_ip}/24", switch_ns, "i-up", None, "br-up"),
+        LinkPlan(inet_ns, "up0", f"{inet_ip}/{UPLINK_PREFIX}", switch_ns, "i-up", None, "br-up"),
     ]
     hosts: list[HostPlan] = [
         HostPlan("switch", switch_ns, "switch", ""),
@@ -203,28 +240,31 @@ def plan_fleet(
         HostPlan("coordinator", coord_ns, "coordinator", coord_ip),
     ]
     planned: list[RegionPlan] = []
+    k = 0  # replica index across the fleet: its LAN /30 and its uplink address
+    uplink = ipaddress.ip_network(f"{ip(64, 0)}/{UPLINK_PREFIX}")
+    lans = ipaddress.ip_network(f"{ip(128, 0)}/17")
     for i, spec in enumerate(regions):
-        ns = f"{prefix}-{_ns_safe(spec.code)}"
-        bb, up = ip(1, 20 + i), ip(2, 20 + i)
+        safe = _ns_safe(spec.code)
+        ns = f"{prefix}-{safe}"
+        bb = ip(1, 20 + i)
+        replicas = []
+        for j in range(perspective_replicas):
+            lan = lans.network_address + LAN_PREFIX_SIZE * k
+            up = str(uplink.network_address + 20 + k)
+            rns = f"{ns}-{j + 1}"
+            replicas.append(ReplicaPlan(name=f"perspective-{spec.code}-{j + 1}", netns=rns, lan_ip=str(lan + 2),
+                                        lb_ip=str(lan + 1), lb_if=f"r{j + 1}", uplink_ip=up, port=PERSP_PORT))
+            links.append(LinkPlan(ns, f"r{j + 1}", f"{lan + 1}/{LAN_PREFIX}", rns, "lan0", f"{lan + 2}/{LAN_PREFIX}"))
+            links.append(LinkPlan(rns, "up0", f"{up}/{UPLINK_PREFIX}", switch_ns, f"u{k}", None, "br-up"))
+            hosts.append(HostPlan(f"perspective-{spec.code}-{j + 1}", rns, "perspective", str(lan + 2)))
+            k += 1
         dist = geodesic_km(primary.lat, primary.lon, spec.lat, spec.lon) if primary else 0.0
-        planned.append(
-            RegionPlan(
-                code=spec.code,
-                rir=spec.rir,
-                netns=ns,
-                host=f"perspective-{spec.code}",
-                backbone_ip=bb,
-                uplink_ip=up,
-                front_port=PERSP_FRONT_PORT,
-                lb_port=PERSP_LB_PORT,
-                replica_ports=tuple(PERSP_REPLICA_BASE + j for j in range(perspective_replicas)),
-                distance_km=round(dist, 1),
-                delay_ms=one_way_delay_ms(dist) if wan_delay else 0.0,
-            )
-        )
+        planned.append(RegionPlan(
+            code=spec.code, rir=spec.rir, netns=ns, host=f"lb-{spec.code}", backbone_ip=bb,
+            front_port=PERSP_FRONT_PORT, lb_port=PERSP_LB_PORT, replicas=tuple(replicas),
+            distance_km=round(dist, 1), delay_ms=one_way_delay_ms(dist) if wan_delay else 0.0))
         links.append(LinkPlan(ns, "bb0", f"{bb}/24", switch_ns, f"b{i}", None, "br-bb"))
-        links.append(LinkPlan(ns, "up0", f"{up}/24", switch_ns, f"u{i}", None, "br-up"))
-        hosts.append(HostPlan(f"perspective-{spec.code}", ns, "perspective", bb))
+        hosts.append(HostPlan(f"lb-{spec.code}", ns, "lb", bb))
     return FleetPlan(
         stack=stack,
         prefix=prefix,
@@ -232,6 +272,7 @@ def plan_fleet(
         switch_ns=switch_ns,
         internet_ns=inet_ns,
         internet_ip=inet_ip,
+        alpn_ip=ip(64, 3),
         coordinator_ns=coord_ns,
         coordinator_ip=coord_ip,
         coordinator_backbone_ip=coord_bb,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from config.errors import ConfigError
-from config.model import unknown_key_error
+from config.key_errors import unknown_key_error
 
 PRICE_TABLE_DATE = "2026-11-01"
 HOURS_PER_MONTH = 730.0

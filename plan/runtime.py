@@ -27,21 +27,27 @@ def _drop_unset(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if v is not None}
 
 
-def behaviour(fleet: StackConfig, *, perspective_timeout: float, early_quorum: bool) -> dict[str, Any]:
-    """The coordinator's behaviour from the stack: cohort size, attempts, timeout, early quorum and
-    ``mpic:quorum`` (unset: the BR 3.2.2.9 default the runtime computes)."""
+def behaviour(fleet: StackConfig) -> dict[str, Any]:
+    """The coordinator's behaviour, from the stack alone and the same on every target: cohort size,
+    attempts, ``mpic:perspectiveTimeoutMs``, ``mpic:earlyQuorum`` and ``mpic:quorum`` (unset: the BR
+    3.2.2.9 default the runtime computes)."""
     return _drop_unset({
         "default_perspective_count": fleet.cohort_size,
         "max_attempts": fleet.max_attempts,
-        "perspective_timeout": perspective_timeout,
-        "early_quorum": early_quorum,
+        "perspective_timeout": fleet.perspective_timeout,
+        "early_quorum": fleet.early_quorum,
         "default_quorum_count": fleet.quorum,
     })
 
 
+def perspective_behaviour(fleet: StackConfig, code: str) -> dict[str, Any]:
+    """A perspective's behaviour from the stack, the same on every target: its explicit proxy."""
+    return _drop_unset({"proxy_url": fleet.proxy_for(code)})
+
+
 def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: int,
                          perspectives: list[dict[str, Any]], client_tls: dict[str, str] | None,
-                         perspective_timeout: float, early_quorum: bool, tls: dict[str, str] | None = None,
+                         tls: dict[str, str] | None = None,
                          api_keys: list[str] | None = None, api_keys_file: str | None = None,
                          hash_secret: str | None = None, audit_log: str = AUDIT_TO_STDOUT,
                          log_level: str | None = None, internal_listen: tuple[str, int] | None = None,
@@ -64,7 +70,7 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
         "api_keys": api_keys,
         "api_keys_file": api_keys_file,
         "hash_secret": hash_secret,
-        **behaviour(fleet, perspective_timeout=perspective_timeout, early_quorum=early_quorum),
+        **behaviour(fleet),
         "client_tls": client_tls,
         "perspectives": perspectives,
         "audit_log": audit_log,
@@ -73,7 +79,8 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
     return _drop_unset(doc)
 
 
-def perspective_settings(code: str, rir: str, *, resolver: dict[str, Any], listen_host: str | None = None,
+def perspective_settings(fleet: StackConfig, code: str, rir: str, *, resolver: dict[str, Any],
+                         listen_host: str | None = None,
                          listen_port: int | None = None, tls: dict[str, str] | None = None,
                          caa_domains: list[str] | tuple[str, ...] = (), verify_ssl: bool | None = True,
                          http_ca_file: str | None = None, http_timeout: float | None = None,
@@ -103,6 +110,7 @@ def perspective_settings(code: str, rir: str, *, resolver: dict[str, Any], liste
         "log_level": log_level,
         "audit_log": audit_log,
         "allowed_reserved_networks": allowed_reserved_networks,
+        **perspective_behaviour(fleet, code),
     }
     return _drop_unset(doc)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Iterable
 
-from pulumi_policy import StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, StackValidationArgs, StackValidationPolicy
 
-from policy.rules import POLICIES, UNKNOWN, Res, Rule, component_regions
+from policy.rules import ADVISORY, POLICIES, UNKNOWN, Res, Rule, component_regions
 
 
 def plain(value: Any) -> Any:
@@ -57,5 +57,8 @@ def _validator(rule: Rule):
 
 
 def stack_policies() -> list[StackValidationPolicy]:
-    return [StackValidationPolicy(name=name, description=" ".join(doc.split()), validate=_validator(rule))
+    """Every policy, mandatory except the advisory ones (a declared lab's BR findings)."""
+    return [StackValidationPolicy(name=name, description=" ".join(doc.split()), validate=_validator(rule),
+                                  enforcement_level=EnforcementLevel.ADVISORY if name in ADVISORY
+                                  else EnforcementLevel.MANDATORY)
             for name, doc, rule in POLICIES]

@@ -7,6 +7,8 @@ runs :func:`config.gate.compliance_gate`, the gate ``pulumi up`` and ``mpic up``
 
 from __future__ import annotations
 
+import dataclasses
+
 from config.errors import ConfigError, NonCompliantError
 from config.gate import compliance_gate
 from config.model import StackConfig
@@ -15,25 +17,25 @@ from plan.aws import MANIFEST_TYPE
 from policy.resources import PERSPECTIVE_COMPONENTS, Res, Violation, component_regions
 
 
-def br_compliance(items: list[Res]) -> list[Violation]:
-    """BR 3.2.2.9 (R1-R6 via config.compliance.check_stack) on the fleet's manifest, and the
-    deployed perspective regions are exactly the manifest's perspectives."""
+def _br_findings(items: list[Res]) -> tuple[StackConfig | None, list[Violation]]:
+    """The fleet of the manifest (None when there is none or it is unreadable) and what breaks BR
+    3.2.2.9: the gate's violations, and perspective regions deployed other than the checked ones."""
     manifests = [r for r in items if r.type == MANIFEST_TYPE]
     fleet_parts = [r for r in items if r.type.startswith("mpic:aws:")]
     if not manifests:
         if fleet_parts:
-            return [Violation("br-3.2.2.9-compliance", None, "no fleet manifest (mpic:fleet:Manifest) among the "
-                              "resources: the BR 3.2.2.9 rules cannot be checked. Deploy with the kit's program.")]
-        return []
+            return None, [Violation("br-3.2.2.9-compliance", None, "no fleet manifest (mpic:fleet:Manifest) among "
+                                    "the resources: the BR 3.2.2.9 rules cannot be checked. Deploy with the kit's program.")]
+        return None, []
     manifest = manifests[0]
     raw = manifest.props.get("manifest")
     if not isinstance(raw, dict):
-        return [Violation("br-3.2.2.9-compliance", manifest.name, "the fleet manifest has no 'manifest' map.",
-                          manifest.urn)]
+        return None, [Violation("br-3.2.2.9-compliance", manifest.name, "the fleet manifest has no 'manifest' map.",
+                                manifest.urn)]
     try:
         fleet = StackConfig.from_config(raw, name="policy")
     except ConfigError as exc:
-        return [Violation("br-3.2.2.9-compliance", manifest.name, f"fleet manifest: {exc}", manifest.urn)]
+        return None, [Violation("br-3.2.2.9-compliance", manifest.name, f"fleet manifest: {exc}", manifest.urn)]
     try:
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:
@@ -47,7 +49,25 @@ def br_compliance(items: list[Res]) -> list[Violation]:
         out.append(Violation("br-3.2.2.9-compliance", manifest.name,
                              f"perspective regions deployed ({', '.join(deployed) or 'none'}) differ from the "
                              f"checked mpic:perspectives ({', '.join(declared)}).", manifest.urn))
-    return out
+    return fleet, out
+
+
+def br_compliance(items: list[Res]) -> list[Violation]:
+    """BR 3.2.2.9 (R1-R6 via the compliance gate) on the fleet's manifest, and the deployed
+    perspective regions are exactly the manifest's perspectives. Mandatory, except for a declared
+    lab (``mpic:complianceMode: testing``): see ``br-3.2.2.9-lab``."""
+    fleet, found = _br_findings(items)
+    return [] if fleet is not None and fleet.compliance_mode == "testing" else found
+
+
+def br_compliance_lab(items: list[Res]) -> list[Violation]:
+    """LAB (``mpic:complianceMode: testing``): the same BR 3.2.2.9 findings, reported as advisory, so
+    a lab can run a fleet the CA must never use while every preview says so."""
+    fleet, found = _br_findings(items)
+    if fleet is None or fleet.compliance_mode != "testing":
+        return []
+    return [dataclasses.replace(v, policy="br-3.2.2.9-lab", message=f"LAB: non-compliant: {v.message}",
+                                advisory=True) for v in found]
 
 
 def runtime_artifacts(items: list[Res]) -> list[Violation]:

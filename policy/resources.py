@@ -38,9 +38,12 @@ class Violation:
     """The resource's logical name (None: the stack as a whole)."""
     message: str
     urn: str | None = None
+    advisory: bool = False
+    """Reported, never blocking (a declared lab's BR findings)."""
 
     def to_json(self) -> dict:
-        return {"policy": self.policy, "resource": self.resource or "", "message": self.message}
+        return {"policy": self.policy, "resource": self.resource or "", "message": self.message,
+                "enforcement": "advisory" if self.advisory else "mandatory"}
 
 
 # ---------------------------------------------------------------------------- helpers

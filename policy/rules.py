@@ -12,7 +12,7 @@ import json
 from typing import Any, Callable, Iterable
 
 from plan.aws import COORDINATOR_LISTENER_ROLE, TAG_ROLE
-from policy.br import br_compliance, one_perspective_per_region, runtime_artifacts
+from policy.br import br_compliance, br_compliance_lab, one_perspective_per_region, runtime_artifacts
 from policy.resources import (
     HOST_COMPONENTS,
     OPEN_V4,
@@ -287,8 +287,11 @@ def least_privilege(items: list[Res]) -> list[Violation]:
 
 
 Rule = Callable[[list[Res]], list[Violation]]
+ADVISORY: frozenset[str] = frozenset({"br-3.2.2.9-lab"})
+"""Policies that report without blocking (every other one is mandatory)."""
 POLICIES: tuple[tuple[str, str, Rule], ...] = (
     ("br-3.2.2.9-compliance", br_compliance.__doc__ or "", br_compliance),
+    ("br-3.2.2.9-lab", br_compliance_lab.__doc__ or "", br_compliance_lab),
     ("one-perspective-per-region", one_perspective_per_region.__doc__ or "", one_perspective_per_region),
     ("runtime-artifacts", runtime_artifacts.__doc__ or "", runtime_artifacts),
     ("health-checked-load-balancer", health_checked_lb.__doc__ or "", health_checked_lb),

@@ -24,9 +24,9 @@ from components.aws.hosts import (
 )
 from components.aws.runtime import RuntimeBucket
 from plan.aws import (
+    AMAZON_ROOT_CA_1,
     coordinator_settings,
     default_tags,
-    ejbca_settings,
     fleet_manifest,
     lambda_coordinator_env,
     lambda_perspective_env,
@@ -34,14 +34,15 @@ from plan.aws import (
     plan_hosts,
     plan_lambda,
     runtime_prefix,
-    smoke_status,
 )
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.inputs import StackSecrets
 from components.manifest import FleetManifest
 from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
+from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
+from plan.outputs import STATUS_KEYS
 
 
 def region_providers(fleet: StackConfig, regions: tuple[str, ...]) -> dict[str, aws.Provider]:
@@ -51,10 +52,10 @@ def region_providers(fleet: StackConfig, regions: tuple[str, ...]) -> dict[str, 
             for r in regions}
 
 
-def _smoke_outputs(status: pulumi.Output[dict], secrets: StackSecrets) -> dict[str, Any]:
-    """The snake_case outputs ``./scripts/mpic smoke STACK`` reads (``pulumi stack output --json``)."""
-    keys = ("stack", "coordinator_url", "ca_cert", "test_domain", "perspectives", "hosts")
-    out: dict[str, Any] = {k: status.apply(lambda s, k=k: s[k]) for k in keys}
+def status_outputs(status: pulumi.Input[dict], secrets: StackSecrets) -> dict[str, Any]:
+    """The outputs every target exports (:mod:`plan.outputs`), the API key as a secret."""
+    status = pulumi.Output.from_input(status)
+    out: dict[str, Any] = {k: status.apply(lambda s, k=k: s[k]) for k in STATUS_KEYS if k != "api_key"}
     out["api_key"] = pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0])
     return out
 
@@ -98,7 +99,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
             "plan": p, "coordinator_cidrs": list(plan.coordinator_cidrs), "perspective_port": a.perspective_port,
             "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.ami,
             "volume_size_gb": a.volume_size_gb, "runtime": runtime,
-            "settings": perspective_settings(p, a),
+            "settings": perspective_settings(fleet, p),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
 
@@ -148,18 +149,17 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
     def status(groups: list) -> dict:
         perspectives = [{"code": p.code, "rir": p.rir, "hosts": [h["name"] for h in hosts]}
                         for p, hosts in zip(plan.perspectives, groups)]
-        return smoke_status(stack=fleet.name, coordinator_url=f"https://{a.domain}", test_domain=fleet.test_domain,
-                            perspectives=perspectives, hosts=[h for hosts in groups for h in hosts])
+        return outputs.status(stack=fleet.name, coordinator_url=f"https://{a.domain}", ca_cert=AMAZON_ROOT_CA_1,
+                              test_domain=fleet.test_domain, perspectives=perspectives,
+                              hosts=[h for hosts in groups for h in hosts], auth_failure_status=401,
+                              api_paths=outputs.KIT_API_PATHS)
 
     return {
-        **_smoke_outputs(all_hosts.apply(status), secrets),
-        "coordinatorUrl": failover.url,
-        "apiKey": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
-        "perspectiveEndpoints": {p.code: regions[p.code].endpoint for p in plan.perspectives},
-        "coordinatorRegions": {c.role: c.region for c in plan.coordinators},
-        "coordinatorAlbs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
-        "kitCaCertPem": ca.cert_pem,
-        "ejbcaMpicValidator": failover.url.apply(ejbca_settings),
+        **status_outputs(all_hosts.apply(status), secrets),
+        "perspective_endpoints": {p.code: regions[p.code].endpoint for p in plan.perspectives},
+        "coordinator_regions": {c.role: c.region for c in plan.coordinators},
+        "coordinator_albs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
+        "kit_ca_cert": ca.cert_pem,
     }
 
 
@@ -172,7 +172,7 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
     spec = _function_spec(fleet, built, "perspective")
 
     functions = {p.code: PerspectiveFunction(p.name, {
-        "plan": p, "stack": fleet.name, "env": lambda_perspective_env(p, a), "function": spec,
+        "plan": p, "stack": fleet.name, "env": lambda_perspective_env(fleet, p), "function": spec,
         "dnssec_vpc": a.dnssec_vpc,
     }, opts=pulumi.ResourceOptions(providers=[providers[p.code]])) for p in plan.perspectives}
 
@@ -186,16 +186,14 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
         "api_gateway_keys": fleet.aws.api_gateway_keys,
     }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))
 
-    base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))
-    status = base.apply(lambda url: smoke_status(
-        stack=fleet.name, coordinator_url=url, test_domain=fleet.test_domain, hosts=[],
-        perspectives=[{"code": p.code, "rir": p.rir, "hosts": []} for p in plan.perspectives]))
+    base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))  # .../v1: the stage; status drops it
+    status = base.apply(lambda url: outputs.status(
+        stack=fleet.name, coordinator_url=url, ca_cert=AMAZON_ROOT_CA_1, test_domain=fleet.test_domain, hosts=[],
+        perspectives=[{"code": p.code, "rir": p.rir, "hosts": []} for p in plan.perspectives],
+        auth_failure_status=403, api_paths=outputs.GATEWAY_API_PATHS))
     return {
-        **_smoke_outputs(status, secrets),
-        "coordinatorUrl": coordinator.url,
-        "apiKey": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
-        "perspectiveEndpoints": {p.code: functions[p.code].function_arn.apply(lambda arn: f"lambda:{arn}")
+        **status_outputs(status, secrets),
+        "perspective_endpoints": {p.code: functions[p.code].function_arn.apply(lambda arn: f"lambda:{arn}")
                                  for p in plan.perspectives},
-        "coordinatorRegions": {"primary": plan.coordinator_region},
-        "ejbcaMpicValidator": coordinator.url.apply(ejbca_settings),
+        "coordinator_regions": {"primary": plan.coordinator_region},
     }

@@ -155,6 +155,6 @@ def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
         **status(fleet, plan),  # the smoke suite's keys (./scripts/mpic smoke STACK)
         "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda keys: keys[0]),
         "ca_cert": ca.cert_pem,
-        "k8sClusters": [c.provider_name for c in plan.clusters],
-        "k8sLabMode": plan.lab_mode,
+        "k8s_clusters": [c.provider_name for c in plan.clusters],
+        "k8s_lab_mode": plan.lab_mode,
     }

@@ -92,5 +92,5 @@ def main() -> None:
     for key, value in outputs.items():
         pulumi.export(key, value)
     pulumi.export("compliant", decision.report.compliant)
-    pulumi.export("complianceMode", fleet.compliance_mode)
-    pulumi.export("complianceViolations", [f.message for f in decision.report.violations])
+    pulumi.export("compliance_mode", fleet.compliance_mode)
+    pulumi.export("compliance_violations", [f.message for f in decision.report.violations])

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from cli.fleet import build_missing
+from config.stackfile import load_stack
 from local import lifecycle as fleet
 from local.state import State
 from local.supervisor import ensure_running
@@ -43,10 +44,11 @@ def acquire(stack: str = "local") -> dict[str, Any]:
         _users += 1
         if _error is not None:
             raise _error
-        state = State.load(stack)
+        name = load_stack(stack).name  # a stack in stacks/ or a path to a stack file
+        state = State.load(name)
         if state is not None and state.data.get("status") == "up":
             ensure_running(state)
-            return fleet.status(stack)
+            return fleet.status(name)
         t0 = time.monotonic()
         try:
             build_missing(stack, lambda m: None)  # the wheelhouse the fleet runs, as `mpic up` does
@@ -54,12 +56,12 @@ def acquire(stack: str = "local") -> dict[str, Any]:
         except BaseException as exc:
             _error = exc
             try:
-                fleet.down(stack)
+                fleet.down(name)
             finally:
                 pass
             raise
-        UP_SECONDS[stack] = time.monotonic() - t0
-        _started = stack
+        UP_SECONDS[name] = time.monotonic() - t0
+        _started = name
         return st
 
 

@@ -59,3 +59,43 @@ def test_config_reference_command_prints_and_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(reference, "REFERENCE", tmp_path / "config.md")
     written = CliRunner().invoke(app, ["config-reference", "--write"])
     assert written.exit_code == 0 and (tmp_path / "config.md").read_text() == config_reference()
+
+
+def _method_rows() -> list[tuple[str, str, str]]:
+    """(method, test, deployed) of each row of docs/methods.md's table."""
+    rows = []
+    for line in (ROOT / "docs" / "methods.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[2].startswith("`test_"):
+            rows.append((cells[0], cells[2].strip("`"), cells[3]))
+    return rows
+
+
+def _method_tests() -> dict[str, bool]:
+    """Each test of tests/smoke/test_methods.py -> whether it runs on deployed stacks (it takes the
+    ``target`` fixture and needs no challenge host only the local fleet publishes)."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "smoke" / "test_methods.py").read_text(encoding="utf-8"))
+    out = {}
+    for fn in tree.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name.startswith("test_"):
+            calls = {n.func.id for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            out[fn.name] = fn.args.args[0].arg == "target" and "_challenge_host" not in calls
+    return out
+
+
+def test_methods_table_matches_the_tests():
+    rows, tests = _method_rows(), _method_tests()
+    assert {t for _, t, _ in rows} == set(tests), "docs/methods.md and tests/smoke/test_methods.py differ"
+    for method, test, deployed in rows:
+        assert deployed.startswith("yes") == tests[test], f"{method}: the deployed column says {deployed!r}"
+
+
+def test_methods_table_covers_every_method_of_the_core():
+    from open_mpic_core import CertificateType, DcvValidationMethod
+
+    named = " ".join(m for m, _, _ in _method_rows())
+    missing = [m.value for m in DcvValidationMethod if m.value not in named and m is not DcvValidationMethod.DNS_ACCOUNT_01]
+    missing += [c.value for c in CertificateType if f"CAA, {c.value}" not in named]
+    assert not missing, f"docs/methods.md has no row for {missing}"

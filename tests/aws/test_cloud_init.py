@@ -26,7 +26,7 @@ SOURCE = planners.WheelhouseSource(bucket="mpic-runtime-0123", region="us-east-1
 def _perspective_doc():
     f = fleet(aws={"caaDomains": ["ca.example"]})
     p = planners.plan_hosts(f).perspectives[1]
-    settings = planners.perspective_settings(p, f.aws)
+    settings = planners.perspective_settings(f, p)
     text = cloud_init.perspective_cloud_init(region=p.code, settings=settings, ssm_prefix=p.ssm_prefix,
                                              runtime=SOURCE, health_port=f.aws.health_port)
     return f, p, text

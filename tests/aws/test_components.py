@@ -49,7 +49,7 @@ def _perspective_region(code: str = "eu-west-1"):
         region = PerspectiveRegion(plan.name, {
             "plan": plan, "coordinator_cidrs": COORD_CIDRS, "perspective_port": 8443, "health_port": 8081,
             "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
-            "runtime": RUNTIME, "settings": planners.perspective_settings(plan, f.aws),
+            "runtime": RUNTIME, "settings": planners.perspective_settings(f, plan),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
         }, opts=pulumi.ResourceOptions(providers=[aws_p, tls_p]))
         pulumi.export("endpoint", region.endpoint)
@@ -304,7 +304,7 @@ def _function_run(**aws):
 
     def build():
         fn = PerspectiveFunction(plan.name, {"plan": plan, "stack": "t", "env": planners.lambda_perspective_env(
-            plan, f.aws), "function": spec, "dnssec_vpc": f.aws.dnssec_vpc},
+            f, plan), "function": spec, "dnssec_vpc": f.aws.dnssec_vpc},
             opts=pulumi.ResourceOptions(providers=[provider(plan.code)]))
         pulumi.export("arn", fn.function_arn)
 

@@ -115,13 +115,13 @@ def test_manifest_round_trips_through_the_config_model():
 def test_lambda_environments():
     f = fleet("aws-lambda", aws={"caaDomains": ["ca.example"]})
     p = planners.plan_lambda(f).perspectives[0]
-    env = planners.lambda_perspective_env(p, f.aws)
+    env = planners.lambda_perspective_env(f, p)
     assert env["MPIC_CODE"] == "us-west-2" and env["MPIC_RIR"] == "ARIN"
     assert json.loads(env["MPIC_RESOLVER"]) == {"nameservers": [planners.LAMBDA_RESOLVER], "port": 53}
     assert json.loads(env["MPIC_CAA_DOMAINS"]) == ["ca.example"]
     vpc = fleet("aws-lambda", aws={"dnssecVpc": True})
     pv = planners.plan_lambda(vpc).perspectives[0]
-    resolver = json.loads(planners.lambda_perspective_env(pv, vpc.aws)["MPIC_RESOLVER"])["nameservers"][0]
+    resolver = json.loads(planners.lambda_perspective_env(vpc, pv)["MPIC_RESOLVER"])["nameservers"][0]
     assert ipaddress.ip_address(resolver) == ipaddress.ip_network(pv.vpc_cidr).network_address + 2
     coord = planners.lambda_coordinator_env(f, [{"code": "x"}])
     assert coord["MPIC_DEFAULT_PERSPECTIVE_COUNT"] == "5" and coord["MPIC_MAX_ATTEMPTS"] == "2"
@@ -142,12 +142,17 @@ def test_lambda_coordinator_env_carries_the_quorum_and_loads(monkeypatch):
 
 
 def test_ejbca_settings_name_the_endpoint_and_header():
-    s = planners.ejbca_settings("https://mpic.example.com/v1/mpic")
-    assert s["url"].endswith("/v1/mpic") and s["apiKeyHeader"] == "x-api-key" and s["apiSpecVersion"] == "3.5"
+    from plan.outputs import ejbca_mpic_validator
+
+    s = ejbca_mpic_validator("https://mpic.example.com/")
+    assert s["url"] == "https://mpic.example.com/v1/mpic"
+    assert s["apiKeyHeader"] == "x-api-key" and s["apiSpecVersion"] == "3.5"
 
 
 def test_host_entries_and_smoke_status():
     from cryptography import x509
+
+    from plan import outputs
 
     hosts = planners.host_entries({"ids": ["i-1", "i-2"], "publicIps": ["198.51.100.1"],
                                    "privateIps": ["10.0.0.1", "10.0.0.2"]}, "perspective", "eu-west-1")
@@ -155,9 +160,10 @@ def test_host_entries_and_smoke_status():
         ("perspective-eu-west-1-0", "198.51.100.1", "ssh://ec2-user@i-1"),
         ("perspective-eu-west-1-1", "10.0.0.2", "ssh://ec2-user@i-2")]
     assert planners.host_entries({}, "coordinator", "us-east-1") == []
-    status = planners.smoke_status(stack="s", coordinator_url="https://x/", test_domain="t.example",
-                                   perspectives=[], hosts=hosts)
-    assert status["coordinator_url"] == "https://x" and set(status) == {
-        "stack", "coordinator_url", "ca_cert", "test_domain", "perspectives", "hosts"}
+    status = outputs.status(stack="s", coordinator_url="https://x/v1/", ca_cert=planners.AMAZON_ROOT_CA_1,
+                            test_domain="t.example", perspectives=[], hosts=hosts, auth_failure_status=403,
+                            api_paths=outputs.GATEWAY_API_PATHS)
+    assert status["coordinator_url"] == "https://x" and set(status) | {"api_key"} == set(outputs.STATUS_KEYS)
+    assert status["ejbca_mpic_validator"]["url"] == "https://x/v1/mpic" and status["api_paths"] == ["/v1/mpic"]
     cert = x509.load_pem_x509_certificate(status["ca_cert"].encode())
     assert cert.subject.rfc4514_string() == "CN=Amazon Root CA 1,O=Amazon,C=US"

@@ -53,14 +53,16 @@ def hosts_views():
     return views, providers
 
 
-def test_pack_declares_every_policy_as_mandatory(analyzer):
+def test_pack_declares_every_policy_as_mandatory_but_the_lab_notice(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "mpic-fleet"
     names = {p.name: p for p in info.policies}
     assert {"br-3.2.2.9-compliance", "no-open-ingress", "perspective-default-route-local", "imdsv2-required",
             "encryption-at-rest", "no-default-provider", "one-perspective-per-region",
-            "health-checked-load-balancer", "least-privilege", "runtime-artifacts"} == set(names)
-    assert all(p.enforcementLevel == analyzer_pb2.MANDATORY for p in info.policies)
+            "health-checked-load-balancer", "least-privilege", "runtime-artifacts", "br-3.2.2.9-lab"} == set(names)
+    advisory = {p.name for p in info.policies if p.enforcementLevel != analyzer_pb2.MANDATORY}
+    assert advisory == {"br-3.2.2.9-lab"}  # a declared lab's BR findings are reported, never enforced
+    assert names["br-3.2.2.9-lab"].enforcementLevel == analyzer_pb2.ADVISORY
 
 
 def test_pack_passes_the_planned_example_and_flags_a_broken_route(analyzer, hosts_views):

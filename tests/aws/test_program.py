@@ -90,14 +90,16 @@ def test_hosts_every_perspective_subnet_keeps_its_own_default_route(hosts_run):
 
 def test_hosts_outputs_for_the_operator_and_ejbca(hosts_run):
     out = hosts_run.outputs
-    assert out["coordinatorUrl"] == "https://mpic.example.com/v1/mpic"
-    assert out["apiKey"] == "key-one" and out["compliant"] is True
-    assert sorted(out["perspectiveEndpoints"]) == sorted(["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
-                                                          "ap-southeast-2"])
-    assert all(u.startswith("https://") and u.endswith(":8443") for u in out["perspectiveEndpoints"].values())
-    assert out["ejbcaMpicValidator"]["url"] == out["coordinatorUrl"]
-    assert out["ejbcaMpicValidator"]["apiKeyHeader"] == "x-api-key"
-    assert out["coordinatorRegions"] == {"primary": "us-east-1", "standby": "us-east-2"}
+    assert out["coordinator_url"] == "https://mpic.example.com"
+    assert out["api_key"] == "key-one" and out["compliant"] is True
+    assert sorted(out["perspective_endpoints"]) == sorted(["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
+                                                           "ap-southeast-2"])
+    assert all(u.startswith("https://") and u.endswith(":8443") for u in out["perspective_endpoints"].values())
+    assert out["ejbca_mpic_validator"]["url"] == "https://mpic.example.com/v1/mpic"
+    assert out["ejbca_mpic_validator"]["apiKeyHeader"] == "x-api-key"
+    assert out["coordinator_regions"] == {"primary": "us-east-1", "standby": "us-east-2"}
+    assert (out["auth_failure_status"], out["api_paths"]) == (401, ["/v1/mpic", "/mpic"])
+    assert not [k for k in out if k != k.lower()], "one naming convention: snake_case"
 
 
 def test_hosts_outputs_for_the_smoke_suite(hosts_run):
@@ -118,9 +120,10 @@ def test_lambda_program(lambda_run):
     assert sorted(fns) == sorted(["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
                                   "ap-southeast-2"])
     out = lambda_run.outputs
-    assert out["coordinatorUrl"].endswith("/v1/mpic") and out["apiKey"] == "key-one"
-    assert all(v.startswith("lambda:arn:aws:lambda:") for v in out["perspectiveEndpoints"].values())
-    assert out["coordinator_url"] + "/mpic" == out["coordinatorUrl"] and out["hosts"] == []
+    assert out["api_key"] == "key-one" and not out["coordinator_url"].endswith("/v1")  # the base URL
+    assert out["ejbca_mpic_validator"]["url"] == out["coordinator_url"] + "/v1/mpic"  # the stage v1, resource /mpic
+    assert all(v.startswith("lambda:arn:aws:lambda:") for v in out["perspective_endpoints"].values())
+    assert out["hosts"] == [] and (out["auth_failure_status"], out["api_paths"]) == (403, ["/v1/mpic"])
     assert [p["code"] for p in out["perspectives"]] == ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1",
                                                         "ap-southeast-2"]
 
@@ -134,8 +137,8 @@ def test_api_key_output_is_a_secret():
     mocks = strict_mocks()
     run = run_callable(build, mocks=mocks)
     assert run.error is None and mocks.default_provider_uses == []
-    assert _sync_await(kept["apiKey"].is_secret()) is True
-    assert _sync_await(kept["coordinatorUrl"].is_secret()) is False
+    assert _sync_await(kept["api_key"].is_secret()) is True
+    assert _sync_await(kept["coordinator_url"].is_secret()) is False
 
 
 @pytest.mark.parametrize("overrides", [

@@ -97,3 +97,19 @@ def test_evaluation_date_prefers_as_of():
     assert make(asOf="2026-07-01").evaluation_date(dt.date(2030, 1, 1)) == dt.date(2026, 7, 1)
     assert make().evaluation_date(dt.date(2030, 1, 1)) == dt.date(2030, 1, 1)
     assert make().evaluation_date() == dt.date.today()
+
+
+@pytest.mark.parametrize("proxy, key, needle", [
+    ("proxy.ca.example:3128", "mpic:proxy", "is not a proxy URL"),
+    ({"eu-west-1": "ftp://proxy"}, "mpic:proxy.eu-west-1", "is not a proxy URL"),
+    ({"mars-north-1": "http://proxy:3128"}, "mpic:proxy.mars-north-1", "is not one of the perspectives"),
+])
+def test_bad_proxies_name_the_key_and_the_fix(proxy, key, needle):
+    with pytest.raises(ConfigError) as exc:
+        StackConfig.from_config({"perspectives": ["us-west-2", "eu-west-1"], "proxy": proxy})
+    assert exc.value.key == key and needle in str(exc.value)
+
+
+def test_perspective_timeout_is_bounded():
+    with pytest.raises(ConfigError, match="perspectiveTimeoutMs"):
+        StackConfig.from_config({"perspectives": ["us-west-2", "eu-west-1"], "perspectiveTimeoutMs": 50})

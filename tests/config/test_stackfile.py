@@ -72,10 +72,11 @@ def test_unknown_keys_deep_inside_maps_of_settings(tmp_path, section, key, guess
 
 
 def test_section_lookup_outside_the_settings_models():
-    from config.model import _section_model
+    from config.key_errors import section_model
+    from config.model import StackConfig
 
-    assert _section_model(["target", "x"]) is None and _section_model(["nope"]) is None
-    assert _section_model(["k8s", "clusters", "eu-west-1"]).__name__ == "ClusterSpec"
+    assert section_model(StackConfig, ["target", "x"]) is None and section_model(StackConfig, ["nope"]) is None
+    assert section_model(StackConfig, ["k8s", "clusters", "eu-west-1"]).__name__ == "ClusterSpec"
 
 
 def test_a_file_that_is_not_text_is_refused(tmp_path):

@@ -23,8 +23,13 @@ def mpic(*args: str):
 
 
 def _region_ns(fleet, code: str | None = None) -> str:
+    """A perspective host of ``code`` (any region by default): where validation traffic starts."""
     hosts = [h for h in fleet["hosts"] if h["role"] == "perspective"]
-    return next(h["netns"] for h in hosts if code is None or h["name"] == f"perspective-{code}")
+    return next(h["netns"] for h in hosts if code is None or h.get("region") == code)
+
+
+def _lb_ns(fleet, code: str) -> str:
+    return next(h["netns"] for h in fleet["hosts"] if h["role"] == "lb" and h.get("region") == code)
 
 
 def _dig(fleet, name: str, rtype: str) -> str:
@@ -69,6 +74,15 @@ def test_challenge_cname_caa_and_http_are_served(fleet):
     (("challenge", "cname", "bad..name", "x.example"), "not a valid DNS name"),
     (("challenge", "http", "bad_host!", "p.txt", "x"), "not a valid host name"),
     (("challenge", "zone", "/nonexistent/zone.file"), "zone file /nonexistent/zone.file"),
+    (("challenge", "ip", "a.fleet-test.example", "300.1.1.1"), "not an IPv4 or IPv6 address"),
+    (("challenge", "reverse", "host.example", "h.fleet-test.example"), "not an IPv4 or IPv6 address"),
+    (("challenge", "contact", "a.fleet-test.example", "fax", "1"), "use email or phone"),
+    (("challenge", "contact", "a.fleet-test.example", "email", "a@b", "--via", "mx"), "use txt or caa"),
+    (("challenge", "persistent", "a.fleet-test.example", "ca.example", "no uri"), "account URI"),
+    (("challenge", "tls-alpn", "a.fleet-test.example", "abcd"), "64 hex digits"),
+    (("challenge", "tls-alpn", "192.0.2.1", "00" * 32), "IP identifiers on"),
+    (("challenge", "tls-alpn", "a.outside-the-fleet.org", "00" * 32), "in no zone the fleet serves"),
+    (("challenge", "caa", "a.fleet-test.example", "issuemail ca"), "FLAGS TAG"),
     (("fault", "slow", "eu-west-1", "70000"), "give 0..60000"),
     (("fault", "kill-resolver", "mars-north-1"), "not in this fleet"),
     (("fault", "partition", "mars-north-1"), "not in this fleet"),
@@ -77,6 +91,39 @@ def test_bad_input_exits_2_with_the_reason(fleet, args, needle):
     res = mpic(*args)
     assert res.exit_code == 2, res.output
     assert needle in res.output and "Traceback" not in res.output
+
+
+def test_method_challenges_are_served_and_cleared_by_name(fleet):
+    base = f"cli-{secrets.token_hex(3)}.{fleet['test_domain']}"
+    other = f"keep-{secrets.token_hex(3)}.{fleet['test_domain']}"
+    res = mpic("challenge", "persistent", base, "CA.example", "https://ca.example/acct/7", "--persist-until", "1999999999")
+    assert res.exit_code == 0 and f"_validation-persist.{base}." in res.stdout
+    assert "ca.example; accounturi=https://ca.example/acct/7; persistUntil=1999999999" in \
+        _dig(fleet, f"_validation-persist.{base}", "TXT")
+    assert mpic("challenge", "contact", base, "phone", "+1 555 0100", "--via", "caa").exit_code == 0
+    assert 'contactphone "+1 555 0100"' in _dig(fleet, base, "CAA")
+    assert mpic("challenge", "contact", base, "email", "admin@example.org").exit_code == 0
+    assert '"admin@example.org"' in _dig(fleet, f"_validation-contactemail.{base}", "TXT")
+    assert mpic("challenge", "ip", f"v6.{base}", "2001:db8::7").exit_code == 0
+    assert "2001:db8::7" in _dig(fleet, f"v6.{base}", "AAAA")
+    res = mpic("challenge", "reverse", "45.9.8.7", f"host.{base}")
+    assert res.exit_code == 0 and "7.8.9.45.in-addr.arpa." in res.stdout
+    assert f"host.{base}." in _dig(fleet, "7.8.9.45.in-addr.arpa", "PTR")
+    res = mpic("challenge", "tls-alpn", f"alpn.{base}", "ab" * 32)
+    assert res.exit_code == 0 and ":443" in res.stdout
+    assert mpic("challenge", "txt", f"_acme-challenge.{other}", "kept").exit_code == 0
+    state = State.load(fleet["stack"]).data["challenges"]
+    assert [a["identifier"] for a in state["alpn"]].count(f"alpn.{base}") == 1
+    res = mpic("challenge", "clear", base)
+    assert res.exit_code == 0 and "cleared 5 records, 0 http files, 1 tls-alpn certificates, 0 zones" in res.stdout
+    time.sleep(1.1)  # TTL 1
+    assert "ANSWER: 0;" in _dig(fleet, f"_validation-persist.{base}", "TXT")  # (the wildcard A answers NODATA)
+    assert '"kept"' in _dig(fleet, f"_acme-challenge.{other}", "TXT")  # another name's challenge stays
+    res = mpic("challenge", "clear", "45.9.8.7")
+    assert res.exit_code == 0 and "cleared 1 records" in res.stdout
+    time.sleep(1.1)
+    assert "NXDOMAIN" in _dig(fleet, "7.8.9.45.in-addr.arpa", "PTR")
+    assert mpic("challenge", "clear", other).exit_code == 0
 
 
 def test_zone_file_without_origin_or_ns_is_refused(fleet, tmp_path):
@@ -96,19 +143,20 @@ def test_fault_commands_break_and_heal(healed):
     fleet = healed
     region = fleet["perspectives"][1]["code"]
     procs = State.load(fleet["stack"]).data["processes"]
+    resolvers = [f"unbound@perspective-{region}-{j}" for j in (1, 2)]
     res = mpic("fault", "kill-resolver", region)
-    assert res.exit_code == 0 and f"unbound@{region}" in res.stdout
-    assert not alive(State.load(fleet["stack"]).data["processes"][f"unbound@{region}"])
+    assert res.exit_code == 0 and all(name in res.stdout for name in resolvers)
+    assert not any(alive(State.load(fleet["stack"]).data["processes"][name]) for name in resolvers)
     res = mpic("fault", "slow", region, "250")
     assert res.exit_code == 0 and "one-way backbone delay now 250.0 ms" in res.stdout
     res = mpic("fault", "partition", region)
     assert res.exit_code == 0 and "backbone traffic dropped" in res.stdout
-    assert "mpic_fault" in run(["nft", "list", "tables"], netns=_region_ns(fleet, region)).stdout
+    assert "mpic_fault" in run(["nft", "list", "tables"], netns=_lb_ns(fleet, region)).stdout
     res = mpic("fault", "heal")
     assert res.exit_code == 0, res.output
-    assert f"restarted unbound@{region}" in res.stdout and f"unpartitioned {region}" in res.stdout
+    assert all(name in res.stdout for name in resolvers) and f"unpartitioned {region}" in res.stdout
     assert f"delays restored {region}" in res.stdout
-    assert "mpic_fault" not in run(["nft", "list", "tables"], netns=_region_ns(fleet, region)).stdout
+    assert "mpic_fault" not in run(["nft", "list", "tables"], netns=_lb_ns(fleet, region)).stdout
     res = mpic("fault", "kill-region", region)
     names = [n for n, r in procs.items() if r.get("region") == region]
     assert res.exit_code == 0 and all(n in res.stdout for n in names)

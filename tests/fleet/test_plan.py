@@ -35,7 +35,7 @@ LOCAL = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
 def test_local_stack_plan():
     plan = plan_fleet("local", [spec(c) for c in LOCAL], primary=spec("us-east-1"), wan_delay=True)
     assert plan.coordinator_url == "https://10.213.0.2:443"
-    assert plan.internet_ip == "10.213.2.2"
+    assert plan.internet_ip == "10.213.64.2"
     assert [r.url for r in plan.regions][:2] == ["https://10.213.1.20:8443", "https://10.213.1.21:8443"]
     assert plan.namespaces[0] == "mpic-local-sw"
     assert plan.host_if == "mpic-local"
@@ -130,13 +130,20 @@ def test_plan_properties(regions, primary, stack, preps, creps, wan):
     bb = {ipaddress.ip_interface(l.a_addr).network for l in plan.links if l.a_if == "bb0"}
     up = {ipaddress.ip_interface(l.a_addr).network for l in plan.links if l.a_if == "up0"}
     assert len(bb) == 1 and len(up) == 1 and bb.isdisjoint(up)
-    # the coordinator has no leg on the internet segment; each region has one on each
+    # the coordinator and the load balancers have no leg on the internet segment; every perspective
+    # host has its own uplink and one LAN link to its region's load balancer, nothing else
     assert not any(l.a_ns == plan.coordinator_ns and l.a_if == "up0" for l in plan.links)
     for r in plan.regions:
         legs = {l.a_if for l in plan.links if l.a_ns == r.netns}
-        assert legs == {"bb0", "up0"}
-        assert len(r.replica_ports) == preps and len(set(r.replica_ports)) == preps
-        assert r.lb_port not in r.replica_ports and r.front_port not in r.replica_ports
+        assert legs == {"bb0", *(h.lb_if for h in r.replicas)}
+        assert len(r.replicas) == preps and len({h.netns for h in r.replicas}) == preps
+        for h in r.replicas:
+            assert {l.a_if for l in plan.links if l.a_ns == h.netns} == {"up0"}
+            (lan,) = [l for l in plan.links if l.b_ns == h.netns]
+            assert (lan.a_ns, lan.a_if, lan.b_if) == (r.netns, h.lb_if, "lan0")
+            assert ipaddress.ip_interface(lan.b_addr).ip == ipaddress.ip_address(h.lan_ip)
+            assert ipaddress.ip_interface(lan.a_addr).network == ipaddress.ip_interface(lan.b_addr).network
+        assert {h.name for h in r.replicas} <= {x.name for x in plan.hosts if x.role == "perspective"}
         # delay: zero without WAN emulation, else never below the fiber floor and monotonic in distance
         if wan:
             assert r.delay_ms >= round(r.distance_km / FIBER_KM_PER_MS, 2) - 0.01

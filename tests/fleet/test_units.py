@@ -118,11 +118,12 @@ def test_knot_and_unbound_configs(tmp_path):
     assert text.index('domain: "."') < text.index('domain: "example."')
     plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
     region = plan.regions[0]
-    uconf = dns.write_unbound(tmp_path, plan, region, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()
-    assert f"outgoing-interface: {region.uplink_ip}" in uconf  # validation traffic leaves via the uplink
+    host = region.replicas[1]
+    uconf = dns.write_unbound(tmp_path, plan, host, [". 60 DNSKEY 257 3 13 AAAA"]).read_text()
+    assert f"outgoing-interface: {host.uplink_ip}" in uconf  # validation traffic leaves via the host's uplink
     assert "interface: 127.0.0.1" in uconf and "cache-max-ttl: 0" in uconf
     hap = lb.region_haproxy(region, ca=tmp_path / "ca", check_pem=tmp_path / "p", sock=tmp_path / "s")
-    assert "uri /readyz" in hap and "127.0.0.1:9001" in hap and "127.0.0.1:9002" in hap
+    assert "uri /readyz" in hap and all(f"{h.lan_ip}:8443" in hap for h in region.replicas)
     assert "mode tcp" in hap  # TLS passthrough: mTLS ends at the replica
     chap = lb.coordinator_haproxy(plan, tls_pem=tmp_path / "c.pem", sock=tmp_path / "s", internal_offset=1000)
     assert "retry-on conn-failure" in chap and "ssl crt" in chap
@@ -206,16 +207,23 @@ def test_route53_challenges_against_moto(monkeypatch):
         w.set_txt("_acme-challenge.x.mpic-test.example.org", "def")
         w.set_caa("x.mpic-test.example.org", '0 issue "ca.example"')
         w.set_cname("_dnsauth.x.mpic-test.example.org", "landing.mpic-test.example.org")
+        w.set_persistent("x.mpic-test.example.org", "ca.example", "https://ca.example/acct/1")
+        w.set_contact("x.mpic-test.example.org", "email", "admin@example.org", "caa")
+        w.set_address("x.mpic-test.example.org", "192.0.2.1")
+        w.set_address("x.mpic-test.example.org", "192.0.2.2")  # replaces: the method's one address
         sets = {(r["Name"], r["Type"]): [v["Value"] for v in r["ResourceRecords"]]
                 for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
         assert sets[("_acme-challenge.x.mpic-test.example.org.", "TXT")] == ['"abc"', '"def"']
-        assert sets[("x.mpic-test.example.org.", "CAA")] == ['0 issue "ca.example"']
+        assert sets[("x.mpic-test.example.org.", "CAA")] == ['0 issue "ca.example"', '0 contactemail "admin@example.org"']
+        assert sets[("_validation-persist.x.mpic-test.example.org.", "TXT")] == [
+            '"ca.example; accounturi=https://ca.example/acct/1"']
+        assert sets[("x.mpic-test.example.org.", "A")] == ["192.0.2.2"]
         assert sets[("_dnsauth.x.mpic-test.example.org.", "CNAME")] == ["landing.mpic-test.example.org."]
         with pytest.raises(ValueError):
             w.set_txt("outside.example.com", "x")
         with pytest.raises(ValueError):
             w.set_caa("x.mpic-test.example.org", "issue ca.example")
-        assert w.clear() == 3
+        assert w.clear() == 5
         left = {(r["Name"], r["Type"]) for r in client.list_resource_record_sets(HostedZoneId=w.zone_id)["ResourceRecordSets"]}
         assert left == {("mpic-test.example.org.", "SOA"), ("mpic-test.example.org.", "NS")}
         with pytest.raises(LookupError):

@@ -229,8 +229,10 @@ def test_coordinator_autoscales_is_exposed_with_tls_and_keeps_secrets_out_of_the
 def test_outputs_follow_the_smoke_suites_status_contract(fleet_run):
     out = fleet_run.outputs
     assert set(out) >= {"stack", "coordinator_url", "api_key", "ca_cert", "test_domain", "perspectives", "hosts"}
-    assert out["k8sLabMode"] is False and out["compliant"] is True
-    assert len(out["k8sClusters"]) == 6
+    assert out["k8s_lab_mode"] is False and out["compliant"] is True
+    assert len(out["k8s_clusters"]) == 6
+    assert (out["auth_failure_status"], out["api_paths"]) == (401, ["/v1/mpic", "/mpic"])
+    assert out["ejbca_mpic_validator"]["url"] == "https://mpic.example-ca.net/v1/mpic"
     assert out["coordinator_url"] == "https://mpic.example-ca.net" and out["api_key"] == "key-one"
     assert "kit-ca-cert" in out["ca_cert"]
     assert [p["code"] for p in out["perspectives"]] == list(PERSPECTIVES)
@@ -258,7 +260,7 @@ def test_lab_mode_uses_one_cluster_with_a_namespace_per_region(lab_run):
         if pol.inputs["metadata"]["labels"]["app.kubernetes.io/component"] == "perspective":
             (peer,) = pol.inputs["spec"]["ingress"][0]["from"]
             assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "mpic-coordinator"}
-    assert lab_run.outputs["k8sLabMode"] is True
+    assert lab_run.outputs["k8s_lab_mode"] is True
 
 
 def test_lab_mode_requires_testing_compliance_mode():

@@ -23,9 +23,10 @@ runner = CliRunner()
 def test_example_stack_plan_invariants(planned, name):
     result = planned[name]
     doc = json.loads(json.dumps(result.to_json()))
-    assert list(doc) == ["stack", "compliant", "error", "artifacts", "resources", "policy_violations",
-                         "monthly_cost_usd"]
+    assert list(doc) == ["stack", "compliant", "verdict", "error", "artifacts", "outputs", "resources",
+                         "policy_violations", "monthly_cost_usd"]
     assert doc["stack"] == name and doc["compliant"] is True and doc["policy_violations"] == []
+    assert doc["verdict"] == "compliant" and doc["outputs"]["api_key"] == "[secret]"
     assert doc["error"] is None and doc["artifacts"] and all(len(a["sha256"]) == 64 for a in doc["artifacts"])
     regions = {r["region"] for r in doc["resources"] if r["region"]}
     assert len(regions) >= 6  # 5 perspective regions + the coordinator's
@@ -115,7 +116,7 @@ def test_cli_policy_violation_exits_1(tmp_path, monkeypatch):
     monkeypatch.setattr(plan_core, "evaluate", lambda views: [Violation("imdsv2-required", "x", "x: bad")])
     out = runner.invoke(app, ["plan", "aws-lambda", "--json"])
     assert out.exit_code == 1 and json.loads(out.stdout)["policy_violations"] == [
-        {"policy": "imdsv2-required", "resource": "x", "message": "x: bad"}]
+        {"policy": "imdsv2-required", "resource": "x", "message": "x: bad", "enforcement": "mandatory"}]
     human = runner.invoke(app, ["plan", "aws-lambda"])
     assert human.exit_code == 1 and "POLICY imdsv2-required" in human.stdout
 
@@ -232,3 +233,48 @@ def test_cli_bad_usage_file_is_a_json_error_exit_2(tmp_path, content, key):
     assert error["key"] == key and error["fix"]
     missing = runner.invoke(app, ["plan", "aws-lambda", "--usage", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "no file" in missing.output
+
+
+def test_plan_json_masks_secrets_leaf_by_leaf_so_k8s_objects_still_validate(planned):
+    from tests.k8s.conftest import validate_strict
+
+    doc = json.loads(json.dumps(planned["k8s"].to_json()))
+    objects = [r for r in doc["resources"] if r["type"].startswith("kubernetes:") and "providers" not in r["type"]]
+    secrets = [r for r in objects if r["type"] == "kubernetes:core/v1:Secret"]
+    assert secrets and all(set(r["inputs"]["stringData"].values()) == {"[secret]"} for r in secrets)
+    for r in objects:
+        _, group_version, kind = r["type"].split(":")  # kubernetes:apps/v1:Deployment
+        api = group_version.removeprefix("core/")
+        validate_strict({"apiVersion": api, "kind": kind, **r["inputs"]})
+    out = doc["outputs"]
+    assert out["api_key"] == "[secret]" and "key-one" not in json.dumps(doc)
+    assert out["coordinator_url"] == "https://mpic.example-ca.net" and out["auth_failure_status"] == 401
+
+
+@pytest.mark.parametrize("name", ["aws-hosts", "aws-lambda", "k8s"])
+def test_every_target_plans_the_same_output_keys(planned, name):
+    from plan.outputs import STATUS_KEYS
+
+    outputs = planned[name].to_json()["outputs"]
+    assert set(STATUS_KEYS) <= set(outputs) and outputs["api_key"] == "[secret]"
+    assert not outputs["coordinator_url"].endswith("/v1")
+
+
+@pytest.mark.parametrize("mode, exit_code, level", [("testing", 0, "advisory"), ("enforce", 1, None)])
+def test_a_declared_lab_plans_with_advisory_br_findings(tmp_path, mode, exit_code, level):
+    path = _copy(tmp_path, "aws-lambda", **{"mpic:complianceMode": mode,
+                                            "mpic:perspectives": ["us-west-2", "eu-west-1", "eu-west-2",
+                                                                  "ap-northeast-1", "sa-east-1"]})
+    out = runner.invoke(app, ["plan", str(path), "--json"])
+    doc = json.loads(out.stdout)
+    assert out.exit_code == exit_code, out.output
+    if level is None:  # enforce: refused before any resource
+        assert doc["resources"] == [] and doc["verdict"] == "NOT compliant"
+        return
+    assert doc["verdict"] == "LAB: non-compliant" and doc["resources"]
+    lab = [v for v in doc["policy_violations"] if v["policy"] == "br-3.2.2.9-lab"]
+    assert lab and all(v["enforcement"] == "advisory" and v["message"].startswith("LAB: non-compliant")
+                       for v in lab)
+    assert "R1" in lab[0]["message"] and not [v for v in doc["policy_violations"] if v["enforcement"] == "mandatory"]
+    human = runner.invoke(app, ["plan", str(path)])
+    assert "(LAB: non-compliant)" in human.stdout and "advisory br-3.2.2.9-lab" in human.stdout

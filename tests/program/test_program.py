@@ -50,5 +50,5 @@ def test_testing_mode_deploys_a_lab_and_marks_it_non_compliant(tmp_path):
     assert not result.report.compliant
     assert result.run.error is None and len(result.run.resources) > 0
     assert result.run.outputs["compliant"] is False
-    assert result.run.outputs["complianceMode"] == "testing"
-    assert any("BR 3.2.2.9 needs >= 5" in m for m in result.run.outputs["complianceViolations"])
+    assert result.run.outputs["compliance_mode"] == "testing"
+    assert any("BR 3.2.2.9 needs >= 5" in m for m in result.run.outputs["compliance_violations"])

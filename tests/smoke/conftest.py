@@ -14,6 +14,7 @@ tests run against a deployed stack.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -122,37 +123,33 @@ class Target:
         except ValueError:
             return status, payload.decode(errors="replace")
 
-    def mpic(self, body: dict, path: str = "/mpic", **kw: Any) -> dict:
+    @property
+    def auth_failure_status(self) -> int:
+        return int(self.status.get("auth_failure_status", 401))
+
+    @property
+    def api_paths(self) -> list[str]:
+        return list(self.status.get("api_paths") or ["/v1/mpic"])
+
+    def mpic(self, body: dict, path: str = "/v1/mpic", **kw: Any) -> dict:
         status, resp = self.request(path, body, **kw)
         assert status == 200, f"{path} -> HTTP {status}: {resp}"
         return resp
 
 
 class LocalChallenges:
-    """``mpic challenge`` as a Python API (Knot transactions, nginx files)."""
+    """``mpic challenge`` as a Python API (:mod:`local.challenges`, bound to the fleet's stack):
+    ``set_txt``, ``set_caa``, ``set_persistent``, ``set_tls_alpn``, ``load_zone``, ``clear``, ..."""
 
     def __init__(self, stack: str):
         from local import challenges
         self.c = challenges
         self.stack = stack
 
-    def set_txt(self, name: str, value: str) -> None:
-        self.c.set_txt(self.stack, name, value)
-
-    def set_cname(self, name: str, target: str) -> None:
-        self.c.set_cname(self.stack, name, target)
-
-    def set_caa(self, name: str, value: str) -> None:
-        self.c.set_caa(self.stack, name, value)
-
-    def set_http(self, host: str, path: str, content: str) -> None:
-        self.c.set_http(self.stack, host, path, content)
-
-    def load_zone(self, file: str) -> str:
-        return self.c.load_zone(self.stack, file)
-
-    def clear(self) -> None:
-        self.c.clear(self.stack)
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.c.__all__:
+            raise AttributeError(name)
+        return functools.partial(getattr(self.c, name), self.stack)
 
 
 def deployed_status(stack: str) -> dict[str, Any]:
@@ -170,14 +167,27 @@ def deployed_status(stack: str) -> dict[str, Any]:
     return out
 
 
+def local_stack(stack: str) -> str | None:
+    """The local fleet's stack name when ``stack`` (a name in stacks/ or a path) has target local."""
+    from config.errors import ConfigError
+    from config.stackfile import load_stack
+
+    try:
+        cfg = load_stack(stack)
+    except ConfigError:
+        return None
+    return cfg.name if cfg.target == "local" else None
+
+
 @pytest.fixture(scope="session")
 def target():
-    if SMOKE_STACK == "local":
+    local = local_stack(SMOKE_STACK)
+    if local is not None:
         from tests import fleetsession as testing
         reason = testing.skip_reason()
         if reason:
             pytest.skip(f"local fleet smoke tests: {reason}")
-        status = testing.acquire("local")
+        status = testing.acquire(SMOKE_STACK)
         try:
             yield Target("local", status, LocalChallenges(status["stack"]))
         finally:
@@ -202,3 +212,49 @@ def local_target(target):
 def unique(prefix: str) -> str:
     """A label no resolver has cached yet."""
     return f"{prefix}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
+
+
+NOT_AWAITED = "mpic_error:coordinator:early_quorum_cancelled"
+"""The error of a cohort perspective the coordinator stopped waiting for (early quorum)."""
+
+
+def passed(resp: dict) -> dict[str, bool]:
+    return {p["perspective_code"]: p["check_response"]["check_passed"] for p in resp["perspectives"]}
+
+
+def corroborated(target: Target, resp: dict) -> None:
+    """What holds on any correct deployment, early quorum on or off: valid; at least the quorum of
+    the cohort passed, spanning >= 2 RIRs; every other perspective of the cohort was not awaited
+    (early quorum) and says so."""
+    assert resp["is_valid"] is True, json.dumps(resp)[:1500]
+    rir = {p["code"]: p["rir"] for p in target.status["perspectives"]}
+    ok = passed(resp)
+    assert set(ok) <= set(rir), ok
+    quorum = resp["actual_orchestration_parameters"]["quorum_count"]
+    winners = [code for code, good in ok.items() if good]
+    assert len(winners) >= quorum and len({rir[c] for c in winners}) >= 2, (quorum, ok)
+    for p in resp["perspectives"]:
+        if not p["check_response"]["check_passed"]:
+            errors = [e["error_type"] for e in p["check_response"].get("errors") or []]
+            assert errors == [NOT_AWAITED] and p["check_response"]["check_completed"] is False, p
+
+
+def answered(resp: dict) -> list[dict]:
+    """The check responses of the perspectives that were awaited (not cancelled by early quorum)."""
+    return [p["check_response"] for p in resp["perspectives"]
+            if [e["error_type"] for e in p["check_response"].get("errors") or []] != [NOT_AWAITED]]
+
+
+def refused(resp: dict, *, seen: str | None = None, completed: bool = True) -> list[dict]:
+    """Not valid and no perspective passed. ``completed``: the awaited perspectives finished the
+    check (the target answered; the failure is the method's verdict, not a lookup error);
+    ``seen``: each of them saw that record value, so the record was there and did not match."""
+    assert resp["is_valid"] is False, json.dumps(resp)[:1500]
+    assert not any(passed(resp).values()), passed(resp)
+    awaited = answered(resp)
+    assert awaited, resp
+    for r in awaited:
+        assert r["check_completed"] is completed, r
+        if seen is not None:
+            assert seen in (r["details"].get("records_seen") or []), r
+    return awaited

@@ -34,7 +34,7 @@ def test_status_shape(target):
         if names:  # serverless stacks have no hosts
             assert p["hosts"] and set(p["hosts"]) <= names
     if target.is_local:
-        assert {"internet", "coordinator", "perspective"} <= {h["role"] for h in st["hosts"]}
+        assert {"internet", "coordinator", "perspective", "lb"} <= {h["role"] for h in st["hosts"]}
         assert all(h["netns"].startswith("mpic-") for h in st["hosts"])
 
 
@@ -49,20 +49,23 @@ def test_internet_host_services(local_target):
     assert "knotd" in comms and "nginx" in comms
 
 
-def test_perspective_region_layout(local_target):
+def test_perspective_hosts_and_load_balancers(local_target):
+    """Each perspective host runs one perspective (on its LAN address) and its own resolver (on
+    loopback), nothing else; each region's load balancer host runs the WAN relay (backbone) and
+    HAProxy (loopback) only; every region has >= 2 perspective hosts."""
     for entry in _perspective_hosts(local_target):
         host = local_target.host(entry)
         socks = _listening(host)
-        # the WAN relay is the only thing on the backbone; everything else is on loopback
-        assert ("tcp", entry["address"], PERSPECTIVE_PORT) in socks
-        assert ("udp", "127.0.0.1", 53) in socks and ("tcp", "127.0.0.1", 53) in socks, "no local resolver"
-        public = {s for s in socks if s[1] not in ("127.0.0.1",)}
-        assert public == {("tcp", entry["address"], PERSPECTIVE_PORT)}, f"{entry['name']}: unexpected listeners {public}"
-        replicas = {p for proto, a, p in socks if proto == "tcp" and a == "127.0.0.1" and 9000 < p < 9100}
-        assert len(replicas) >= 2, f"{entry['name']}: each region runs >= 2 perspective replicas"
-        comms = [c for _, c in local_target.processes(entry)]
-        for comm in ("unbound", "haproxy"):
-            assert comms.count(comm) == 1, f"{entry['name']}: one {comm} per region: {comms}"
+        assert socks == {("tcp", entry["address"], PERSPECTIVE_PORT), ("udp", "127.0.0.1", 53),
+                         ("tcp", "127.0.0.1", 53)}, f"{entry['name']}: unexpected listeners {socks}"
+        comms = sorted(c for _, c in local_target.processes(entry))
+        assert comms.count("unbound") == 1 and len(comms) == 2, f"{entry['name']}: {comms}"
+    for p in local_target.status["perspectives"]:
+        assert len(p["hosts"]) >= 2, f"{p['code']}: a region runs >= 2 perspective hosts"
+    for entry in local_target.hosts("lb"):
+        socks = _listening(local_target.host(entry))
+        assert socks == {("tcp", entry["address"], PERSPECTIVE_PORT), ("tcp", "127.0.0.1", 8444)}, socks
+        assert "haproxy" in [c for _, c in local_target.processes(entry)]
 
 
 def test_each_perspective_has_its_own_resolver(local_target):
@@ -86,15 +89,17 @@ def test_egress_is_local(local_target):
         route = host.check_output("ip -o route get %s", inet["address"])
         assert " dev up0 " in route, f"{entry['name']}: validation traffic must leave via its own uplink: {route}"
         assert "default" not in host.check_output("ip route"), "no default route through the backbone"
-    (coord,) = local_target.hosts("coordinator")
-    res = local_target.host(coord).run("ip -o route get %s", inet["address"])
-    assert res.rc != 0, "the coordinator must have no path to the internet segment"
+    for entry in [*local_target.hosts("coordinator"), *local_target.hosts("lb")]:
+        res = local_target.host(entry).run("ip -o route get %s", inet["address"])
+        assert res.rc != 0, f"{entry['name']} must have no path to the internet segment"
 
 
 def test_perspectives_refuse_plain_http_and_certless_clients(local_target):
+    """What the coordinator calls (each region's backbone address, TLS passed through to a
+    perspective host) refuses plain HTTP and clients without the kit CA's certificate."""
     (coord,) = local_target.hosts("coordinator")
     ch = local_target.host(coord)
-    for entry in _perspective_hosts(local_target):
+    for entry in local_target.hosts("lb"):
         url = f"{entry['address']}:{PERSPECTIVE_PORT}"
         plain = ch.run("curl -sS --noproxy '*' --max-time 5 -o /dev/null -w '%%{http_code}' http://%s/healthz", url)
         assert plain.rc != 0 and plain.stdout.strip() in ("", "000"), f"{url} answered plain HTTP: {plain.stdout}"

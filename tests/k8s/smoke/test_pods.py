@@ -29,7 +29,7 @@ def status() -> dict[str, Any]:
     from tests.smoke.conftest import deployed_status
 
     st = deployed_status(SMOKE_STACK)
-    if "k8sClusters" not in st:
+    if "k8s_clusters" not in st:
         pytest.skip(f"stack {SMOKE_STACK} is not a k8s stack")
     return st
 
