@@ -1,13 +1,20 @@
 """The ``mpic`` command line: one Typer app; each command group lives in its own module
-(:mod:`cli.check`, :mod:`cli.plan`, :mod:`cli.fleet`, :mod:`cli.challenge`, :mod:`cli.fault`,
-:mod:`cli.smoke`), imported by :mod:`cli.__main__`. Exit codes: :mod:`cli.common`.
+(:mod:`cli.check`, :mod:`cli.suggest`, :mod:`cli.plan`, :mod:`cli.fleet`, :mod:`cli.challenge`,
+:mod:`cli.fault`, :mod:`cli.smoke`), imported by :mod:`cli.__main__`. Exit codes and errors:
+:mod:`cli.common`.
 """
 
 from __future__ import annotations
 
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
 import typer
 
-from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NONCOMPLIANT, EXIT_OK
+from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NONCOMPLIANT, EXIT_OK, JsonAwareGroup
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 app = typer.Typer(
     name="mpic",
@@ -15,11 +22,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=JsonAwareGroup,
 )
 
-__all__ = ["app", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NONCOMPLIANT", "EXIT_OK"]
+__all__ = ["app", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NONCOMPLIANT", "EXIT_OK", "versions"]
+
+
+def versions() -> str:
+    """``mpic-fleet X (open-mpic-core Y)``: the kit's version (pyproject.toml) and the runtime's core."""
+    kit = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"]
+    try:
+        core = version("open-mpic-core")
+    except PackageNotFoundError:  # pragma: no cover - the venv always holds it (requirements.lock)
+        core = "not installed"
+    return f"mpic-fleet {kit} (open-mpic-core {core})"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(versions())
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
-def _root() -> None:
+def _root(show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                            help="Print the kit's and open-mpic-core's versions and exit.")) -> None:
     """MPIC Fleet: deploy and check Open MPIC fleets that meet CA/B Forum BR 3.2.2.9."""

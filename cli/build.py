@@ -9,6 +9,7 @@ import typer
 from cli import app
 from cli.builder import KINDS, BuildError, build
 from cli.common import EXIT_FAILED, fail, fail_input, progress
+from config.errors import ConfigError
 from plan.artifacts import dist_dir
 
 
@@ -19,12 +20,14 @@ def build_cmd(
 ) -> None:
     """Build the runtime artifacts into dist/ (reproducible; dist/manifest.json lists them with their sha256)."""
     if what not in (*KINDS, "all"):
-        raise fail_input(f"build {what}: unknown artifact; give one of {', '.join(KINDS)} or all (the default).")
+        fix = f"give one of {', '.join(KINDS)} or all (the default)"
+        raise fail_input(ConfigError(f"build {what}: unknown artifact; {fix}.", key="what", value=what, fix=fix),
+                         as_json)
     kinds = list(KINDS) if what == "all" else [what]
     try:
         manifest = build(kinds, dist_dir(), say=progress())
     except BuildError as exc:
-        raise fail(str(exc), EXIT_FAILED) from None
+        raise fail(exc, EXIT_FAILED, as_json) from None
     if as_json:
         typer.echo(json.dumps(manifest.to_json(), indent=1))
         return

@@ -1,65 +1,47 @@
-"""``mpic check``: the BR 3.2.2.9 compliance check of a stack or of an ad hoc region list."""
+"""``mpic check``: the BR 3.2.2.9 compliance check of a stack or of an ad hoc region list.
+
+A non-compliant region set gets one repaired set for the whole report (:func:`plan.suggest_repair.repair`:
+the fewest replacements, every rule met) and the ``mpic suggest`` command that reproduces it,
+instead of a swap per finding. ``--map``/``--geojson`` draw or write the checked set.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cli import app
-from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, fail_input
-from config.catalog import Rir
-from config.compliance import MIN_DISTANCE_KM, Report, check_stack, format_report, nearest_neighbours
+from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, reported
+from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
+from cli.options import check_output, parse_codes, parse_date, parse_site
+from cli.suggest import suggest_command
+from config.compliance import MIN_DISTANCE_KM, Report, check_stack, nearest_neighbours
 from config.errors import ConfigError
 from config.model import StackConfig
 from config.stackfile import load_stack
-
-
-def _parse_site(text: str) -> dict:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 3:
-        raise ConfigError(f"--primary-site: '{text}' is not LAT,LON,RIR (e.g. 40.71,-74.01,ARIN).",
-                          key="--primary-site", value=text)
-    try:
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ConfigError(f"--primary-site: '{text}': latitude and longitude must be numbers "
-                          "(e.g. 40.71,-74.01,ARIN).", key="--primary-site", value=text) from None
-    try:
-        rir = Rir.parse(parts[2])
-    except ValueError as exc:
-        raise ConfigError(f"--primary-site: rir {exc} (e.g. 40.71,-74.01,ARIN).", key="--primary-site",
-                          value=text) from None
-    return {"name": "primary-site", "lat": lat, "lon": lon, "rir": rir.value}
-
-
-def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--as-of: '{text}' is not a date; use YYYY-MM-DD (e.g. 2026-12-15).",
-                          key="--as-of", value=text) from None
+from plan.suggest_model import Suggestion
+from plan.suggest_repair import REGION_RULES, repair
 
 
 def build_adhoc(regions: str, primary: str | None, primary_site: str | None, as_of: str | None) -> StackConfig:
     """The ad hoc config of ``--regions``: every listed region is used per attempt."""
     if primary and primary_site:
-        raise ConfigError("--primary and --primary-site are alternatives; give one.", key="--primary")
-    codes = [c.strip() for c in regions.split(",")]
-    if any(not c for c in codes):
-        raise ConfigError(f"--regions: '{regions}' has an empty item; use CODE,CODE,... without spaces or "
-                          "trailing commas.", key="--regions", value=regions)
-    raw: dict = {"target": "local", "perspectives": codes}
+        raise ConfigError(f"--primary {primary} and --primary-site {primary_site} are alternatives; give one.",
+                          key="--primary", value=primary,
+                          fix="drop --primary or --primary-site")
+    raw: dict = {"target": "local", "perspectives": parse_codes(regions, "--regions")}
     if primary:
         raw["primary"] = primary
     if primary_site:
-        raw["primary"] = _parse_site(primary_site)
+        raw["primary"] = parse_site(primary_site)
     if as_of:
-        raw["asOf"] = _parse_date(as_of)
+        raw["asOf"] = parse_date(as_of)
     return StackConfig.from_config(raw, name="adhoc")
 
 
@@ -77,6 +59,57 @@ def render_table(report: Report, cfg: StackConfig, console: Console) -> None:
     console.print(table)
 
 
+def find_repair(cfg: StackConfig) -> tuple[Suggestion | None, str | None]:
+    """The repaired set of a non-compliant config, or why there is none (None, None: nothing to repair)."""
+    try:
+        return repair(cfg), None
+    except ConfigError as exc:  # no compliant set of that size: the findings stand alone
+        return None, str(exc)
+
+
+def report_text(report: Report, cfg: StackConfig, repaired: Suggestion | None) -> str:
+    """The findings; with a repaired set, the region findings point to it instead of each naming a swap."""
+    lines = []
+    for f in report.violations:
+        text = f.message
+        if repaired is not None and f.rule in REGION_RULES and f.fix:
+            text = f"{f.problem} Fix: the repaired set below."
+        lines.append(f"VIOLATION {f.rule}: {text}")
+    for f in report.warnings:
+        lines.append(f"warning   {f.rule}: {f.message}")
+    verdict = "compliant" if report.compliant else "NOT compliant"
+    lines.append(f"{cfg.name}: {verdict} with CA/B Forum BR 3.2.2.9 as of {report.as_of.isoformat()} "
+                 f"({len(report.violations)} violations, {len(report.warnings)} warnings).")
+    return "\n".join(lines)
+
+
+def repair_text(s: Suggestion) -> str:
+    """The repaired set: each change with its reason, the stack block, the command that reproduces it."""
+    swaps = [(old, new) for old, new in s.replaced if old]
+    added = [new for old, new in s.replaced if not old]
+    kept = len(s.codes) - len(s.replaced)
+    proof = "proven best" if s.proven_optimal else "the best found in the time budget, not proven"
+    change = f"keeps {kept} of the {kept + len(swaps)} regions, replaces {len(swaps)}" + \
+        (f", adds {len(added)} (BR 3.2.2.9's minimum on {s.as_of.isoformat()})" if added else "")
+    lines = [f"Repaired set ({proof}): {change}; every BR 3.2.2.9 rule met, smallest distance "
+             f"{s.min_pair_km:,.0f} km."]
+    lines += [f"  replace {old} with {s.reasons[new]}" for old, new in swaps]
+    lines += [f"  add {s.reasons[new]}" for new in added]
+    lines += ["mpic:perspectives:", *(f"  - {code}" for code in s.codes)]
+    if s.request is not None:
+        lines.append(f"the same set: {suggest_command(s.request)}")
+    return "\n".join(lines)
+
+
+def document(report: Report, repaired: Suggestion | None, why_not: str | None) -> dict:
+    doc = report.to_json()
+    if repaired is not None:
+        doc["repair"] = {**repaired.to_json(), "command": suggest_command(repaired.request) if repaired.request else None}
+    elif why_not is not None:
+        doc["repair"] = {"error": why_not}
+    return doc
+
+
 @app.command()
 def check(
     stack: Optional[str] = typer.Argument(None, help="Stack name in stacks/ (e.g. local) or a stack YAML path."),
@@ -84,32 +117,45 @@ def check(
     primary: Optional[str] = typer.Option(None, "--primary", help="Ad hoc: the primary perspective's region code."),
     primary_site: Optional[str] = typer.Option(None, "--primary-site", help="Ad hoc: primary site as LAT,LON,RIR."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate the rules for this date (YYYY-MM-DD)."),
+    map_path: Optional[Path] = typer.Option(None, "--map", help="Draw the perspectives on a world map: FILE.png or "
+                                            "FILE.svg."),
+    geojson: Optional[Path] = typer.Option(None, "--geojson", help="Write the perspectives as GeoJSON to FILE."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
 ) -> None:
     """Check a stack (or --regions) against CA/B Forum BR 3.2.2.9. Exit 0 compliant, 1 violations, 2 bad input."""
-    try:
+    with reported(as_json):
+        check_output(map_path, "--map", FORMATS)
+        check_output(geojson, "--geojson", GEOJSON_FORMATS)
         if (stack is None) == (regions is None):
             raise ConfigError("give a STACK or --regions CODE,CODE,... (not both). Example: mpic check local",
-                              key="stack")
+                              key="stack", value=stack, fix="give a stack name (e.g. local) or --regions CODE,CODE,...")
         if stack is not None:
             if primary or primary_site:
                 raise ConfigError("--primary/--primary-site only go with --regions; a stack sets mpic:primary.",
-                                  key="--primary")
+                                  key="--primary", value=primary or primary_site,
+                                  fix="set mpic:primary in the stack file, or check --regions")
             cfg = load_stack(stack)
             if as_of:
-                cfg = cfg.model_copy(update={"as_of": _parse_date(as_of)})
+                cfg = cfg.model_copy(update={"as_of": parse_date(as_of)})
         else:
             cfg = build_adhoc(regions or "", primary, primary_site, as_of)
-    except ConfigError as exc:
-        raise fail_input(str(exc)) from None
-    report = check_stack(cfg)
+        report = check_stack(cfg)
+        repaired, why_not = find_repair(cfg) if not report.compliant else (None, None)
+        verdict = "compliant" if report.compliant else "NOT compliant"
+        title = (f"{cfg.name}: {len(cfg.perspectives)} remote perspectives"
+                 f"{f' + primary {cfg.primary.code}' if cfg.primary else ''}, {verdict} as of {report.as_of.isoformat()}")
+        write_fleet_files(cfg.perspectives, cfg.primary, title, map_path, geojson)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        typer.echo(json.dumps(document(report, repaired, why_not), indent=2))
     else:
         console = Console(soft_wrap=True)
         render_table(report, cfg, console)
-        console.print(format_report(report, cfg), highlight=False)
+        console.print(escape(report_text(report, cfg, repaired)), highlight=False)
+        if repaired is not None:
+            console.print(escape(repair_text(repaired)), highlight=False)
+        elif why_not is not None:
+            console.print(escape(f"No repaired set: {why_not}"), highlight=False)
     raise typer.Exit(EXIT_OK if report.compliant else EXIT_NONCOMPLIANT)
 
 
-__all__ = ["check", "build_adhoc"]
+__all__ = ["build_adhoc", "check"]

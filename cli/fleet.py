@@ -10,7 +10,7 @@ import typer
 from cli import app
 from cli.canary import describe
 from cli.builder import build
-from cli.common import EXIT_FAILED, guarded, progress
+from cli.common import EXIT_FAILED, guarded, progress, reported
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local import lifecycle
@@ -56,9 +56,10 @@ def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (defa
 def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the fleet that is up)."),
            as_json: bool = typer.Option(False, "--json", help="One JSON object (for scripts and the smoke suite).")) -> None:
     """Where the running fleet is: coordinator URL, API key, CA, perspectives, hosts."""
-    guarded(require_root)
-    st = guarded(lifecycle.status, stack)
-    rows = guarded(lifecycle.process_table, stack)
+    with reported(as_json):
+        require_root()
+        st = lifecycle.status(stack)
+        rows = lifecycle.process_table(stack)
     down_ = [row["name"] for row in rows if not row["alive"]]
     if as_json:
         typer.echo(json.dumps(st, indent=1))

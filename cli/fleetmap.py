@@ -13,20 +13,21 @@ RIR come from the Okabe-Ito colour-blind-safe palette.
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from matplotlib import rc_context
-from matplotlib.collections import PolyCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon
-
-from config.catalog import Rir
+from config.catalog import Location, Rir
 from config.errors import ConfigError
+from plan.geo_features import fleet_features
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMATS = (".png", ".svg")
+GEOJSON_FORMATS = (".geojson", ".json")
 RIR_COLOURS: dict[str, str] = {
     Rir.ARIN.value: "#0072B2",      # blue
     Rir.LACNIC.value: "#D55E00",    # vermillion
@@ -49,6 +50,8 @@ def land_polygons() -> tuple[tuple[int, np.ndarray], ...]:
     byte offset and byte count into the data file, which holds little-endian float32 (lon, lat)
     pairs. Antarctica's ring is closed along the south pole so that it fills.
     """
+    import numpy as np
+
     data_dir = files(_GSHHS_PACKAGE)
     raw = (data_dir / "gshhs_c.dat").read_bytes()
     out = []
@@ -75,14 +78,21 @@ def draw_map(features: dict, path: Path, title: str, *, width_in: float = 14.0, 
 
     Raises ConfigError for another extension or a missing folder (key ``--map``).
     """
+    from matplotlib import rc_context
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Polygon
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(f"--map: '{path}' has the extension '{path.suffix or '(none)'}'; the map is written as "
-                          "PNG or SVG. Name the file *.png or *.svg.", key="--map", value=str(path))
+                          "PNG or SVG. Name the file *.png or *.svg.", key="--map", value=str(path),
+                          fix="name the file *.png or *.svg")
     if not path.parent.is_dir():
         raise ConfigError(f"--map: the folder {path.parent} does not exist. Create it or write the map elsewhere.",
-                          key="--map", value=str(path))
+                          key="--map", value=str(path), fix=f"create {path.parent} or write the map elsewhere")
     feats = features.get("features", [])
     locations = [f for f in feats if f["properties"].get("kind") == "location"]
     discs = [f for f in feats if f["properties"].get("kind") == "disc"]
@@ -181,3 +191,15 @@ def _lat_limits(features: list[dict]) -> tuple[float, float]:
         else:
             lats += [p[1] for part in g["coordinates"] for p in (part[0] if g["type"] == "MultiPolygon" else part)]
     return max(-90.0, min(lats) - 3.0), min(90.0, max(lats) + 3.0)
+
+
+def write_fleet_files(perspectives: Sequence[Location], primary: Location | None, title: str,
+                      map_path: Path | None = None, geojson_path: Path | None = None) -> None:
+    """``--map FILE.(png|svg)`` and ``--geojson FILE``: the fleet's features drawn and/or written."""
+    if map_path is None and geojson_path is None:
+        return
+    features = fleet_features(perspectives, primary)
+    if geojson_path is not None:
+        geojson_path.write_text(json.dumps(features, indent=1) + "\n", encoding="utf-8")
+    if map_path is not None:
+        draw_map(features, map_path, title)

@@ -24,7 +24,7 @@ from config.gate import compliance_gate
 from config.model import NAMESPACE, StackConfig
 from config.stackfile import mpic_keys, read_stack_file
 from plan.artifacts import Built, require_artifacts
-from plan.prices import CostEstimate, Priced, estimate
+from plan.prices import CostEstimate, Priced, Usage, estimate
 from policy.rules import Res, Violation, component_regions, evaluate
 from stacks.program import TARGETS
 
@@ -165,9 +165,11 @@ def _is_ciphertext(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
 
-def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = None) -> PlanResult:
-    """Plan ``stack`` (a name in stacks/ or a YAML path). Raises ConfigError on bad input,
-    including a program that refuses a BR-compliant config (e.g. an unknown setting value)."""
+def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = None,
+               usage: Usage | None = None) -> PlanResult:
+    """Plan ``stack`` (a name in stacks/ or a YAML path), pricing it under ``usage`` (default:
+    :data:`plan.prices.ASSUMPTIONS`). Raises ConfigError on bad input, including a program that
+    refuses a BR-compliant config (e.g. an unknown setting value)."""
     name, config, fleet = load_fleet(stack)
     placeholders, target_hooks = target_extras(fleet)
     placeholders = {**PLACEHOLDER_SECRETS, **placeholders}
@@ -193,6 +195,7 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
         raise ConfigError(f"stack '{name}': the program refused the config: {run.error}", key="stack", value=name)
     items, views = to_views(run)
     violations = tuple(evaluate(views)) if run.error is None else ()
-    cost = estimate(Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom)
+    cost = estimate((Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom),
+                    usage)
     return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
                       violations=violations, cost=cost, log=buf.getvalue(), built=built)

@@ -62,5 +62,7 @@ def load_catalog() -> dict[str, Location]:
 
 
 def lookup(code: str) -> Location | None:
-    """The catalog region ``code``, or None when the catalog has no such region."""
-    return load_catalog().get(code)
+    """The catalog region ``code`` (case-insensitive: ``US-WEST-2`` is ``us-west-2``), or None
+    when the catalog has no such region."""
+    catalog = load_catalog()
+    return catalog.get(code) or catalog.get(code.strip().lower())

@@ -28,7 +28,7 @@ from config.br import (
     required_quorum,
 )
 from config.catalog import Location
-from config.fixes import fix_text, other_rir_example, suggest_additions, suggest_replacements
+from config.fixes import fix_text, other_rir_example, replacement_texts, suggest_additions, suggest_replacements
 from config.geo import distance_km, format_km
 from config.model import StackConfig
 
@@ -60,10 +60,18 @@ class Finding:
     message: str
     regions: tuple[str, ...] = ()
     distance_km: float | None = None
+    fix: str = ""
+    """The fix sentence that ends ``message`` when it names regions to move ("Replace X with Y"),
+    so that ``mpic check`` can print one repaired set for the whole report instead."""
+
+    @property
+    def problem(self) -> str:
+        """The message without its fix sentence."""
+        return self.message.removesuffix(self.fix).rstrip() if self.fix else self.message
 
     def to_json(self) -> dict:
         return {"rule": self.rule, "message": self.message, "regions": list(self.regions),
-                "distance_km": None if self.distance_km is None else round(self.distance_km, 1)}
+                "distance_km": None if self.distance_km is None else round(self.distance_km, 1), "fix": self.fix}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,18 +109,8 @@ class Report:
         }
 
 
-
-
-
-
 def _label(cfg: StackConfig, loc: Location) -> str:
     return f"primary {loc.code}" if cfg.primary is not None and loc.code == cfg.primary.code else loc.code
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------------- rules
@@ -139,16 +137,20 @@ def rule_r1_distance(cfg: StackConfig) -> list[Finding]:
     pairs = [(a, b, distance_km(a, b)) for a, b in itertools.combinations(points, 2)]
     close = [(a, b, d) for a, b, d in pairs if d < MIN_DISTANCE_KM]
     hits = Counter(code for a, b, _ in close for code in (a.code, b.code))
-    for a, b, d in close:
+    removals = []
+    for a, b, _ in close:
         if cfg.primary is not None and a.code == cfg.primary.code:
-            remove = b
+            removals.append(b)
         else:  # replace the one in more too-close pairs; on a tie, the later one in the list
-            remove = a if hits[a.code] > hits[b.code] else b
+            removals.append(a if hits[a.code] > hits[b.code] else b)
+    fixes = replacement_texts(cfg, removals)  # one consistent set: no two findings pick one region
+    for (a, b, d), remove in zip(close, removals):
+        fix = fixes[remove.code]
         findings.append(Finding(
             "R1", "violation",
             f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {format_km(d)} apart; BR 3.2.2.9 needs >= 500 "
-            f"km between every pair of perspectives (primary included). {fix_text(cfg, remove)}",
-            (a.code, b.code), d))
+            f"km between every pair of perspectives (primary included). {fix}",
+            (a.code, b.code), d, fix))
     return findings
 
 
@@ -176,10 +178,11 @@ def rule_r3_count(cfg: StackConfig, on: dt.date) -> list[Finding]:
     need = min_remote_perspectives(on)
     if n < need:
         add = need - n
+        fix = (f"Add {add} perspective{'s' if add > 1 else ''} (and raise mpic:perspectiveCount), e.g. "
+               f"{suggest_additions(cfg, add)}.")
         return [Finding("R3", "violation",
                         f"mpic:perspectiveCount: {n} remote perspectives per attempt; BR 3.2.2.9 needs >= {need} "
-                        f"from {_phase_start(on)}. Add {add} perspective{'s' if add > 1 else ''} (and raise "
-                        f"mpic:perspectiveCount), e.g. {suggest_additions(cfg, add)}.", cfg.codes, None)]
+                        f"from {_phase_start(on)}. {fix}", cfg.codes, None, fix)]
     for start, count in MIN_REMOTE_PHASES:
         if start > on and n < count:
             last_day = start - dt.timedelta(days=1)
@@ -193,8 +196,6 @@ def rule_r3_count(cfg: StackConfig, on: dt.date) -> list[Finding]:
 
 def _phase_start(on: dt.date) -> str:
     return max((s for s, _ in MIN_REMOTE_PHASES if s <= on), default=on).isoformat()
-
-
 
 
 def rule_r4_quorum(cfg: StackConfig, on: dt.date) -> list[Finding]:
@@ -221,10 +222,10 @@ def rule_r5_rir(cfg: StackConfig, on: dt.date) -> list[Finding]:
     if len(rirs) < 2:
         only = next(iter(rirs)).value
         severity: Severity = "violation" if on >= RIR_EFFECTIVE else "warning"
+        fix = f"Add or swap in a region of another RIR, e.g. {other_rir_example(cfg, only)}."
         return [Finding("R5", severity,
                         f"mpic:perspectives: every perspective is in {only}; BR 3.2.2.9 needs the corroborating "
-                        f"perspectives in >= 2 RIRs. Add or swap in a region of another RIR, e.g. "
-                        f"{other_rir_example(cfg, only)}.", cfg.codes, None)]
+                        f"perspectives in >= 2 RIRs. {fix}", cfg.codes, None, fix)]
     n = cfg.cohort_size
     f = n - (cfg.quorum or required_quorum(n))
     rir, largest = rirs.most_common(1)[0]
@@ -235,8 +236,6 @@ def rule_r5_rir(cfg: StackConfig, on: dt.date) -> list[Finding]:
                         f"perspective to another RIR so that at most {n - f - 1} share one.",
                         tuple(p.code for p in cfg.perspectives if p.rir == rir), None)]
     return []
-
-
 
 
 def rule_r6_resolvers(cfg: StackConfig) -> list[Finding]:
@@ -308,8 +307,6 @@ def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
                     f"mpic:perspectives: every perspective runs on {only}; BR 3.2.2.9 allows one provider, but "
                     "perspectives in a second provider or network resist BGP attacks better. Consider adding "
                     "one elsewhere.", cfg.codes, None)]
-
-
 
 
 CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = (

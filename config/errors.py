@@ -30,6 +30,12 @@ class ConfigError(ValueError):
         return {"key": self.key, "value": value, "message": str(self), "fix": self.fix}
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message names a value without dumping a map."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...}" if text.startswith("{") else text[:limit - 3] + "..."
+
+
 class PlanError(ConfigError):
     """A valid config that a target cannot carry out (e.g. a custom site as an AWS perspective,
     a CIDR pool too small, too many regions for the local fleet)."""

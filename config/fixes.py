@@ -7,23 +7,28 @@ and stay with the provider of the region they replace.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from config.br import MIN_DISTANCE_KM
 from config.catalog import Location, load_catalog
 from config.geo import distance_km, format_km
 from config.model import StackConfig
 
 
-def suggest_replacements(cfg: StackConfig, remove: Location, limit: int = 3) -> list[tuple[Location, float]]:
+def suggest_replacements(cfg: StackConfig, remove: Location, limit: int = 3, *, gone: Iterable[str] = (),
+                         added: Sequence[Location] = ()) -> list[tuple[Location, float]]:
     """Catalog regions that could replace ``remove`` and satisfy every config rule.
 
     Each candidate is >= 500 km + the borderline margin from every remaining location (primary
-    included), keeps the pool at >= 2 RIRs and is not an opt-in region. Nearest to ``remove``
+    included; ``gone``: other regions being replaced too; ``added``: replacements already chosen
+    for them), keeps the pool at >= 2 RIRs and is not an opt-in region. Nearest to ``remove``
     first, so the fleet's geography changes as little as possible. Returned with the candidate's
     distance to its nearest remaining location.
     """
-    keep = [p for p in cfg.locations if p.code != remove.code]
-    in_use = {p.code for p in cfg.locations}
-    remote_rirs = {p.rir for p in cfg.perspectives if p.code != remove.code}
+    gone_codes = {remove.code, *gone}
+    keep = [p for p in cfg.locations if p.code not in gone_codes] + list(added)
+    in_use = {p.code for p in cfg.locations} | {a.code for a in added}
+    remote_rirs = {p.rir for p in cfg.perspectives if p.code not in gone_codes} | {a.rir for a in added}
     needed = MIN_DISTANCE_KM + cfg.borderline_margin_km
     out: list[tuple[float, Location, float]] = []
     for cand in load_catalog().values():
@@ -37,8 +42,25 @@ def suggest_replacements(cfg: StackConfig, remove: Location, limit: int = 3) -> 
     return [(cand, nearest) for _, cand, nearest in out[:limit]]
 
 
-def fix_text(cfg: StackConfig, remove: Location) -> str:
-    options = suggest_replacements(cfg, remove)
+def replacement_texts(cfg: StackConfig, removals: Sequence[Location]) -> dict[str, str]:
+    """The fix sentence for each region to replace, chosen in turn so that they never collide:
+    each replacement is >= 500 km + margin from every region kept and from every replacement
+    chosen before it, and no region replaces two."""
+    gone = [r.code for r in removals]
+    chosen: list[Location] = []
+    out: dict[str, str] = {}
+    for remove in removals:
+        if remove.code in out:
+            continue
+        out[remove.code] = fix_text(cfg, remove, gone=gone, added=chosen)
+        options = suggest_replacements(cfg, remove, 1, gone=gone, added=chosen)
+        chosen += [options[0][0]] if options else []
+    return out
+
+
+def fix_text(cfg: StackConfig, remove: Location, *, gone: Iterable[str] = (), added: Sequence[Location] = ()) -> str:
+    """``Replace X with Y (city, N km from every other perspective) or ...``, or ``Remove X``."""
+    options = suggest_replacements(cfg, remove, gone=gone, added=added)
     if not options:
         return f"Remove {remove.code}: no catalog region satisfies every rule in its place."
     first, nearest = options[0]
@@ -46,7 +68,6 @@ def fix_text(cfg: StackConfig, remove: Location) -> str:
     if len(options) > 1:
         text += " or " + ", ".join(f"{c.code} ({c.city})" for c, _ in options[1:])
     return text + "."
-
 
 
 def suggest_additions(cfg: StackConfig, count: int) -> str:
@@ -63,6 +84,7 @@ def suggest_additions(cfg: StackConfig, count: int) -> str:
         chosen.append(best)
         candidates.remove(best)
     return ", ".join(c.code for c in chosen)
+
 
 def other_rir_example(cfg: StackConfig, rir: str) -> str:
     points = cfg.locations

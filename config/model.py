@@ -10,6 +10,7 @@ Whether the config is *compliant* is a separate question, answered by :mod:`conf
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import ipaddress
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from config.canary import SECRET_KEYS as CANARY_SECRET_KEYS
 from config.canary import CanarySettings
 from config.catalog import Location, Rir, load_catalog, lookup
 from config.errors import ConfigError
+from config.key_errors import to_config_error, unknown_key_error
 from config.target_aws import AwsSettings
 from config.target_k8s import SECRET_KEYS as K8S_SECRET_KEYS
 from config.target_k8s import K8sSettings
@@ -77,26 +79,30 @@ def resolve_location(value: Any, key: str) -> Location:
     if isinstance(value, str):
         found = lookup(value.strip())
         if found is None:
-            raise ConfigError(
-                f"{key}: unknown region '{value}'. Use a code from config/regions.yaml "
-                f"(e.g. {_closest_codes(value)}) or a site object {{name, lat, lon, rir}}.",
-                key=key, value=value)
+            near = _closest_codes(value)
+            fix = f"use a code from config/regions.yaml (e.g. {near}) or a site object {{name, lat, lon, rir}}"
+            raise ConfigError(f"{key}: unknown region '{value}'. Fix: {fix}.", key=key, value=value, fix=fix)
         return found
     if isinstance(value, dict):
         try:
             return Site.model_validate(value).to_location()
         except ValidationError as exc:
-            raise ConfigError(f"{key}: malformed site {value!r}: {_first_issue(exc)}. "
-                              "A site needs name, lat (-90..90), lon (-180..180) and rir "
-                              f"(one of {', '.join(r.value for r in Rir)}).",
-                              key=key, value=value) from None
-    raise ConfigError(f"{key}: expected a region code or a site object, got {value!r}.", key=key, value=value)
+            fix = (f"give a site name, lat (-90..90), lon (-180..180) and rir (one of "
+                   f"{', '.join(r.value for r in Rir)})")
+            raise ConfigError(f"{key}: malformed site {value!r}: {_first_issue(exc)}. Fix: {fix}.",
+                              key=key, value=value, fix=fix) from None
+    fix = "give a region code (e.g. us-east-1) or a site object {name, lat, lon, rir}"
+    raise ConfigError(f"{key}: expected a region code or a site object, got {value!r}. Fix: {fix}.", key=key,
+                      value=value, fix=fix)
 
 
 def _closest_codes(code: str) -> str:
-    prefix = code.split("-")[0]
-    codes = [c for c in load_catalog() if c.startswith(prefix)] or ["us-east-1", "eu-west-1", "ap-northeast-1"]
-    return ", ".join(codes[:4])
+    """Up to 4 catalog codes that look like ``code`` (did you mean...), else 3 well-known ones."""
+    catalog = list(load_catalog())
+    near = difflib.get_close_matches(code.strip().lower(), catalog, n=4, cutoff=0.6)
+    prefix = code.strip().lower().split("-")[0]
+    near += [c for c in catalog if c.startswith(prefix) and c not in near]
+    return ", ".join((near or ["us-east-1", "eu-west-1", "ap-northeast-1"])[:4])
 
 
 def _first_issue(exc: ValidationError) -> str:
@@ -196,15 +202,17 @@ class StackConfig(BaseModel):
         if isinstance(v, str):
             v = [p for p in v.split(",") if p.strip()]
         if not isinstance(v, (list, tuple)):
-            raise ConfigError(f"{NAMESPACE}:perspectives: expected a list of region codes or sites, got {v!r}.",
-                              key=f"{NAMESPACE}:perspectives", value=v)
+            fix = "give a list of region codes or sites, e.g. [us-west-2, eu-west-1, ap-northeast-1]"
+            raise ConfigError(f"{NAMESPACE}:perspectives: expected a list of region codes or sites, got {v!r}. "
+                              f"Fix: {fix}.", key=f"{NAMESPACE}:perspectives", value=v, fix=fix)
         locs = [resolve_location(p, f"{NAMESPACE}:perspectives[{i}]") for i, p in enumerate(v)]
         seen: dict[str, int] = {}
         for i, loc in enumerate(locs):
             if loc.code in seen:
                 raise ConfigError(f"{NAMESPACE}:perspectives: '{loc.code}' is listed twice (items {seen[loc.code]} "
                                   f"and {i}); one perspective per region. Remove the duplicate.",
-                                  key=f"{NAMESPACE}:perspectives", value=loc.code)
+                                  key=f"{NAMESPACE}:perspectives", value=loc.code,
+                                  fix=f"remove the second {loc.code} (item {i})")
             seen[loc.code] = i
         return tuple(locs)
 
@@ -236,9 +244,11 @@ class StackConfig(BaseModel):
         if v is None:
             return {}
         if not isinstance(v, dict):
+            fix = "give a map of perspective code -> {location, address}"
             raise ConfigError(f"{NAMESPACE}:resolvers: expected a map of perspective code -> "
-                              f"{{location, address}}, got {v!r}.", key=f"{NAMESPACE}:resolvers", value=v)
-        return v
+                              f"{{location, address}}, got {v!r}. Fix: {fix}.", key=f"{NAMESPACE}:resolvers",
+                              value=v, fix=fix)
+        return {(found.code if isinstance(k, str) and (found := lookup(k)) else k): spec for k, spec in v.items()}
 
     @model_validator(mode="after")
     def _consistent(self) -> "StackConfig":
@@ -246,15 +256,18 @@ class StackConfig(BaseModel):
         if self.primary is not None and self.primary.code in {p.code for p in self.perspectives}:
             raise ConfigError(f"{NAMESPACE}:primary: '{self.primary.code}' is also a remote perspective; the primary "
                               "perspective must be distinct from the remote ones. Remove it from mpic:perspectives.",
-                              key=f"{NAMESPACE}:primary", value=self.primary.code)
+                              key=f"{NAMESPACE}:primary", value=self.primary.code,
+                              fix=f"remove {self.primary.code} from mpic:perspectives")
         if self.perspective_count is not None and self.perspective_count > n:
             raise ConfigError(f"{NAMESPACE}:perspectiveCount: {self.perspective_count} is more than the {n} "
                               f"perspectives configured. Set it to at most {n} or add perspectives.",
-                              key=f"{NAMESPACE}:perspectiveCount", value=self.perspective_count)
+                              key=f"{NAMESPACE}:perspectiveCount", value=self.perspective_count,
+                              fix=f"set mpic:perspectiveCount to at most {n} or add perspectives")
         if self.quorum is not None and self.quorum > self.cohort_size:
             raise ConfigError(f"{NAMESPACE}:quorum: {self.quorum} is more than the {self.cohort_size} perspectives "
                               f"used per attempt. Set it to at most {self.cohort_size}, or leave it unset "
-                              "for the BR 3.2.2.9 default.", key=f"{NAMESPACE}:quorum", value=self.quorum)
+                              "for the BR 3.2.2.9 default.", key=f"{NAMESPACE}:quorum", value=self.quorum,
+                              fix=f"set mpic:quorum to at most {self.cohort_size}, or leave it unset")
         codes = {p.code for p in self.perspectives}
         for code in (self.proxy if isinstance(self.proxy, dict) else {}):
             if code not in codes:
@@ -265,7 +278,8 @@ class StackConfig(BaseModel):
             if code not in codes:
                 raise ConfigError(f"{NAMESPACE}:resolvers: '{code}' is not one of the perspectives "
                                   f"({', '.join(sorted(codes))}). Key each resolver by its perspective's code.",
-                                  key=f"{NAMESPACE}:resolvers", value=code)
+                                  key=f"{NAMESPACE}:resolvers", value=code,
+                                  fix=f"key each resolver by one of {', '.join(sorted(codes))}")
         return self
 
     # ------------------------------------------------------------------ derived values
@@ -322,30 +336,16 @@ class StackConfig(BaseModel):
         known = set(cls.config_keys())
         unknown = sorted(k for k in raw if k not in known)
         if unknown:
-            raise ConfigError(f"{NAMESPACE}:{unknown[0]}: unknown key. Known keys: "
-                              f"{', '.join(f'{NAMESPACE}:{k}' for k in sorted(known))}.",
-                              key=f"{NAMESPACE}:{unknown[0]}")
+            key = f"{NAMESPACE}:{unknown[0]}"
+            raise unknown_key_error(key, unknown[0], raw[unknown[0]], sorted(known), NAMESPACE + ":")
         if "perspectives" not in raw:
-            raise ConfigError(f"{NAMESPACE}:perspectives: missing. List the remote perspective regions, e.g. "
-                              "[us-west-2, eu-west-1, ap-northeast-1, sa-east-1, af-south-1].",
-                              key=f"{NAMESPACE}:perspectives")
+            fix = "list the remote perspective regions, e.g. mpic:perspectives: [us-west-2, eu-west-1, " \
+                  "ap-northeast-1, sa-east-1, af-south-1]"
+            raise ConfigError(f"{NAMESPACE}:perspectives: missing. Fix: {fix}.", key=f"{NAMESPACE}:perspectives",
+                              fix=fix)
         try:
             return cls.model_validate({**raw, "name": name})
         except ConfigError:
             raise
         except ValidationError as exc:
-            raise _to_config_error(exc, raw) from None
-
-
-def _to_config_error(exc: ValidationError, raw: dict[str, Any]) -> ConfigError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    key = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
-    sub = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
-    value = raw.get(loc[0]) if loc else None
-    ctx = err.get("ctx") or {}
-    inner = ctx.get("error")
-    msg = str(inner) if isinstance(inner, ConfigError) else str(err["msg"]).removeprefix("Value error, ")
-    if isinstance(inner, ConfigError):
-        return ConfigError(msg, key=inner.key, value=inner.value)
-    return ConfigError(f"{key}{sub}: {msg} (got {value!r}).", key=key, value=value)
+            raise to_config_error(exc, raw, cls, NAMESPACE) from None

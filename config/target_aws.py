@@ -33,7 +33,7 @@ def aws_region(code: str, key: str) -> str:
     if loc is None or loc.provider != "aws":
         raise ValueError(f"{key}: '{code}' is not an AWS region of config/regions.yaml "
                          "(e.g. us-east-1, us-east-2, eu-central-1)")
-    return code
+    return loc.code  # the catalog's spelling: codes are case-insensitive
 
 
 class AwsSettings(TargetSettings):

@@ -4,7 +4,10 @@ Prices are AWS on-demand list prices (USD, Linux, us-east-1) as published on the
 pages on :data:`PRICE_TABLE_DATE`, scaled per region by :data:`REGION_FACTOR` (an approximation of
 each region's premium). They are estimates for comparing fleet shapes, not a quote: taxes,
 free tiers, savings plans and support are ignored. The traffic :data:`ASSUMPTIONS` are stated
-so the operator can scale them.
+so the operator can scale them (``mpic plan --usage FILE.yaml``, :func:`usage_from`).
+
+Every line is a quantity of a unit at the region's unit price (the list price times the
+region's factor): ``monthly = quantity x unit price``.
 
 Target-agnostic: costs are looked up by resource type token; a type with no entry costs 0
 (e.g. Kubernetes objects, IAM roles, security groups, VPCs, VPC peering connections).
@@ -14,7 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from config.errors import ConfigError
+from config.key_errors import unknown_key_error
 
 PRICE_TABLE_DATE = "2026-11-01"
 HOURS_PER_MONTH = 730.0
@@ -59,23 +66,39 @@ ASSUMPTIONS: dict[str, float] = {
     "lb_capacity_units": 1.0,               # LCU/NLCU per load balancer, averaged
     "perspective_lambda_ms": 300.0, "coordinator_lambda_ms": 800.0,
     "log_gb_per_function": 1.0,
+    "hours_per_month": HOURS_PER_MONTH,     # hours every always-on resource runs (instances, LBs, IPs)
 }
+"""The usage the estimate assumes; ``mpic plan --usage FILE.yaml`` overrides any of them."""
+MAX_HOURS_PER_MONTH = 744.0
+"""31 days."""
 GLOBAL = "global"
 """Cost bucket of resources without a region (components spanning regions)."""
+Usage = Mapping[str, float]
 
 
 @dataclasses.dataclass(frozen=True)
 class CostLine:
+    """One priced quantity: ``usd`` = ``quantity`` x ``unit_usd`` (the region's unit price)."""
+
     region: str
     type: str
     name: str
     usd: float
     note: str
+    quantity: float = 0.0
+    unit: str = ""
+    unit_usd: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"region": self.region, "resource": self.name, "type": self.type, "quantity": round(self.quantity, 4),
+                "unit": self.unit, "unit_usd": self.unit_usd, "monthly_usd": round(self.usd, 4), "note": self.note}
 
 
 @dataclasses.dataclass(frozen=True)
 class CostEstimate:
     lines: tuple[CostLine, ...]
+    usage: Usage = dataclasses.field(default_factory=lambda: dict(ASSUMPTIONS))
+    """The usage assumptions the lines were priced with."""
 
     @property
     def total(self) -> float:
@@ -89,7 +112,8 @@ class CostEstimate:
         return {k: round(v, 2) for k, v in sorted(out.items())}
 
     def to_json(self) -> dict:
-        return {"total": self.total, "by_region": self.by_region}
+        return {"total": self.total, "by_region": self.by_region, "price_table_date": PRICE_TABLE_DATE,
+                "assumptions": dict(self.usage), "lines": [line.to_json() for line in self.lines]}
 
 
 def factor(region: str | None) -> float:
@@ -106,10 +130,24 @@ class Priced:
     props: dict[str, Any]
 
 
-Pricer = Callable[[Priced, dict[str, Priced]], list[tuple[float, str]]]
+@dataclasses.dataclass(frozen=True)
+class Charge:
+    """What a pricer returns: a quantity of a unit at the region's unit price."""
+
+    quantity: float
+    unit: str
+    unit_usd: float
+    note: str
+
+    @property
+    def usd(self) -> float:
+        return self.quantity * self.unit_usd
 
 
-def _asg(r: Priced, by_id: dict[str, Priced]) -> list[tuple[float, str]]:
+Pricer = Callable[[Priced, dict[str, Priced], Usage], list[Charge]]
+
+
+def _asg(r: Priced, by_id: dict[str, Priced], u: Usage) -> list[Charge]:
     count = int(r.props.get("desiredCapacity") or r.props.get("minSize") or 0)
     lt_ref = r.props.get("launchTemplate") or {}
     lt = by_id.get(str(lt_ref.get("id"))) if isinstance(lt_ref, dict) else None
@@ -122,100 +160,107 @@ def _asg(r: Priced, by_id: dict[str, Priced]) -> list[tuple[float, str]]:
     if lt:
         for m in lt.props.get("blockDeviceMappings") or []:
             gb = int(((m or {}).get("ebs") or {}).get("volumeSize") or gb)
-    f = factor(r.region)
-    return [(count * hourly * HOURS_PER_MONTH * f, note + " on-demand"),
-            (count * PRICES["public_ipv4_hour"] * HOURS_PER_MONTH, f"{count} public IPv4 addresses"),
-            (count * gb * PRICES["ebs_gp3_gb_month"] * f, f"{count} x {gb} GB gp3 (encrypted)")]
+    f, hours = factor(r.region), u["hours_per_month"]
+    return [Charge(count * hours, "instance-hour", hourly * f, note + " on-demand"),
+            Charge(count * hours, "IPv4-hour", PRICES["public_ipv4_hour"], f"{count} public IPv4 addresses"),
+            Charge(count * gb, "GB-month", PRICES["ebs_gp3_gb_month"] * f, f"{count} x {gb} GB gp3 (encrypted)")]
 
 
-def _lb(r: Priced, _: dict) -> list[tuple[float, str]]:
+def _balancer(kind: str, region: str | None, u: Usage, what: str) -> list[Charge]:
+    f, hours, units = factor(region), u["hours_per_month"], u["lb_capacity_units"]
+    capacity = "LCU-hour" if kind == "alb" else "NLCU-hour"
+    return [Charge(hours, "LB-hour", PRICES[f"{kind}_hour"] * f, what),
+            Charge(units * hours, capacity, PRICES[f"{kind}_lcu_hour"] * f, f"{units:g} capacity unit(s), averaged")]
+
+
+def _lb(r: Priced, _: dict, u: Usage) -> list[Charge]:
     kind = "nlb" if r.props.get("loadBalancerType") == "network" else "alb"
-    units = ASSUMPTIONS["lb_capacity_units"]
-    usd = (PRICES[f"{kind}_hour"] + units * PRICES[f"{kind}_lcu_hour"]) * HOURS_PER_MONTH * factor(r.region)
-    return [(usd, f"{kind.upper()} + {units:g} capacity unit")]
+    return _balancer(kind, r.region, u, kind.upper())
 
 
-def _nat(r: Priced, _: dict) -> list[tuple[float, str]]:
-    gb = ASSUMPTIONS["nat_processed_gb"]
-    return [((PRICES["nat_hour"] * HOURS_PER_MONTH + gb * PRICES["nat_gb"]) * factor(r.region),
-             f"NAT gateway + {gb:g} GB processed")]
+def _nat(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    f, gb = factor(r.region), u["nat_processed_gb"]
+    return [Charge(u["hours_per_month"], "NAT-hour", PRICES["nat_hour"] * f, "NAT gateway"),
+            Charge(gb, "GB processed", PRICES["nat_gb"] * f, f"{gb:g} GB through the NAT gateway")]
 
 
-def _lambda(r: Priced, _: dict) -> list[tuple[float, str]]:
+def _lambda(r: Priced, _: dict, u: Usage) -> list[Charge]:
     tags = r.props.get("tags") or {}
     coordinator = tags.get("mpic:role") == "coordinator"
-    ms = ASSUMPTIONS["coordinator_lambda_ms" if coordinator else "perspective_lambda_ms"]
-    n = ASSUMPTIONS["validations_per_month"]
+    ms = u["coordinator_lambda_ms" if coordinator else "perspective_lambda_ms"]
+    n = u["validations_per_month"]
     gb = float(r.props.get("memorySize") or 128) / 1024
-    usd = (n * PRICES["lambda_request"] + n * ms / 1000 * gb * PRICES["lambda_gb_second"]) * factor(r.region)
-    usd += ASSUMPTIONS["log_gb_per_function"] * PRICES["cloudwatch_logs_gb"] * factor(r.region)
-    lines = [(usd, f"{n:,.0f} invocations x {ms:g} ms at {gb:g} GB + logs")]
+    f = factor(r.region)
+    lines = [Charge(n, "request", PRICES["lambda_request"] * f, f"{n:,.0f} invocations"),
+             Charge(n * ms / 1000 * gb, "GB-second", PRICES["lambda_gb_second"] * f, f"{ms:g} ms at {gb:g} GB each"),
+             Charge(u["log_gb_per_function"], "GB of logs", PRICES["cloudwatch_logs_gb"] * f, "CloudWatch Logs")]
     if not coordinator and not r.props.get("vpcConfig"):  # in a VPC the internet gateway line counts it
-        lines.append((ASSUMPTIONS["perspective_egress_gb"] * PRICES["data_transfer_internet_gb"] * factor(r.region),
-                      f"{ASSUMPTIONS['perspective_egress_gb']:g} GB validation traffic out"))
+        gb_out = u["perspective_egress_gb"]
+        lines.append(Charge(gb_out, "GB out", PRICES["data_transfer_internet_gb"] * f,
+                            f"{gb_out:g} GB validation traffic out"))
     return lines
 
 
-def _provisioned(r: Priced, by_name: dict) -> list[tuple[float, str]]:
+def _provisioned(r: Priced, by_name: dict, u: Usage) -> list[Charge]:
     n = int(r.props.get("provisionedConcurrentExecutions") or 1)
     gb = 1.0
     fn_name = r.props.get("functionName")
     for p in by_name.values():
         if p.type == "aws:lambda/function:Function" and p.props.get("name") == fn_name:
             gb = float(p.props.get("memorySize") or 1024) / 1024
-    seconds = HOURS_PER_MONTH * 3600
-    return [(n * gb * seconds * PRICES["lambda_provisioned_gb_second"] * factor(r.region),
-             f"{n} provisioned environment(s) x {gb:g} GB")]
+    seconds = u["hours_per_month"] * 3600
+    return [Charge(n * gb * seconds, "GB-second provisioned", PRICES["lambda_provisioned_gb_second"] * factor(r.region),
+                   f"{n} provisioned environment(s) x {gb:g} GB")]
 
 
-def _warmup(r: Priced, _: dict) -> list[tuple[float, str]]:
+def _warmup(r: Priced, _: dict, u: Usage) -> list[Charge]:
     expr = str(r.props.get("scheduleExpression") or "")
     try:
         minutes = int(expr.split("(")[1].split()[0])
     except (IndexError, ValueError):
         minutes = 5
-    calls = HOURS_PER_MONTH * 60 / minutes
-    return [(calls * (PRICES["lambda_request"] + 0.1 * PRICES["lambda_gb_second"]) * factor(r.region),
-             f"{calls:,.0f} warm-up invocations")]
+    calls = u["hours_per_month"] * 60 / minutes
+    return [Charge(calls, "invocation", (PRICES["lambda_request"] + 0.1 * PRICES["lambda_gb_second"]) * factor(r.region),
+                   f"warm-up every {minutes} min (a request + 0.1 GB-second)")]
 
 
-def _apigw(r: Priced, _: dict) -> list[tuple[float, str]]:
-    n = ASSUMPTIONS["validations_per_month"]
-    return [(n * PRICES["apigw_rest_request"] * factor(r.region), f"{n:,.0f} REST API requests")]
+def _apigw(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    n = u["validations_per_month"]
+    return [Charge(n, "request", PRICES["apigw_rest_request"] * factor(r.region), "REST API requests")]
 
 
-def _health_check(r: Priced, _: dict) -> list[tuple[float, str]]:
+def _health_check(r: Priced, _: dict, u: Usage) -> list[Charge]:
     https = str(r.props.get("type", "")).upper().startswith("HTTPS")
     usd = PRICES["route53_health_check_aws"] + (PRICES["route53_health_check_https"] if https else 0)
-    return [(usd, "Route53 health check (AWS endpoint" + (", HTTPS)" if https else ")"))]
+    return [Charge(1, "health check-month", usd, "Route53 health check (AWS endpoint" + (", HTTPS)" if https else ")"))]
 
 
-def _secret(r: Priced, _: dict) -> list[tuple[float, str]]:
-    return [(PRICES["secrets_manager_secret_month"], "Secrets Manager secret")]
+def _secret(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    return [Charge(1, "secret-month", PRICES["secrets_manager_secret_month"], "Secrets Manager secret")]
 
 
-def _peering(r: Priced, _: dict) -> list[tuple[float, str]]:
-    gb = ASSUMPTIONS["inter_region_gb_per_link"]
-    return [(gb * PRICES["data_transfer_inter_region_gb"] * factor(r.region), f"{gb:g} GB inter-region transfer")]
+def _peering(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    gb = u["inter_region_gb_per_link"]
+    return [Charge(gb, "GB transferred", PRICES["data_transfer_inter_region_gb"] * factor(r.region),
+                   f"{gb:g} GB inter-region transfer")]
 
 
-def _perspective_egress(r: Priced, _: dict) -> list[tuple[float, str]]:
-    gb = ASSUMPTIONS["perspective_egress_gb"]
+def _perspective_egress(r: Priced, _: dict, u: Usage) -> list[Charge]:
     tags = r.props.get("tags") or {}
     if tags.get("mpic:role") != "perspective":
         return []
-    return [(gb * PRICES["data_transfer_internet_gb"] * factor(r.region), f"{gb:g} GB validation traffic out")]
+    gb = u["perspective_egress_gb"]
+    return [Charge(gb, "GB out", PRICES["data_transfer_internet_gb"] * factor(r.region),
+                   f"{gb:g} GB validation traffic out")]
 
 
-def _k8s_load_balancer(r: Priced, _: dict) -> list[tuple[float, str]]:
+def _k8s_load_balancer(r: Priced, _: dict, u: Usage) -> list[Charge]:
     """A ``type: LoadBalancer`` Service makes the cloud provision a load balancer (priced as an
     AWS NLB; other clouds' list prices are close). Cluster nodes are the operator's and not priced."""
     spec = r.props.get("spec") or {}
     if not isinstance(spec, dict) or spec.get("type") != "LoadBalancer":
         return []
-    units = ASSUMPTIONS["lb_capacity_units"]
-    usd = (PRICES["nlb_hour"] + units * PRICES["nlb_lcu_hour"]) * HOURS_PER_MONTH * factor(r.region)
-    return [(usd, "cloud load balancer of a LoadBalancer Service (NLB price)")]
+    return _balancer("nlb", r.region, u, "cloud load balancer of a LoadBalancer Service (NLB price)")
 
 
 PRICERS: dict[str, Pricer] = {
@@ -234,8 +279,10 @@ PRICERS: dict[str, Pricer] = {
 }
 
 
-def estimate(resources: Iterable[Priced]) -> CostEstimate:
-    """Monthly cost lines of ``resources`` (region None -> :data:`GLOBAL`)."""
+def estimate(resources: Iterable[Priced], usage: Usage | None = None) -> CostEstimate:
+    """Monthly cost lines of ``resources`` (region None -> :data:`GLOBAL`) under ``usage``
+    (:data:`ASSUMPTIONS` with the keys it gives replaced; see :func:`usage_from`)."""
+    u = {**ASSUMPTIONS, **(usage or {})}
     items = list(resources)
     by_id: dict[str, Priced] = {}
     for r in items:
@@ -249,6 +296,41 @@ def estimate(resources: Iterable[Priced]) -> CostEstimate:
         if pricer is None:
             continue
         ctx = by_name if pricer is _provisioned else by_id
-        for usd, note in pricer(r, ctx):
-            lines.append(CostLine(region=r.region or GLOBAL, type=r.type, name=r.name, usd=round(usd, 4), note=note))
-    return CostEstimate(tuple(lines))
+        for c in pricer(r, ctx, u):
+            lines.append(CostLine(region=r.region or GLOBAL, type=r.type, name=r.name, usd=round(c.usd, 4),
+                                  note=c.note, quantity=c.quantity, unit=c.unit, unit_usd=round(c.unit_usd, 10)))
+    return CostEstimate(tuple(lines), u)
+
+
+def usage_from(raw: Any, key: str = "--usage") -> dict[str, float]:
+    """Validate an override of :data:`ASSUMPTIONS` (a map of some of its keys to numbers >= 0):
+    ConfigError naming the key, the value and the fix (did you mean, for an unknown key)."""
+    if not isinstance(raw, dict):
+        fix = f"write a map of some of {', '.join(ASSUMPTIONS)} to numbers"
+        raise ConfigError(f"{key}: expected a map of usage assumptions, got {raw!r}. Fix: {fix}.", key=key,
+                          value=raw if isinstance(raw, (str, int, float, list)) else str(raw), fix=fix)
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        where = f"{key}.{name}"
+        if name not in ASSUMPTIONS:
+            raise unknown_key_error(where, str(name), value, list(ASSUMPTIONS))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            fix = f"give {name} a number, e.g. {name}: {ASSUMPTIONS[name]:g}"
+            raise ConfigError(f"{where}: {value!r} is not a number. Fix: {fix}.", key=where, value=value, fix=fix)
+        limit = MAX_HOURS_PER_MONTH if name == "hours_per_month" else float("inf")
+        if not 0 <= value <= limit:
+            bound = f"between 0 and {limit:g}" if limit != float("inf") else ">= 0"
+            fix = f"give {name} a number {bound}"
+            raise ConfigError(f"{where}: {value!r} is out of range. Fix: {fix}.", key=where, value=value, fix=fix)
+        out[str(name)] = float(value)
+    return out
+
+
+def cost_diff(base: CostEstimate, other: CostEstimate) -> dict:
+    """The monthly difference ``other - base``, by region and in total (USD, rounded to cents)."""
+    a, b = base.by_region, other.by_region
+    regions = sorted(set(a) | set(b), key=lambda r: (r == GLOBAL, r))
+    by_region = {r: {"base": a.get(r, 0.0), "stack": b.get(r, 0.0), "delta": round(b.get(r, 0.0) - a.get(r, 0.0), 2)}
+                 for r in regions}
+    return {"by_region": by_region,
+            "total": {"base": base.total, "stack": other.total, "delta": round(other.total - base.total, 2)}}

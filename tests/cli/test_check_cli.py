@@ -91,7 +91,7 @@ def test_stack_files(tmp_path):
     broken = tmp_path / "Pulumi.broken.yaml"
     broken.write_text("config:\n  mpic:perspectives: [us-east-1\n")
     r = run(str(broken))
-    assert r.exit_code == 2 and "not readable as YAML" in r.output
+    assert r.exit_code == 2 and "not valid YAML" in r.output and "line 3, column 1" in r.output
     notmap = tmp_path / "Pulumi.notmap.yaml"
     notmap.write_text("- a\n- b\n")
     assert run(str(notmap)).exit_code == 2

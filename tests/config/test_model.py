@@ -74,7 +74,8 @@ def test_config_keys_are_the_camel_case_stack_keys():
     ({}, "mpic:perspectives", ["missing"]),
     ({"perspectives": FIVE, "resolvers": {"eu-north-1": {}}}, "mpic:resolvers", ["not one of the perspectives"]),
     ({"perspectives": FIVE, "resolvers": ["x"]}, "mpic:resolvers", ["expected a map"]),
-    ({"perspectives": FIVE, "resolvers": {"eu-west-1": {"address": "not-an-ip"}}}, "mpic:resolvers", ["not-an-ip"]),
+    ({"perspectives": FIVE, "resolvers": {"eu-west-1": {"address": "not-an-ip"}}}, "mpic:resolvers.eu-west-1.address",
+     ["not-an-ip"]),
     ({"perspectives": FIVE, "testDomain": "Not A Domain"}, "mpic:testDomain", ["pattern"]),
 ])
 def test_bad_input_names_key_and_value(raw, key, words):

@@ -237,7 +237,8 @@ def test_report_json_shape():
     assert set(data) >= {"compliant", "as_of", "violations", "warnings", "perspectives"}
     assert data["as_of"] == "2026-12-15" and data["compliant"] is False
     for f in data["violations"] + data["warnings"]:
-        assert set(f) == {"rule", "message", "regions", "distance_km"}
+        assert set(f) == {"rule", "message", "regions", "distance_km", "fix"}
+        assert f["message"].endswith(f["fix"])
         assert isinstance(f["regions"], list) and (f["distance_km"] is None or isinstance(f["distance_km"], float))
     assert data["perspectives"][0] == {"code": "us-east-2", "city": "Columbus, OH", "rir": "ARIN",
                                        "lat": 39.96, "lon": -83.0}
@@ -263,3 +264,15 @@ def test_k8s_lab_mode_is_never_compliant():
     assert not report.compliant
     assert any("labMode" in v.message for v in report.violations)
     assert not [f for f in c.rule_r1_distance(cfg(target="k8s", k8s={"labMode": False})) if "labMode" in f.message]
+
+
+def test_r1_fixes_of_one_report_never_collide():
+    # independently, eu-west-2 and us-east-1 were both told "Replace ... with ca-central-1" (the issue)
+    config = cfg(["eu-west-1", "eu-north-1", "ap-south-1", "eu-west-2", "eu-west-3", "us-east-1"], primary="us-east-2",
+                 asOf="2026-12-15")
+    found = r1_violations(config)
+    swaps = {f.fix.split()[1]: f.fix.split()[3] for f in found}
+    assert set(swaps) == {"eu-west-2", "us-east-1"} and len(set(swaps.values())) == 2
+    fixed = [swaps.get(code, code) for code in config.codes]
+    assert c.rule_r1_distance(cfg(fixed, primary="us-east-2")) == []
+    assert all(f.problem + " " + f.fix == f.message for f in found)

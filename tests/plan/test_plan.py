@@ -98,6 +98,8 @@ def test_cli_non_compliant_copy_exits_1_with_zero_resources(tmp_path, name):
     assert out.exit_code == 1
     doc = json.loads(out.stdout)
     assert doc["compliant"] is False and doc["resources"] == [] and doc["monthly_cost_usd"]["total"] == 0.0
+    r1 = [v for v in doc["violations"] if v["rule"] == "R1"]  # the reasons, as `mpic check --json` gives them
+    assert r1 and r1[0]["regions"] == ["eu-west-1", "eu-west-2"] and "BR 3.2.2.9 needs >= 500 km" in r1[0]["message"]
     human = runner.invoke(app, ["plan", str(path)])
     assert human.exit_code == 1 and "VIOLATION R1" in human.stdout and "Nothing was deployed" in human.stdout
 
@@ -120,7 +122,7 @@ def test_cli_policy_violation_exits_1(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("setup, needle", [
-    (lambda p: p.write_text("config: [\n"), "not readable as YAML"),
+    (lambda p: p.write_text("config: [\n"), "not valid YAML"),
     (lambda p: p.write_text(yaml.safe_dump({"config": {"mpic:target": "aws-hosts", "mpic:perspectives": [
         "us-west-2", "eu-west-1", "mars-1", "sa-east-1", "ap-southeast-2"]}})), "unknown region 'mars-1'"),
     (lambda p: p.write_text(yaml.safe_dump({"config": {"mpic:target": "local", "mpic:perspectives": [
@@ -188,6 +190,49 @@ def test_plan_json_never_prints_a_secret(planned):
         # the recorded inputs keep the values, for the policy pack and the tests
         assert any("plan-placeholder" in json.dumps(r.inputs) or "PRIVATE KEY" in json.dumps(r.inputs)
                    or "placeholder" in json.dumps(r.inputs) for r in result.run.resources), name
+
+
+def test_cli_prints_every_cost_line_with_quantity_unit_and_unit_price(planned):
+    out = runner.invoke(app, ["plan", "aws-hosts"])
+    assert out.exit_code == 0, out.output
+    lines = planned["aws-hosts"].cost.lines
+    assert f"{len(lines)} cost lines" in out.stdout and "prices of 2026-11-01" in out.stdout
+    rows = [row for row in out.stdout.splitlines() if row.startswith(("sa-east-1 ", "us-east-1 "))]
+    assert len(rows) == sum(1 for line in lines if line.region in ("sa-east-1", "us-east-1"))
+    assert any("instance-hour" in row and "1,460" in row and "30.37" in row for row in rows)
+
+
+def test_cli_usage_file_overrides_assumptions_and_diff(tmp_path, planned):
+    usage = tmp_path / "usage.yaml"
+    usage.write_text("validations_per_month: 2000000\n")
+    out = runner.invoke(app, ["plan", "aws-lambda", "--usage", str(usage), "--diff", "aws-lambda", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    cost = doc["monthly_cost_usd"]
+    assert cost["assumptions"]["validations_per_month"] == 2_000_000
+    assert any(line["unit"] == "request" and line["quantity"] == 2_000_000 for line in cost["lines"])
+    assert doc["diff"]["base"] == "aws-lambda" and doc["diff"]["total"]["delta"] == 0.0
+    base = runner.invoke(app, ["plan", "aws-lambda", "--json"])
+    assert json.loads(base.stdout)["monthly_cost_usd"]["total"] < cost["total"]
+    human = runner.invoke(app, ["plan", "aws-hosts", "--diff", "aws-lambda"])
+    assert human.exit_code == 0 and "monthly cost: aws-hosts - aws-lambda" in human.stdout
+    total = [row for row in human.stdout.splitlines() if "total" in row and "+" in row]
+    delta = round(planned["aws-hosts"].cost.total - planned["aws-lambda"].cost.total, 2)
+    assert total and f"{delta:+,.2f}" in total[-1]
+
+
+@pytest.mark.parametrize("content,key", [("validations_per_mnth: 3\n", "--usage.validations_per_mnth"),
+                                         ("hours_per_month: lots\n", "--usage.hours_per_month"),
+                                         ("a: [1\n", "--usage")])
+def test_cli_bad_usage_file_is_a_json_error_exit_2(tmp_path, content, key):
+    usage = tmp_path / "usage.yaml"
+    usage.write_text(content)
+    out = runner.invoke(app, ["plan", "aws-lambda", "--usage", str(usage), "--json"])
+    assert out.exit_code == 2
+    error = json.loads(out.stdout)["error"]
+    assert error["key"] == key and error["fix"]
+    missing = runner.invoke(app, ["plan", "aws-lambda", "--usage", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "no file" in missing.output
 
 
 def test_plan_json_masks_secrets_leaf_by_leaf_so_k8s_objects_still_validate(planned):

@@ -19,7 +19,10 @@ from config.errors import ConfigError
 from config.geo import distance_km
 from config.model import StackConfig
 from plan import suggest as sg
-from plan.suggest import SuggestRequest, Suggestion, repair, rtt_floor_ms, suggest
+from plan import suggest_search
+from plan.suggest import SuggestRequest, Suggestion, rtt_floor_ms, suggest
+from plan.suggest_model import config_value
+from plan.suggest_repair import repair
 from plan import prices
 
 DAY = dt.date(2026, 12, 15)  # R3: 5 remote perspectives from this date
@@ -42,7 +45,7 @@ def assert_compliant(s: Suggestion, request: SuggestRequest) -> None:
     codes = list(s.codes)
     assert len(codes) == request.count == len(set(codes))
     cfg = StackConfig.from_config({"target": "local", "perspectives": codes, "asOf": request.evaluation_date,
-                                   **({"primary": sg._config_value(request.primary)} if request.primary else {})})
+                                   **({"primary": config_value(request.primary)} if request.primary else {})})
     report = c.check_stack(cfg)
     assert report.violations == (), report.violations
     points = ([request.primary] if request.primary else []) + list(s.perspectives)
@@ -222,10 +225,10 @@ REFUSALS = [
     (dict(count=2, include=("eu-west-1", "us-west-2", "sa-east-1"), as_of=dt.date(2025, 4, 1)), "--include",
      "do not fit"),
     (dict(count=2, include=("us-west-2", "us-east-1"), as_of=dt.date(2025, 4, 1)), "--include", "2 RIRs"),
-    (dict(count=5, max_monthly_usd=100.0), "--max-monthly-usd", "per-region monthly cost"),
+    (dict(count=5, max_monthly_usd=100.0), "--max-monthly-usd", "Add --target aws-hosts"),
     (dict(count=5, max_monthly_usd=-1.0, region_monthly_usd={}), "--max-monthly-usd", "negative"),
     (dict(count=5, max_monthly_usd=1e6, region_monthly_usd={}, include=("eu-west-1",)), "--include", "no monthly"),
-    (dict(count=5, time_budget_s=0), "--time-limit", "positive"),
+    (dict(count=5, time_budget_s=0), "--time-budget", "positive"),
     (dict(count=14, no_opt_in=True, primary="us-east-1"), "--count", "at most"),
 ]
 
@@ -236,6 +239,7 @@ def test_impossible_or_bad_requests_raise_config_errors_naming_key_and_fix(case,
         suggest(_request(case))
     assert err.value.key == key and words in str(err.value)
     assert str(err.value).startswith(key)
+    assert err.value.fix and err.value.fix.lower() in str(err.value).lower()  # the fix is the message's last part
 
 
 def test_an_uncoverable_count_names_the_largest_feasible_size():
@@ -267,14 +271,14 @@ def test_an_exhausted_budget_returns_the_best_set_found_unproven():
 
 @pytest.mark.parametrize("after", [12, 40, 200])
 def test_a_budget_ending_anywhere_after_the_first_set_keeps_it(monkeypatch, after):
-    real_tick = sg._Clock.tick
+    real_tick = suggest_search.Clock.tick
 
     def tick(self):
         real_tick(self)
         if self.nodes > after:
-            raise sg._Timeout
+            raise suggest_search.SearchTimeout
 
-    monkeypatch.setattr(sg._Clock, "tick", tick)
+    monkeypatch.setattr(suggest_search.Clock, "tick", tick)
     request = req(10, providers=ALL_PROVIDERS, primary=lookup("ap-southeast-1"))
     s = suggest(request)
     assert not s.proven_optimal
@@ -283,9 +287,9 @@ def test_a_budget_ending_anywhere_after_the_first_set_keeps_it(monkeypatch, afte
 
 def test_no_set_within_the_budget_is_a_config_error(monkeypatch):
     def boom(self):
-        raise sg._Timeout
+        raise suggest_search.SearchTimeout
 
-    monkeypatch.setattr(sg._Clock, "tick", boom)
+    monkeypatch.setattr(suggest_search.Clock, "tick", boom)
     with pytest.raises(ConfigError) as err:
         suggest(req(5, primary=lookup("us-east-1")))
     assert "time budget" in str(err.value)
@@ -410,99 +414,39 @@ def test_any_request_gives_a_compliant_suggestion_or_a_config_error(count, prima
     assert_compliant(s, request)
 
 
-# ---------------------------------------------------------------------- repair
-def _cfg(codes, primary="us-west-2", **kw):
-    return StackConfig.from_config({"perspectives": codes, "primary": primary, "asOf": DAY, **kw})
+def test_a_diagnosis_that_runs_out_of_time_still_says_what_to_relax(monkeypatch):
+    from plan import suggest as suggest_module
 
+    def slow(*args):
+        raise suggest_search.SearchTimeout
 
-def test_repair_keeps_as_many_regions_as_possible():
-    codes = ["us-east-1", "us-east-2", "eu-west-1", "eu-west-2", "ap-northeast-1"]
-    s = repair(_cfg(codes))
-    assert s is not None and len(s.codes) == 5
-    kept = [code for code in codes if code in s.codes]
-    assert len(kept) == 3 and len(s.replaced) == 2
-    assert {old for old, _ in s.replaced} == set(codes) - set(kept)
-    assert [code for code in s.codes if code in codes] == kept  # the config's order, replacements in place
-    for old, new in s.replaced:
-        assert s.codes.index(new) == codes.index(old)
-        assert "kept from the current config" not in s.reasons[new]
-    assert all("kept from the current config" in s.reasons[code] for code in kept)
-    # no compliant set keeps 4: every 4 of the originals is infeasible as an include
-    for four in itertools.combinations(codes, 4):
-        with pytest.raises(ConfigError):
-            suggest(req(5, primary=lookup("us-west-2"), include=four))
-    assert_compliant(s, req(5, primary=lookup("us-west-2")))
-
-
-def test_repair_of_a_compliant_region_set_is_none():
-    assert repair(_cfg(["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"])) is None
-    # an R6 finding is not a region problem
-    cfg = _cfg(["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"],
-               resolvers={"eu-west-1": {"address": "8.8.8.8"}})
-    assert not c.check_stack(cfg).compliant and repair(cfg) is None
-
-
-def test_repair_grows_a_set_below_the_r3_minimum_and_fixes_r5():
-    s = repair(_cfg(["eu-west-1", "eu-central-1", "eu-north-1", "il-central-1"], primary="us-east-1"))
-    assert s is not None and len(s.codes) == 5 and s.codes[:3] == ("eu-west-1", "eu-central-1", "eu-north-1")
-    assert ("", s.codes[4]) in s.replaced or any(old == "" for old, _ in s.replaced)
-    assert_compliant(s, req(5, primary=lookup("us-east-1")))
-    one_rir = repair(_cfg(["eu-west-1", "eu-central-1", "eu-north-1", "il-central-1", "eu-south-2"],
-                          primary="us-east-1"))
-    assert one_rir is not None and len(one_rir.rirs) >= 2 and len(one_rir.replaced) >= 1
-
-
-def test_repair_keeps_a_custom_site_and_honours_providers():
-    site = {"name": "dc-frankfurt", "lat": 50.11, "lon": 8.68, "rir": "RIPE NCC"}
-    cfg = StackConfig.from_config({"perspectives": [site, "eu-central-1", "us-east-1", "ap-northeast-1",
-                                                    "sa-east-1"], "asOf": DAY})
-    s = repair(cfg, providers={"aws", "gcp"}, no_opt_in=True)
-    assert s is not None and "dc-frankfurt" in s.codes or "eu-central-1" in s.codes
-    assert all(CATALOG[code].provider in {"aws", "gcp"} and not CATALOG[code].opt_in
-               for code in s.codes if code in CATALOG)
-    assert c.check_stack(sg._adhoc_config(s.perspectives, None, DAY)).compliant
-
-
-def test_repair_impossible_is_a_config_error():
-    # 14 AWS regions enabled by default never fit pairwise >= 500 km around us-east-1
-    codes = [code for code, loc in CATALOG.items() if loc.provider == "aws" and not loc.opt_in
-             and code != "us-east-1"][:14]
+    monkeypatch.setattr(suggest_module, "diagnose_infeasible", slow)
+    lonely = [code for code in AWS if code not in ("us-east-1", "us-west-2", "ca-central-1")]
     with pytest.raises(ConfigError) as err:
-        repair(_cfg(codes, primary="us-east-1"), no_opt_in=True)
-    assert err.value.key == "mpic:perspectives" and "no compliant set of 14" in str(err.value)
+        suggest(req(2, exclude=frozenset(lonely), as_of=dt.date(2025, 4, 1)))
+    assert err.value.key == "--count" and "widen --providers" in err.value.fix
 
 
-def test_repair_under_a_budget():
-    codes = ["us-east-1", "us-east-2", "eu-west-1", "ap-northeast-1", "sa-east-1"]
+def test_the_cheapest_set_under_a_tiny_search_budget_is_named_as_found_not_proven(monkeypatch):
+    from plan import suggest_checks
+
     costs = _monthly(AWS)
-    unbounded = repair(_cfg(codes), region_monthly_usd=costs)
-    assert len(set(unbounded.codes) & set(codes)) == 4 and unbounded.monthly_usd > 600.0
-    # keeping 4 costs >= 500 (us-east-1|2, eu-west-1, ap-northeast-1, sa-east-1) and the only region
-    # at $100 left (us-east-2|1) is too close: the budget forces a third replacement
-    s = repair(_cfg(codes), region_monthly_usd=costs, max_monthly_usd=600.0)
-    assert s is not None and s.monthly_usd <= 600.0 and len(set(s.codes) & set(codes)) == 3
+    real = suggest_checks.min_cost_set
+
+    def hurried(problem, clock):
+        clock.deadline = 0.0  # the clock is read every 256 nodes: the walk stops at the next read
+        return real(problem, clock)
+
+    monkeypatch.setattr(suggest_checks, "min_cost_set", hurried)
+    with pytest.raises(ConfigError) as err:
+        suggest(req(5, primary=lookup("us-east-1"), region_monthly_usd=costs, max_monthly_usd=400.0))
+    assert "found in the time budget" in str(err.value) or "cheapest compliant set" in str(err.value)
 
 
-def test_repair_under_a_budget_keeps_no_unpriced_region():
-    codes = ["us-east-1", "us-east-2", "eu-west-1", "ap-northeast-1", "sa-east-1"]
-    costs = {code: usd for code, usd in _monthly(AWS).items() if code != "eu-west-1"}
-    s = repair(_cfg(codes), region_monthly_usd=costs, max_monthly_usd=1e6)
-    assert s is not None and "eu-west-1" not in s.codes and all(code in costs for code in s.codes)
-
-
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(AWS), min_size=5, max_size=5, unique=True), st.sampled_from(["us-east-1", "eu-west-1"]))
-def test_repair_is_compliant_and_keeps_the_most_regions(codes, primary):
-    if primary in codes:
-        return
-    cfg = _cfg(codes, primary=primary)
-    s = repair(cfg)
-    if s is None:
-        assert not any(f.rule in sg.REGION_RULES for f in c.check_stack(cfg).violations)
-        return
-    assert_compliant(s, req(5, primary=lookup(primary)))
-    kept = [code for code in codes if code in s.codes]
-    assert len(s.replaced) == 5 - len(kept)
-    for more in itertools.combinations(codes, len(kept) + 1):  # keeping one more is impossible
-        with pytest.raises(ConfigError):
-            suggest(req(5, primary=lookup(primary), include=more))
+def test_the_cheapest_set_skips_regions_past_the_rir_cap():
+    # the cheap regions are all ARIN: the cheapest compliant pair takes one of them and the cheapest other
+    costs = {code: (1.0 if CATALOG[code].rir is Rir.ARIN else 100.0 + len(code)) for code in AWS}
+    with pytest.raises(ConfigError) as err:
+        suggest(req(2, as_of=dt.date(2025, 4, 1), region_monthly_usd=costs, max_monthly_usd=50.0))
+    cheapest = min(usd for code, usd in costs.items() if CATALOG[code].rir is not Rir.ARIN) + 1.0
+    assert f"${cheapest:,.2f}" in str(err.value)
