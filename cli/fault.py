@@ -32,6 +32,13 @@ def fault_kill_region(region: str, stack: Optional[str] = StackOpt) -> None:
     typer.echo(f"killed {', '.join(guarded(faults.kill_region, stack, region)) or 'nothing (already down)'}")
 
 
+@fault_app.command("kill-site")
+def fault_kill_site(site: str = typer.Argument(..., help="primary or standby"), stack: Optional[str] = StackOpt) -> None:
+    """SIGKILL a coordinator site (replicas and load balancer): the coordinator's name fails over."""
+    guarded(require_root)
+    typer.echo(f"killed {', '.join(guarded(faults.kill_site, stack, site)) or 'nothing (already down)'}")
+
+
 @fault_app.command("kill-resolver")
 def fault_kill_resolver(region: str, stack: Optional[str] = StackOpt) -> None:
     """SIGKILL REGION's Unbound: its perspectives report resolver errors."""

@@ -40,7 +40,14 @@ def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<nam
     typer.echo(f"api_key:         {st['api_key']}")
     typer.echo(f"ca_cert:         {st['ca_cert']}")
     typer.echo(f"test_domain:     {st['test_domain']}")
-    typer.echo(f"try: curl --cacert {st['ca_cert']} -H 'x-api-key: {st['api_key']}' "
+    pin = ""
+    if st.get("client_resolver"):  # the failed-over name lives in the fleet's DNS: pin it for curl
+        site = (st.get("coordinator_sites") or {}).get("active", "primary")
+        ip = ((st.get("coordinator_sites") or {}).get("sites") or {}).get(site, {}).get("ip")
+        host = st["coordinator_url"].split("//")[1]
+        pin = f"--resolve {host}:{ip} " if ip else ""
+        typer.echo(f"client_resolver: {st['client_resolver']} (resolves {host.split(':')[0]}; active site: {site})")
+    typer.echo(f"try: curl {pin}--cacert {st['ca_cert']} -H 'x-api-key: {st['api_key']}' "
                f"{st['coordinator_url']}/mpic -d '{{\"check_type\":\"caa\",\"domain_or_ip_target\":\"{st['test_domain']}\"}}'")
 
 
@@ -69,6 +76,11 @@ def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the
         for row in rows:
             typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} "
                        f"{row['netns'] or '(host)'}")
+        sites = st.get("coordinator_sites")
+        if sites:
+            typer.echo(f"failover: {sites['name']} -> {sites['active']} ("
+                       + ", ".join(f"{r} {'healthy' if v['healthy'] else 'UNHEALTHY'}" for r, v in sites["sites"].items())
+                       + ")")
         typer.echo(describe(st.get("canary")))
     if down_:
         typer.echo(f"mpic: {len(down_)} process(es) down: {', '.join(down_)}; `./scripts/mpic fault heal` or "

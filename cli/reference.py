@@ -23,6 +23,7 @@ from cli import app
 from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 from config.stackfile import KIT_ROOT
 from config.canary import CanaryDns, CanarySettings
+from config.failover import FailoverSettings
 from config.target_aws import AwsSettings
 from config.target_k8s import ClusterSpec, EksCluster, K8sSettings
 from plan.outputs import OPTIONAL_DOCS, OUTPUT_DOCS
@@ -118,6 +119,13 @@ def config_reference() -> str:
         "|---|---|",
         *[f"| `{k}` | {v} |" for k, v in OUTPUT_DOCS.items()],
         *[f"| `{k}` (optional) | {v} |" for k, v in OPTIONAL_DOCS.items()],
+        "",
+        f"## `{NAMESPACE}:failover` (every target)",
+        "",
+        "The coordinator's name fails over between coordinator sites (docs/failover.md): health checks of "
+        "each site's `/readyz` every `interval` s; `failureThreshold` failures mark a site unhealthy.",
+        "",
+        *_table(FailoverSettings, ""),
         "",
         f"## `{NAMESPACE}:canary` (every target)",
         "",

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from config.canary import SECRET_KEYS as CANARY_SECRET_KEYS
 from config.canary import CanarySettings
+from config.failover import FailoverSettings
 from config.catalog import Location, Rir, load_catalog, lookup
 from config.errors import ConfigError
 from config.key_errors import to_config_error, unknown_key_error
@@ -184,6 +185,8 @@ class StackConfig(BaseModel):
     """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
     """Domain the smoke tests write challenges under."""
+    failover: FailoverSettings = Field(default_factory=FailoverSettings)
+    """Coordinator failover between sites (``mpic:failover``, below): health checks and TTL."""
     canary: CanarySettings = Field(default_factory=CanarySettings)
     """The production canary (``mpic:canary``, below): on by default on every target."""
     aws: AwsSettings = Field(default_factory=AwsSettings)

@@ -27,7 +27,8 @@ from local.state import State
 from local.supervisor import start_process
 from plan import runtime
 from plan.canary import CanaryPlan, plan_canary
-from plan.local import FleetPlan, zone_for_name
+from plan.dnsnames import zone_for_name
+from plan.local import FleetPlan
 
 KEY_NAME = "mpic-canary"
 
@@ -63,7 +64,8 @@ def settings(state: State, plan: FleetPlan, cfg: StackConfig) -> dict[str, Any]:
         cfg, coordinator_url=plan.coordinator_url, api_key=state.data["api_key"], ca_file=state.data["ca_cert"],
         dns={"provider": "rfc2136", "zone": c["zone"], "server": plan.dns_admin_ip, "key_name": c["key_name"],
              "key_secret": c["secret"]},
-        sink={"kind": "file", "path": str(results_path(state))})
+        sink={"kind": "file", "path": str(results_path(state))},
+        resolver=plan.dns_admin_host_ip if plan.coordinator_name else None)
 
 
 def _settings_file(state: State, plan: FleetPlan, cfg: StackConfig) -> Path:

@@ -39,7 +39,8 @@ def fleet_certificates(state: State, plan: FleetPlan) -> dict[str, Any]:
         hcert, hkey = ca.issue_client(f"lb-check-{r.code}")
         out["regions"][r.code] = {"cert": str(cert), "key": str(key),
                                   "check_pem": _bundle(state, f"lb-check-{r.code}", hcert, hkey)}
-    lcert, lkey = ca.issue_server("coordinator-lb", dns_names=["localhost", "coordinator"], ips=[plan.coordinator_ip])
+    names = ["localhost", "coordinator"] + ([plan.coordinator_name] if plan.coordinator_name else [])
+    lcert, lkey = ca.issue_server("coordinator-lb", dns_names=names, ips=[site.ip for site in plan.sites])
     out["coordinator_lb_pem"] = _bundle(state, "coordinator-lb", lcert, lkey)
     return out
 

@@ -25,7 +25,8 @@ from local.errors import ChallengeError
 from local.proc import signal_proc
 from local.state import State, load_plan, load_state, locked
 from plan import challenges as method
-from plan.local import FleetPlan, zone_for_name
+from plan.dnsnames import zone_for_name
+from plan.local import FleetPlan
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 T = TypeVar("T")

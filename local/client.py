@@ -5,12 +5,16 @@ Never through a proxy (the machine's HTTP(S)_PROXY would silently change what is
 
 from __future__ import annotations
 
+import dataclasses
+import http.client
+import ipaddress
 import json
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import time
+import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from local.proc import run
 
@@ -34,23 +38,61 @@ def curl(netns_name: str, url: str, *, ca: Path | None = None, cert: tuple[Path,
     return (status, body) if status else (0, res.stderr.strip())  # 0: no answer, curl says why
 
 
-def api_request(url: str, ca: str, method: str = "GET", body: Any = None, api_key: str | None = None,
-                timeout: float = 30, path: str = "") -> tuple[int, Any]:
-    """``(status, JSON or text)`` of one request to the coordinator (status 0: no answer)."""
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if api_key:
-        req.add_header("x-api-key", api_key)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca)))
+def resolve(name: str, resolver: str, timeout: float = 3.0) -> str:
+    """The first A address of ``name`` from the DNS server ``resolver`` (OSError when there is none)."""
+    import dns.exception
+    import dns.resolver
+
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers, r.lifetime = [resolver], timeout
     try:
-        with opener.open(req, timeout=timeout) as resp:
+        return str(r.resolve(name, "A")[0])
+    except dns.exception.DNSException as exc:
+        raise OSError(f"{name}: not resolved by {resolver}: {exc}") from None
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to ``address`` for the name in the URL: SNI, certificate check and Host header by name."""
+
+    def __init__(self, host: str, port: int, address: str, **kwargs: Any):
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def api_request(url: str, ca: str, method: str = "GET", body: Any = None, api_key: str | None = None,
+                timeout: float = 30, path: str = "", resolver: str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """``(status, JSON or text)`` of one request to the coordinator (status 0: no answer, with why).
+
+    A URL by name is resolved through ``resolver`` (the fleet's client resolver) on every call, so
+    the record's TTL decides, as for any client of a failed-over name."""
+    parts = urllib.parse.urlsplit(url.rstrip("/") + path)
+    host, port = parts.hostname or "", parts.port or 443
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    headers = {**({"content-type": "application/json"} if data is not None else {}), **(headers or {})}
+    if api_key:
+        headers["x-api-key"] = api_key
+    context = ssl.create_default_context(cafile=ca or None)
+    try:
+        try:
+            ipaddress.ip_address(host)
+            address = host
+        except ValueError:
+            address = resolve(host, resolver) if resolver else socket.gethostbyname(host)
+        conn: http.client.HTTPConnection = (
+            _Connection(host, port, address, timeout=timeout, context=context) if parts.scheme == "https"
+            else http.client.HTTPConnection(address, parts.port or 80, timeout=timeout))
+        try:
+            conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=data, headers=headers)
+            resp = conn.getresponse()
             raw, status = resp.read(), resp.status
-    except urllib.error.HTTPError as exc:
-        raw, status = exc.read(), exc.code
-    except (urllib.error.URLError, OSError) as exc:
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException) as exc:
         return 0, {"error": str(exc)}
     try:
         return status, json.loads(raw)
@@ -58,7 +100,42 @@ def api_request(url: str, ca: str, method: str = "GET", body: Any = None, api_ke
         return status, raw.decode(errors="replace")
 
 
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How a CA's client should call a failed-over coordinator (docs/failover.md): retry a request
+    that got no answer, a timeout or a 502/503/504, resolving the name again each time, after
+    ``first`` s doubling up to ``cap`` s, for at most ``budget`` s in all. A 200 (valid or not),
+    400 or 401 is an answer and is never retried."""
+
+    first: float = 0.5
+    cap: float = 4.0
+    budget: float = 60.0
+    retry_on: tuple[int, ...] = (0, 502, 503, 504)
+
+    def delays(self) -> Iterator[float]:
+        delay, spent = self.first, 0.0
+        while spent + delay <= self.budget:
+            yield delay
+            spent += delay
+            delay = min(delay * 2, self.cap)
+
+
+def mpic_with_retry(status: dict[str, Any], body: dict, policy: RetryPolicy = RetryPolicy(), timeout: float = 30,
+                    sleep: Callable[[float], None] = time.sleep) -> tuple[int, Any, int]:
+    """:func:`mpic` under ``policy``: ``(status, body, attempts)`` of the last attempt."""
+    attempts = 1
+    code, resp = mpic(status, body, timeout)
+    for delay in policy.delays():
+        if code not in policy.retry_on:
+            break
+        sleep(delay)
+        attempts += 1
+        code, resp = mpic(status, body, timeout)
+    return code, resp, attempts
+
+
 def mpic(status: dict[str, Any], body: dict, timeout: float = 30) -> tuple[int, Any]:
-    """``POST /mpic`` with the fleet's API key (``status``: the ``mpic status --json`` keys)."""
+    """``POST /mpic`` with the fleet's API key (``status``: the ``mpic status --json`` keys; a
+    coordinator by name is resolved through its ``client_resolver``)."""
     return api_request(status["coordinator_url"], status["ca_cert"], "POST", body, status["api_key"], timeout,
-                       "/mpic")
+                       "/mpic", resolver=status.get("client_resolver"))

@@ -1,8 +1,10 @@
-"""The local fleet's coordinator site: its replicas behind HAProxy on the host link.
+"""The local fleet's coordinator sites (the primary, and the standby with ``mpic:failover.standby``):
+each its replicas behind HAProxy on a host link of its own.
 
 Settings come from the one renderer (:mod:`plan.runtime`), local placement: replicas on the
-namespace's loopback (plain HTTP) behind HAProxy, which terminates TLS on the coordinator URL;
-API keys and hash secret inline in a 0600 file (the state directory is root's).
+namespace's loopback (plain HTTP) behind HAProxy, which terminates TLS on the site's URL; API keys
+and hash secret inline in a 0600 file (the state directory is root's). Both sites get the same
+keys, perspectives and settings, as aws-hosts' two coordinator regions do.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from local.client import api_request, curl
 from local.state import State
 from local.supervisor import start_process, wait_for
 from plan import runtime
-from plan.local import FleetPlan
+from plan.local import FleetPlan, SitePlan
 
 INTERNAL_PORT_OFFSET = 1000
 """A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""
@@ -37,35 +39,36 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         audit_log=str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"))
 
 
-def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig) -> None:
-    """Start the coordinator replicas and their load balancer."""
-    cdir = state.workdir / "coordinator"
+def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig, site: SitePlan) -> None:
+    """Start the replicas of coordinator site ``site`` and its load balancer."""
+    cdir = state.workdir / f"coordinator{site.suffix}"
     cdir.mkdir(parents=True, exist_ok=True)
-    netns.write_resolv_conf(state, plan.coordinator_ns, "127.0.0.1")
-    for j, port in enumerate(plan.coordinator_replica_ports):
+    netns.write_resolv_conf(state, site.netns, "127.0.0.1")
+    for j, port in enumerate(site.replica_ports):
         sfile = cdir / f"coordinator-{j + 1}.yaml"
         sfile.write_text(yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg)))
         os.chmod(sfile, 0o600)
-        start_process(state, f"coordinator#{j + 1}",
+        start_process(state, f"coordinator{site.suffix}#{j + 1}",
                       [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", str(sfile)],
-                      plan.coordinator_ns, "coordinator", runtime=True)
+                      site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}")
     hconf = cdir / "haproxy.cfg"
-    hconf.write_text(lb.coordinator_haproxy(plan, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
+    hconf.write_text(lb.coordinator_haproxy(site, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
                                             internal_offset=INTERNAL_PORT_OFFSET))
-    start_process(state, "haproxy@coordinator", ["haproxy", "-db", "-f", str(hconf)], plan.coordinator_ns, "lb")
+    start_process(state, f"haproxy@coordinator{site.suffix}", ["haproxy", "-db", "-f", str(hconf)], site.netns, "lb",
+                  host=f"coordinator{site.suffix}")
 
 
-def api_get(state: State, path: str) -> tuple[int, Any]:
-    """GET ``path`` on the coordinator URL from the host (through its load balancer)."""
-    return api_request(state.data["coordinator_url"], state.data["ca_cert"], path=path, timeout=5)
+def api_get(state: State, site: SitePlan, path: str) -> tuple[int, Any]:
+    """GET ``path`` on a site's URL from the host (through its load balancer)."""
+    return api_request(site.url, state.data["ca_cert"], path=path, timeout=5)
 
 
-def wait_coordinator(state: State, plan: FleetPlan, timeout: float = 60) -> None:
-    """Every replica answers /healthz, and so does the coordinator URL."""
+def wait_coordinator(state: State, site: SitePlan, timeout: float = 60) -> None:
+    """Every replica of ``site`` answers /healthz, and its load balancer /readyz."""
     procs = state.data["processes"]
-    for j, port in enumerate(plan.coordinator_replica_ports):
+    for j, port in enumerate(site.replica_ports):
         internal = f"http://127.0.0.1:{port + INTERNAL_PORT_OFFSET}/healthz"
-        wait_for(lambda url=internal: curl(plan.coordinator_ns, url, timeout=2)[0] == 200,
-                 timeout, f"coordinator replica {j + 1}", procs[f"coordinator#{j + 1}"])
-    wait_for(lambda: api_get(state, "/readyz")[0] == 200, 30, "coordinator load balancer (/readyz: a quorum of "
-             "perspectives in >= 2 RIRs answers)", procs["haproxy@coordinator"])
+        wait_for(lambda url=internal: curl(site.netns, url, timeout=2)[0] == 200,
+                 timeout, f"coordinator{site.suffix} replica {j + 1}", procs[f"coordinator{site.suffix}#{j + 1}"])
+    wait_for(lambda: api_get(state, site, "/readyz")[0] == 200, 30, f"coordinator{site.suffix} load balancer "
+             "(/readyz: a quorum of perspectives in >= 2 RIRs answers)", procs[f"haproxy@coordinator{site.suffix}"])

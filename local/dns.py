@@ -17,7 +17,8 @@ from pathlib import Path
 from local.proc import CommandError, run
 from local.state import State
 from local.supervisor import Progress, start_process, wait_for
-from plan.local import FleetPlan, ReplicaPlan, tld_of, zone_parents
+from plan.dnsnames import tld_of, zone_parents
+from plan.local import FleetPlan, ReplicaPlan
 from plan.resolver import UnboundPlacement, unbound_conf
 
 ROOT_NS = "a.root-servers.mpic."

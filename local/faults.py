@@ -6,6 +6,8 @@
 - ``kill-resolver REGION``: SIGKILL the region's Unbound (perspectives report DNS errors).
 - ``partition REGION``: nft drops the region's backbone traffic (the coordinator times out).
 - ``slow REGION MS``: add MS ms of one-way delay on the region's backbone (the WAN relay).
+- ``kill-site primary|standby``: SIGKILL a coordinator site (its replicas and load balancer); the
+  failover health checker moves the coordinator's name to the other site.
 - ``heal``: undo all of it (restart what was killed, remove nft rules, restore delays).
 """
 
@@ -50,6 +52,19 @@ def _kill(state: State, names: list[str]) -> list[str]:
             state.data["faults"]["killed"].append(name)
     state.save()
     return killed
+
+
+def kill_site(stack: str | None, role: str) -> list[str]:
+    """SIGKILL every process of coordinator site ``role`` (``primary`` or ``standby``)."""
+    state, plan = _ctx(stack)
+    sites = {site.role: site for site in plan.sites}
+    if role not in sites:
+        raise FaultError(f"site '{role}': this fleet has {' and '.join(sites)}"
+                         + ("" if plan.standby else " (a standby site needs mpic:failover.standby: true)"))
+    with locked(state.stack):
+        state = State.load(state.stack)
+        host = f"coordinator{sites[role].suffix}"
+        return _kill(state, sorted(n for n, rec in state.data["processes"].items() if rec.get("host") == host))
 
 
 def kill_replica(stack: str | None, region: str) -> str:

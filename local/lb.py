@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plan.local import FleetPlan, RegionPlan
+from plan.local import RegionPlan, SitePlan
 
 
 def region_haproxy(region: RegionPlan, *, ca: Path, check_pem: Path, sock: Path) -> str:
@@ -40,13 +40,13 @@ PUBLIC_PATHS = ("/mpic", "/v1/mpic", "/readyz")
 """All the coordinator publishes; /healthz and /metrics stay on each replica's internal listener."""
 
 
-def coordinator_haproxy(plan: FleetPlan, *, tls_pem: Path, sock: Path, internal_offset: int) -> str:
+def coordinator_haproxy(site: SitePlan, *, tls_pem: Path, sock: Path, internal_offset: int) -> str:
     """HTTP mode, TLS terminated here, L7 retries so a dead replica costs no request; only the API
     paths pass, bodies over :data:`MAX_BODY_BYTES` are refused before they reach a replica; each
     replica is health-checked on its internal listener (port + ``internal_offset``)."""
     servers = "\n".join(
         f"    server c{j + 1} 127.0.0.1:{port} check port {port + internal_offset}"
-        for j, port in enumerate(plan.coordinator_replica_ports))
+        for j, port in enumerate(site.replica_ports))
     too_large = ('{"error":"request-validation-failed","validation_issues":[{"issue_type":"body-too-large",'
                  f'"message":"request body over {MAX_BODY_BYTES} bytes"}}]}}')
     return f"""global
@@ -64,7 +64,7 @@ defaults
     option http-buffer-request
     retry-on conn-failure empty-response junk-response response-timeout 502 503 504
 frontend api
-    bind {plan.coordinator_ip}:{plan.coordinator_port} ssl crt {tls_pem}
+    bind {site.ip}:{site.port} ssl crt {tls_pem}
     http-request return status 404 content-type application/json string '{{"error":"not-found"}}' unless {{ path {' '.join(PUBLIC_PATHS)} }}
     http-request return status 413 content-type application/json string '{too_large}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
     # /readyz's 503 is an answer (below the quorum), not a failure to retry on the other replica

@@ -19,7 +19,7 @@ from typing import Any
 from config.gate import compliance_gate
 from config.model import StackConfig
 from config.stackfile import load_stack
-from local import canary, challenges, netns
+from local import canary, challenges, failover, netns
 from local.certs import fleet_certificates
 from local.client import mpic
 from local.coordinator import start_coordinator, wait_coordinator
@@ -57,7 +57,8 @@ def wait_all(state: State, plan: FleetPlan) -> None:
     wait_validated(state, plan)
     for r in plan.regions:
         wait_region(state, plan, r, pki)
-    wait_coordinator(state, plan)
+    for site in plan.sites:
+        wait_coordinator(state, site)
 
 
 def _resume(state: State, plan: FleetPlan, say: Progress, verify: bool) -> dict[str, Any]:
@@ -88,14 +89,17 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     start_alpn(state, plan, say)
     for r in plan.regions:
         start_region(state, plan, cfg, r, pki, root_ksk)
-    start_coordinator(state, plan, pki, cfg)
+    for site in plan.sites:
+        start_coordinator(state, plan, pki, cfg, site)
     for r in plan.regions:
         wait_region(state, plan, r, pki)
         say(f"region {r.code} ({r.rir}): {len(r.replicas)} perspective hosts (each with its own Unbound and "
             f"uplink) behind HAProxy, backbone {r.url}"
             + (f", WAN delay {r.delay_ms:.0f} ms one way ({r.distance_km:.0f} km)" if plan.wan_delay else ""))
-    wait_coordinator(state, plan)
-    say(f"coordinator: {len(plan.coordinator_replica_ports)} replicas behind HAProxy at {plan.coordinator_url}")
+    for site in plan.sites:
+        wait_coordinator(state, site)
+        say(f"coordinator ({site.role}): {len(site.replica_ports)} replicas behind HAProxy at {site.url}")
+    failover.start(state, plan, cfg, root_ksk, say)
     if canary.start(state, plan, cfg):
         say(f"canary: every {cfg.canary.interval} min on {cfg.canary_domain} (TXT by RFC 2136 over "
             f"{plan.dns_admin_ip}); `mpic canary --once` runs it now")
@@ -134,6 +138,8 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
         state = State.new(name)
         state.data.update(plan=plan_to_json(plan), api_key=secrets.token_hex(24), hash_secret=secrets.token_hex(32),
                           coordinator_url=plan.coordinator_url, test_domain=plan.test_domain, runtime=runtime)
+        if plan.standby:
+            state.data["client_resolver"] = plan.dns_admin_host_ip
         state.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(state.workdir, 0o711)  # nginx workers (www-data) read www/; keys stay 0600
         state.save()
@@ -237,7 +243,9 @@ def status(stack: str | None = None) -> dict[str, Any]:
         hosts=[_host(plan, h) for h in plan.hosts], auth_failure_status=401, api_paths=outputs.KIT_API_PATHS)
     return {**out, "api_key": state.data.get("api_key", ""),
             "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip},
-            "canary": canary.report(state)}
+            "canary": canary.report(state),
+            **({"client_resolver": plan.dns_admin_host_ip, "coordinator_sites": failover.report(state)}
+               if plan.standby else {})}
 
 
 def _host(plan: FleetPlan, h: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from local.errors import FleetError
-from plan.local import FleetPlan, HostPlan, LinkPlan, RegionPlan, ReplicaPlan
+from plan.local import FleetPlan, HostPlan, LinkPlan, RegionPlan, ReplicaPlan, SitePlan
 
 STATE_VERSION = 1
 
@@ -144,6 +144,8 @@ def plan_from_json(data: dict[str, Any]) -> FleetPlan:
     d["links"] = tuple(LinkPlan(**x) for x in d["links"])
     d["hosts"] = tuple(HostPlan(**x) for x in d["hosts"])
     d["coordinator_replica_ports"] = tuple(d["coordinator_replica_ports"])
+    if d.get("standby"):
+        d["standby"] = SitePlan(**{**d["standby"], "replica_ports": tuple(d["standby"]["replica_ports"])})
     return FleetPlan(**d)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from local import dns
 from local.errors import ChallengeError
 from local.state import State
-from plan.local import FleetPlan, tld_of, zone_parents
+from plan.dnsnames import tld_of, zone_parents
+from plan.local import FleetPlan
 
 
 def served(state: State) -> list[str]:

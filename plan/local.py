@@ -19,7 +19,8 @@ Topology (one network namespace per host; the backbone and uplink are two bridge
   perspective's own location).
 
 Addresses in the base /16: ``.0.x`` host links (``.0.0/30`` to the coordinator, ``.0.4/30`` the DNS
-admin link to the internet host), ``.1.x`` backbone, ``.64.0/18`` uplink segment
+admin link to the internet host, ``.0.8/30`` to the standby coordinator site), ``.1.10``/``.1.11``
+the coordinator sites on the backbone, ``.1.x`` backbone, ``.64.0/18`` uplink segment
 (the internet host is ``.64.2``, its TLS-ALPN responder ``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
 """
 
@@ -29,7 +30,7 @@ import dataclasses
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from config.errors import PlanError
 from config.geo import geodesic_km
@@ -130,6 +131,31 @@ class RegionPlan:
 
 
 @dataclasses.dataclass(frozen=True)
+class SitePlan:
+    """A coordinator site: its replicas behind HAProxy, on a host link of its own."""
+
+    role: str
+    """``primary`` or ``standby``."""
+    netns: str
+    ip: str
+    """HAProxy's address on the host link (the site's URL)."""
+    host_ip: str
+    host_if: str
+    backbone_ip: str
+    port: int
+    replica_ports: tuple[int, ...]
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.ip}:{self.port}"
+
+    @property
+    def suffix(self) -> str:
+        """Process names: ``coordinator#1`` (primary), ``coordinator-standby#1``."""
+        return "" if self.role == "primary" else f"-{self.role}"
+
+
+@dataclasses.dataclass(frozen=True)
 class FleetPlan:
     stack: str
     prefix: str
@@ -158,15 +184,29 @@ class FleetPlan:
     hosts: tuple[HostPlan, ...]
     test_domain: str
     wan_delay: bool
+    standby: SitePlan | None = None
+    """The standby coordinator site (``mpic:failover.standby``): clients then use :attr:`coordinator_name`."""
+
+    @property
+    def coordinator_name(self) -> str | None:
+        """The coordinator's public name, failed over between the sites (None: one site, by address)."""
+        return f"mpic.{self.test_domain}" if self.standby else None
 
     @property
     def coordinator_url(self) -> str:
-        return f"https://{self.coordinator_ip}:{self.coordinator_port}"
+        host = self.coordinator_name or self.coordinator_ip
+        return f"https://{host}:{self.coordinator_port}"
+
+    @property
+    def sites(self) -> tuple[SitePlan, ...]:
+        primary = SitePlan("primary", self.coordinator_ns, self.coordinator_ip, self.host_ip, self.host_if,
+                           self.coordinator_backbone_ip, self.coordinator_port, self.coordinator_replica_ports)
+        return (primary,) + ((self.standby,) if self.standby else ())
 
     @property
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace, switch first (it holds the bridges the others plug into)."""
-        return (self.switch_ns, self.internet_ns, self.coordinator_ns,
+        return (self.switch_ns, self.internet_ns, *(site.netns for site in self.sites),
                 *(ns for r in self.regions for ns in (r.netns, *(h.netns for h in r.replicas))))
 
     def replica(self, host: str) -> tuple[RegionPlan, ReplicaPlan]:
@@ -207,6 +247,7 @@ def plan_fleet(
     coordinator_replicas: int = 2,
     wan_delay: bool = False,
     test_domain: str = "fleet-test.example",
+    standby: bool = False,
     base: str = DEFAULT_BASE,
 ) -> FleetPlan:
     """The whole local topology of one stack. Pure and deterministic."""
@@ -247,6 +288,14 @@ def plan_fleet(
         HostPlan("internet", inet_ns, "internet", inet_ip),
         HostPlan("coordinator", coord_ns, "coordinator", coord_ip),
     ]
+    standby_site = None
+    if standby:
+        sb_if = f"{prefix[:IFNAMSIZ - 3]}-sb"
+        standby_site = SitePlan("standby", f"{prefix}-coord-sb", ip(0, 10), ip(0, 9), sb_if, ip(1, 11),
+                                COORD_FRONT_PORT, tuple(COORD_REPLICA_BASE + j for j in range(coordinator_replicas)))
+        links += [LinkPlan(None, sb_if, f"{ip(0, 9)}/30", standby_site.netns, "host0", f"{ip(0, 10)}/30"),
+                  LinkPlan(standby_site.netns, "bb0", f"{ip(1, 11)}/24", switch_ns, "s-bb", None, "br-bb")]
+        hosts.append(HostPlan("coordinator-standby", standby_site.netns, "coordinator", standby_site.ip))
     planned: list[RegionPlan] = []
     k = 0  # replica index across the fleet: its LAN /30 and its uplink address
     uplink = ipaddress.ip_network(f"{ip(64, 0)}/{UPLINK_PREFIX}")
@@ -296,6 +345,7 @@ def plan_fleet(
         hosts=tuple(hosts),
         test_domain=test_domain.rstrip("."),
         wan_delay=wan_delay,
+        standby=standby_site,
     )
 
 
@@ -318,40 +368,6 @@ def plan_from_config(cfg, *, base: str = DEFAULT_BASE) -> FleetPlan:  # cfg: con
         coordinator_replicas=cfg.coordinator_replicas,
         wan_delay=cfg.wan_delay,
         test_domain=cfg.test_domain,
+        standby=cfg.failover.standby,
         base=base,
     )
-
-
-def zone_parents(origin: str, served: Iterable[str]) -> str:
-    """The closest zone in ``served`` that encloses ``origin`` (``"."`` at worst).
-
-    Names are absolute (trailing dot), lower case.
-    """
-    origin = origin.lower()
-    best = "."
-    for z in served:
-        z = z.lower()
-        if z == origin or z == ".":
-            continue
-        if origin.endswith("." + z) and len(z) > len(best):
-            best = z
-    return best
-
-
-def tld_of(origin: str) -> str:
-    """``a.b.example.`` -> ``example.``; ``.`` -> ``.``."""
-    labels = [x for x in origin.lower().split(".") if x]
-    return f"{labels[-1]}." if labels else "."
-
-
-def zone_for_name(name: str, served: Iterable[str]) -> str | None:
-    """The longest served zone that contains ``name`` (absolute), or None (root excluded)."""
-    name = name.lower().rstrip(".") + "."
-    best: str | None = None
-    for z in served:
-        z = z.lower()
-        if z == ".":
-            continue
-        if (name == z or name.endswith("." + z)) and (best is None or len(z) > len(best)):
-            best = z
-    return best

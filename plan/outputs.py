@@ -41,6 +41,10 @@ OPTIONAL_DOCS: dict[str, str] = {
     "challenge_hosts": "`{http, tls_alpn}`: the addresses where the target answers HTTP and TLS-ALPN-01 "
                        "challenges (the local fleet's internet host; deployed stacks publish none, so their "
                        "smoke run skips those methods)",
+    "client_resolver": "the DNS server a client resolves `coordinator_url`'s name through (the local fleet "
+                       "with a standby site: its failed-over name lives in the fleet's own DNS)",
+    "coordinator_sites": "`{name, active, sites: {primary, standby}}`: the failover health checker's view "
+                         "(the local fleet; deployed stacks: Route53 health checks)",
     "canary": "`{last, alarms, runs, interval_minutes, record}`: the canary's last result and the alarms set "
               "now (the local fleet; deployed stacks alarm in CloudWatch or Prometheus: docs/canary.md)",
 }

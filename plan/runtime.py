@@ -116,7 +116,8 @@ def perspective_settings(fleet: StackConfig, code: str, rir: str, *, resolver: d
 
 
 def canary_settings(fleet: StackConfig, *, coordinator_url: str, dns: dict[str, Any], sink: dict[str, Any],
-                    api_key: str | None = None, ca_file: str | None = None) -> dict[str, Any]:
+                    api_key: str | None = None, ca_file: str | None = None,
+                    resolver: str | None = None) -> dict[str, Any]:
     """``service.settings.CanarySettings`` of the canary: the name and interval from
     ``mpic:canary``; placement (how its TXT is written, where results go, the API key inline or
     from the environment) from the target."""
@@ -129,6 +130,7 @@ def canary_settings(fleet: StackConfig, *, coordinator_url: str, dns: dict[str, 
         "dns": _drop_unset(dns),
         "sink": _drop_unset(sink),
         "interval": float(fleet.canary.interval * 60),
+        "resolver": resolver,
     })
 
 

@@ -17,11 +17,13 @@ the rules of one planner (``plan/canary.py``).
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
+import socket
 import ssl
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,25 +114,52 @@ def run_once(domain: str, writer: TxtWriter, post: Post, *, clock: Callable[[], 
 
 
 # ------------------------------------------------------------------------------------ the HTTP side
-def coordinator_post(url: str, api_key: str, ca_file: str | None, timeout: float) -> Post:
-    """POST to ``<url>/v1/mpic`` with the API key (and ``X-MPIC-Await-All`` when asked)."""
-    endpoint = url.rstrip("/") + "/v1/mpic"
+def coordinator_post(url: str, api_key: str, ca_file: str | None, timeout: float, resolver: str | None = None) -> Post:
+    """POST to ``<url>/v1/mpic`` with the API key (and ``X-MPIC-Await-All`` when asked). ``resolver``:
+    resolve the coordinator's name through that DNS server on every request (a lab whose name
+    the system resolver does not know); default: the system's resolver."""
+    parts = urllib.parse.urlsplit(url.rstrip("/") + "/v1/mpic")
+    host, port = parts.hostname or "", parts.port or 443
     context = ssl.create_default_context(cafile=ca_file)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
 
     def post(body: dict[str, Any], await_all: bool) -> dict[str, Any]:
-        req = urllib.request.Request(endpoint, data=json.dumps(body).encode(), method="POST")
-        req.add_header("content-type", "application/json")
-        req.add_header("x-api-key", api_key)
+        headers = {"content-type": "application/json", "x-api-key": api_key}
         if await_all:
-            req.add_header(AWAIT_ALL_HEADER, "true")
+            headers[AWAIT_ALL_HEADER] = "true"
+        conn = _Connection(host, port, _address(host, resolver), timeout=timeout, context=context)
         try:
-            with opener.open(req, timeout=timeout) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            raise CanaryError(f"{endpoint}: HTTP {exc.code}: {exc.read()[:200].decode(errors='replace')}") from None
+            conn.request("POST", parts.path, body=json.dumps(body).encode(), headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise CanaryError(f"{url}: HTTP {resp.status}: {raw[:200].decode(errors='replace')}")
+        return json.loads(raw)
 
     return post
+
+
+def _address(host: str, resolver: str | None) -> str:
+    if resolver is None:
+        return host
+    import dns.resolver
+
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = [resolver]
+    return str(r.resolve(host, "A")[0])
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to ``address``, with SNI, certificate check and Host header for ``host``."""
+
+    def __init__(self, host: str, port: int, address: str, **kwargs: Any):
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------------ DNS writers
@@ -241,7 +270,8 @@ def run(settings: CanarySettings, *, writer: TxtWriter | None = None, post: Post
     """One run with the configured writer and coordinator, published to the configured sink."""
     writer = writer or writer_for(settings.dns)
     post = post or coordinator_post(settings.coordinator_url, settings.api_key.get_secret_value(),
-                                    str(settings.ca_file) if settings.ca_file else None, settings.timeout)
+                                    str(settings.ca_file) if settings.ca_file else None, settings.timeout,
+                                    settings.resolver)
     result = run_once(settings.domain, writer, post)
     publish(result, settings.sink, settings.stack)
     return result

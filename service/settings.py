@@ -365,3 +365,6 @@ class CanarySettings(_Base):
     timeout: float = Field(30.0, gt=0)
     interval: float = Field(300.0, gt=0)
     """Seconds between runs when the process loops (``--once`` runs once: schedulers call it)."""
+    resolver: str | None = None
+    """Resolve the coordinator's name through this DNS server (a lab's client resolver); default:
+    the system's resolver."""

@@ -42,6 +42,7 @@ from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
 from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
+from plan.failover import plan_failover
 from plan.outputs import STATUS_KEYS
 
 
@@ -141,6 +142,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         "region": plan.coordinators[0].region, "domain": a.domain, "zone_id": zone.zone_id,
         "primary": target(plan.coordinators[0]),
         "standby": target(plan.coordinators[1]) if len(plan.coordinators) > 1 else None,
+        "check": plan_failover(fleet, a.domain, alias=True),
     }, opts=pulumi.ResourceOptions(providers=[primary_provider]))
 
     all_hosts = pulumi.Output.all(*[regions[p.code].hosts for p in plan.perspectives],

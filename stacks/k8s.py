@@ -28,6 +28,7 @@ from components.pki import CA_COMMON_NAME, KitCa
 from config.model import NAMESPACE, StackConfig
 from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
 from plan.artifacts import Built
+from plan.failover import plan_failover
 from plan.k8s import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
 
 
@@ -98,7 +99,8 @@ def cluster_provider(cluster: ClusterPlan, creds: ClusterCredentials, aws_provid
                         delete_unreachable=False)
 
 
-def failover(plan: FleetPlan, aws_providers: AwsProviders, depends_on: list[pulumi.Resource]) -> pulumi.Resource:
+def failover(fleet: StackConfig, plan: FleetPlan, aws_providers: AwsProviders,
+             depends_on: list[pulumi.Resource]) -> pulumi.Resource:
     """The AWS target's Route53 failover (imported, not copied) in front of the two hubs.
 
     Each hub's coordinator Service is published as ``<region>.<coordinatorHostname>`` (external-dns,
@@ -111,6 +113,7 @@ def failover(plan: FleetPlan, aws_providers: AwsProviders, depends_on: list[pulu
         "region": "us-east-1", "domain": fo.hostname, "zone_id": fo.zone_id,
         "primary": {"region": plan.coordinators[0].region, "alb_dns_name": fo.primary, "alb_zone_id": fo.zone_id},
         "standby": {"region": plan.coordinators[1].region, "alb_dns_name": fo.secondary, "alb_zone_id": fo.zone_id},
+        "check": plan_failover(fleet, fo.hostname, alias=True),
     }, opts=pulumi.ResourceOptions(providers=[aws_providers("us-east-1")], depends_on=depends_on))
 
 
@@ -150,7 +153,7 @@ def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
         }, opts=pulumi.ResourceOptions(providers=[providers[c.region]]))
         for c in plan.coordinators}
     if plan.failover is not None:
-        failover(plan, aws_providers, list(coordinators.values()))  # Route53's API lives in us-east-1
+        failover(fleet, plan, aws_providers, list(coordinators.values()))  # Route53's API lives in us-east-1
     return {
         **status(fleet, plan),  # the smoke suite's keys (./scripts/mpic smoke STACK)
         "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda keys: keys[0]),

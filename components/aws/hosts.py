@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from plan import cloud_init
+from plan.failover import FailoverPlan
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
 from plan.aws import (
     COORDINATOR_INTERNAL_PORT,
@@ -309,6 +310,8 @@ class FailoverEndpointArgs(TypedDict):
     zone_id: pulumi.Input[str]
     primary: FailoverTarget
     standby: FailoverTarget | None
+    check: FailoverPlan
+    """Path, interval and threshold of the health checks (plan/failover.py, shared with the local fleet)."""
 
 
 class FailoverEndpoint(pulumi.ComponentResource):
@@ -327,7 +330,7 @@ class FailoverEndpoint(pulumi.ComponentResource):
         for role, failover, target in targets:
             check = aws.route53.HealthCheck(
                 f"{name}-{role}-{target['region']}-check", type="HTTPS", fqdn=target["alb_dns_name"], port=443,
-                resource_path="/readyz", request_interval=30, failure_threshold=3, enable_sni=False,
+                **args["check"].route53(), enable_sni=False,
                 tags={**name_tags(f"{name}-{role}-{target['region']}-check", "coordinator-failover", args["region"]),
                       "mpic:checks-region": target["region"]},
                 opts=child)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from plan import aws as planners
+from plan.failover import FailoverPlan
 from components.aws.hosts import Coordinator, FailoverEndpoint, InterRegionNetwork, PerspectiveRegion
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.pki import KitCa
@@ -242,12 +243,13 @@ def test_failover_records_primary_and_secondary_with_health_checks():
             "region": "us-east-1", "domain": "mpic.example.com", "zone_id": "Z0MOCK",
             "primary": {"region": "us-east-1", "alb_dns_name": "a.elb.us-east-1.amazonaws.com", "alb_zone_id": "ZA"},
             "standby": {"region": "us-east-2", "alb_dns_name": "b.elb.us-east-2.amazonaws.com", "alb_zone_id": "ZB"},
+            "check": FailoverPlan("mpic.example.com", interval_s=10, failure_threshold=2, ttl_s=60),
         }, opts=pulumi.ResourceOptions(providers=[p]))
 
     run = run_component(build)
     checks = {c.outputs["id"]: c for c in of_type(run, "aws:route53/healthCheck:HealthCheck")}
-    assert {(c.inputs["type"], c.inputs["resourcePath"], c.inputs["port"]) for c in checks.values()} == {
-        ("HTTPS", "/readyz", 443)}
+    assert {(c.inputs["type"], c.inputs["resourcePath"], c.inputs["port"], c.inputs["requestInterval"],
+             c.inputs["failureThreshold"]) for c in checks.values()} == {("HTTPS", "/readyz", 443, 10, 2)}
     records = {r.inputs["failoverRoutingPolicies"][0]["type"]: r for r in of_type(run, "aws:route53/record:Record")}
     assert set(records) == {"PRIMARY", "SECONDARY"}
     assert records["PRIMARY"].inputs["aliases"][0]["name"] == "a.elb.us-east-1.amazonaws.com"
@@ -261,7 +263,8 @@ def test_failover_records_primary_and_secondary_with_health_checks():
 def test_failover_without_standby_has_only_a_primary_record():
     def build():
         FailoverEndpoint("fo", {"region": "us-east-1", "domain": "mpic.example.com", "zone_id": "Z", "standby": None,
-                                "primary": {"region": "us-east-1", "alb_dns_name": "a", "alb_zone_id": "ZA"}},
+                                "primary": {"region": "us-east-1", "alb_dns_name": "a", "alb_zone_id": "ZA"},
+                                "check": FailoverPlan("mpic.example.com", 30, 3, 60)},
                          opts=pulumi.ResourceOptions(providers=[provider("us-east-1")]))
 
     run = run_component(build)

@@ -104,7 +104,8 @@ def test_margin_alarm_follows_a_region_down_and_back(healed):
 
 
 def _readyz(fleet) -> int:
-    return api_request(fleet["coordinator_url"], fleet["ca_cert"], path="/readyz", timeout=10)[0]
+    return api_request(fleet["coordinator_url"], fleet["ca_cert"], path="/readyz", timeout=10,
+                       resolver=fleet.get("client_resolver"))[0]
 
 
 def test_readyz_turns_503_below_the_quorum_and_200_after_heal(healed):

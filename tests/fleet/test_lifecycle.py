@@ -32,12 +32,20 @@ def _region_dig(fleet, name: str, rtype: str) -> str:
     return run(["kdig", "@127.0.0.1", "+dnssec", "+time=2", name, rtype], netns=region["netns"], check=False).stdout
 
 
+VOLATILE = ("canary", "coordinator_sites")
+"""Status keys that report what happens while the fleet runs (the canary's last run, health checks)."""
+
+
+def _stable(status: dict) -> dict:
+    return {k: v for k, v in status.items() if k not in VOLATILE}
+
+
 def test_up_is_idempotent(fleet):
     before = State.load(fleet["stack"]).data["processes"]
     t = time.monotonic()
     again = fleetmod.up(fleet["stack"])
     assert time.monotonic() - t < 10
-    assert again == fleet
+    assert _stable(again) == _stable(fleet)
     after = State.load(fleet["stack"]).data["processes"]
     assert {k: v["pid"] for k, v in after.items()} == {k: v["pid"] for k, v in before.items()}
 
@@ -45,7 +53,7 @@ def test_up_is_idempotent(fleet):
 def test_status_json_cli(fleet):
     res = cli("status", "--json")
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout) == fleet
+    assert _stable(json.loads(res.stdout)) == _stable(fleet)
     plain = cli("status")
     assert plain.returncode == 0 and "coordinator" in plain.stdout
 

@@ -18,10 +18,8 @@ from plan.local import (
     one_way_delay_ms,
     plan_fleet,
     stack_slug,
-    tld_of,
-    zone_for_name,
-    zone_parents,
 )
+from plan.dnsnames import tld_of, zone_for_name, zone_parents
 
 
 def spec(code: str) -> RegionSpec:

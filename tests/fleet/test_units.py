@@ -137,7 +137,7 @@ def test_knot_and_unbound_configs(tmp_path):
     hap = lb.region_haproxy(region, ca=tmp_path / "ca", check_pem=tmp_path / "p", sock=tmp_path / "s")
     assert "uri /readyz" in hap and all(f"{h.lan_ip}:8443" in hap for h in region.replicas)
     assert "mode tcp" in hap  # TLS passthrough: mTLS ends at the replica
-    chap = lb.coordinator_haproxy(plan, tls_pem=tmp_path / "c.pem", sock=tmp_path / "s", internal_offset=1000)
+    chap = lb.coordinator_haproxy(plan.sites[0], tls_pem=tmp_path / "c.pem", sock=tmp_path / "s", internal_offset=1000)
     assert "retry-on conn-failure" in chap and "ssl crt" in chap
     assert "server c1 127.0.0.1:8001 check port 9001" in chap  # health from the replica's internal listener
     assert "unless { path /mpic /v1/mpic /readyz }" in chap and "gt 1048576" in chap
@@ -153,7 +153,7 @@ def test_haproxy_accepts_both_configs(tmp_path):
     pem.write_text(cert.read_text() + key.read_text())
     plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
     for name, text in (("region", lb.region_haproxy(plan.regions[0], ca=ca.cert_path, check_pem=pem, sock=tmp_path / "r")),
-                       ("coordinator", lb.coordinator_haproxy(plan, tls_pem=pem, sock=tmp_path / "c", internal_offset=1000))):
+                       ("coordinator", lb.coordinator_haproxy(plan.sites[0], tls_pem=pem, sock=tmp_path / "c", internal_offset=1000))):
         conf = tmp_path / f"{name}.cfg"
         conf.write_text(text)
         res = subprocess.run(["haproxy", "-c", "-f", str(conf)], capture_output=True, text=True)

@@ -106,11 +106,16 @@ class Target:
     def request(self, path: str, body: Any = None, *, api_key: str | None | bool = True, bearer: bool = False,
                 raw: bytes | None = None, timeout: float = 30) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET")
-        req.add_header("content-type", "application/json")
         key = self.api_key if api_key is True else (api_key or None)
+        headers = {"content-type": "application/json"}
         if key:
-            req.add_header("authorization" if bearer else "x-api-key", f"Bearer {key}" if bearer else key)
+            headers["authorization" if bearer else "x-api-key"] = f"Bearer {key}" if bearer else key
+        if self.status.get("client_resolver"):  # a failed-over name in the fleet's own DNS
+            from local.client import api_request
+            return api_request(self.url, self.ca, "POST" if data is not None else "GET", data, timeout=timeout,
+                               path=path, resolver=self.status["client_resolver"], headers=headers)
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET",
+                                     headers=headers)
         ctx = ssl.create_default_context(cafile=self.ca or None)  # deployed APIs may use a public CA
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
         try:

@@ -97,7 +97,7 @@ def test_egress_is_local(local_target):
 def test_perspectives_refuse_plain_http_and_certless_clients(local_target):
     """What the coordinator calls (each region's backbone address, TLS passed through to a
     perspective host) refuses plain HTTP and clients without the kit CA's certificate."""
-    (coord,) = local_target.hosts("coordinator")
+    coord = local_target.hosts("coordinator")[0]
     ch = local_target.host(coord)
     for entry in local_target.hosts("lb"):
         url = f"{entry['address']}:{PERSPECTIVE_PORT}"
@@ -110,12 +110,14 @@ def test_perspectives_refuse_plain_http_and_certless_clients(local_target):
 
 
 def test_coordinator_replicas_and_tls(local_target):
-    (coord,) = local_target.hosts("coordinator")
-    host = local_target.host(coord)
-    socks = _listening(host)
-    public = {s for s in socks if s[1] != "127.0.0.1"}
-    assert public == {("tcp", coord["address"], 443)}, f"unexpected public listeners: {public}"
-    assert len([s for s in socks if s[1] == "127.0.0.1"]) >= 2, "coordinator runs >= 2 replicas"
+    """Every coordinator site (the standby too): only its load balancer's TLS port is public, >= 2 replicas."""
+    sites = local_target.hosts("coordinator")
+    assert len(sites) == (2 if local_target.status.get("client_resolver") else 1)
+    for coord in sites:
+        socks = _listening(local_target.host(coord))
+        public = {s for s in socks if s[1] != "127.0.0.1"}
+        assert public == {("tcp", coord["address"], 443)}, f"{coord['name']}: unexpected public listeners: {public}"
+        assert len([s for s in socks if s[1] == "127.0.0.1"]) >= 2, f"{coord['name']} runs >= 2 replicas"
     status, body = local_target.request("/readyz", api_key=False)
     assert (status, body) == (200, {"status": "ready"})  # a quorum of perspectives in >= 2 RIRs answers
     for internal in ("/healthz", "/metrics"):  # on each replica's internal listener only
