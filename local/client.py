@@ -11,10 +11,9 @@ import ipaddress
 import json
 import socket
 import ssl
-import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from local.proc import run
 
@@ -118,20 +117,6 @@ class RetryPolicy:
             yield delay
             spent += delay
             delay = min(delay * 2, self.cap)
-
-
-def mpic_with_retry(status: dict[str, Any], body: dict, policy: RetryPolicy = RetryPolicy(), timeout: float = 30,
-                    sleep: Callable[[float], None] = time.sleep) -> tuple[int, Any, int]:
-    """:func:`mpic` under ``policy``: ``(status, body, attempts)`` of the last attempt."""
-    attempts = 1
-    code, resp = mpic(status, body, timeout)
-    for delay in policy.delays():
-        if code not in policy.retry_on:
-            break
-        sleep(delay)
-        attempts += 1
-        code, resp = mpic(status, body, timeout)
-    return code, resp, attempts
 
 
 def mpic(status: dict[str, Any], body: dict, timeout: float = 30) -> tuple[int, Any]:
