@@ -19,6 +19,8 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    # a check's own timeout (else HAProxy uses inter, 500 ms: too tight on a loaded machine)
+    timeout check 2s
     retries 3
     option redispatch
 frontend perspective
@@ -58,6 +60,7 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout http-request 10s
+    timeout check 2s
     retries 3
     option redispatch 1
     # a replica killed mid-request: the request (buffered in full) is replayed on the other one
@@ -75,6 +78,6 @@ backend coordinators
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter 500ms fastinter 250ms fall 2 rise 2 check
+    default-server inter 500ms fastinter 250ms fall 3 rise 2 check
 {servers}
 """
