@@ -50,7 +50,7 @@ def test_example_stack_loads():
                                          "publicAccessCidrs": ["0.0.0.0/0"]}}}}, "whole Internet"),
     ({"clusters": {"eu-west-1": {"eks": {"subnetIds": ["subnet-1", "subnet-2"], "nodeCount": 1}}}},
      "greater than or equal to 2"),
-    ({"unknownKey": 1}, "Extra inputs are not permitted"),
+    ({"unknownKey": 1}, "mpic:k8s.unknownKey: unknown key"),
 ])
 def test_bad_settings_name_the_key(k8s, message):
     with pytest.raises(ConfigError) as exc:
