@@ -148,7 +148,8 @@ ACCOUNT = "000000000000"
 
 def install_default_hooks(mocks: RecordingMocks) -> RecordingMocks:
     """Computed outputs of the AWS and TLS resources the kit uses, and the invokes it makes
-    (availability zones, Route53 zone lookup). Values are plausible, region-aware and stable."""
+    (availability zones, Route53 zone lookup, the caller's account). Values are plausible,
+    region-aware and stable."""
 
     def region(args) -> str:
         return mocks.region_of(getattr(args, "provider", None)) or "us-east-1"
@@ -207,6 +208,12 @@ def install_default_hooks(mocks: RecordingMocks) -> RecordingMocks:
         "aws:iam/instanceProfile:InstanceProfile": lambda a: {"arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/"
                                                                      f"{a.name}"},
         "aws:cloudwatch/eventRule:EventRule": arn_of("events", "rule/"),
+        "aws:cloudwatch/logGroup:LogGroup": arn_of("logs", "log-group:"),
+        "aws:cloudwatch/metricAlarm:MetricAlarm": arn_of("cloudwatch", "alarm:"),
+        "aws:scheduler/schedule:Schedule": arn_of("scheduler", "schedule/default/"),
+        "aws:sns/topic:Topic": arn_of("sns", ""),
+        "aws:kms/key:Key": lambda a: {"arn": f"arn:aws:kms:{region(a)}:{ACCOUNT}:key/{_fake_id(a.name)}",
+                                      "keyId": _fake_id(a.name)},
         "tls:index/privateKey:PrivateKey": lambda a: {"privateKeyPem": _PEM.format(kind="PRIVATE KEY"),
                                                       "publicKeyPem": _PEM.format(kind="PUBLIC KEY")},
         "tls:index/selfSignedCert:SelfSignedCert": lambda a: {"certPem": _PEM.format(kind="CERTIFICATE")},
@@ -223,10 +230,16 @@ def install_default_hooks(mocks: RecordingMocks) -> RecordingMocks:
 
     def zone(args):
         name = str(args.args.get("name") or "example.com")
-        return {"zoneId": "Z0MOCKZONE00001", "id": "Z0MOCKZONE00001", "name": name}
+        zone_id = f"Z0MOCK{_fake_id('zone', name)[:9].upper()}"  # a fake id of its own per zone name
+        return {"zoneId": zone_id, "id": zone_id, "name": name}
+
+    def identity(args):
+        return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mpic-plan", "userId": "AIDAMPICPLAN",
+                "id": ACCOUNT}
 
     mocks.call_hooks.setdefault("aws:index/getAvailabilityZones:getAvailabilityZones", zones)
     mocks.call_hooks.setdefault("aws:route53/getZone:getZone", zone)
+    mocks.call_hooks.setdefault("aws:index/getCallerIdentity:getCallerIdentity", identity)
 
     def instances(args):
         r = region(args)

@@ -19,3 +19,5 @@ class StackSecrets:
     """``mpic:kubeconfig`` (k8s target): one kubeconfig with a context per existing cluster."""
     kubeconfigs: pulumi.Output | None = None
     """``mpic:kubeconfigs`` (k8s target): entry name -> kubeconfig, for clusters kept apart."""
+    canary_tsig_secret: pulumi.Output | None = None
+    """``mpic:canaryTsigSecret`` (k8s target): the TSIG secret of the canary's RFC 2136 updates."""

@@ -15,8 +15,9 @@ from config.settings_base import TargetSettings
 
 CRON_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
 """Intervals a cron schedule (``*/N``) runs evenly: the divisors of 60."""
-SECRET_KEYS: frozenset[str] = frozenset({"canaryTsigSecret"})
+TSIG_SECRET_KEY = "canaryTsigSecret"
 """k8s: the TSIG secret (base64) the canary signs its RFC 2136 updates with."""
+SECRET_KEYS: frozenset[str] = frozenset({TSIG_SECRET_KEY})
 _HOST = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
@@ -55,6 +56,8 @@ class CanarySettings(TargetSettings):
     fleet to its own Knot (RFC 2136 too)."""
     pushgateway: str = "http://prometheus-pushgateway.monitoring.svc:9091"
     """k8s: the Prometheus Pushgateway the CronJob pushes its metrics to (the rules read them)."""
+    hosted_zone: str | None = Field(None, pattern=_HOST)
+    """AWS: the Route53 public hosted zone that holds the canary name; default ``mpic:testDomain``."""
 
     @field_validator("interval")
     @classmethod

@@ -15,7 +15,7 @@ import datetime as dt
 import ipaddress
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from config.br import (

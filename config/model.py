@@ -323,6 +323,11 @@ class StackConfig(BaseModel):
         """``mpic:canary.domain``, default ``canary.<testDomain>``."""
         return self.canary.domain or f"canary.{self.test_domain}"
 
+    @property
+    def canary_hosted_zone(self) -> str:
+        """``mpic:canary.hostedZone`` (AWS), default ``mpic:testDomain``."""
+        return self.canary.hosted_zone or self.test_domain
+
     def evaluation_date(self, today: dt.date | None = None) -> dt.date:
         return self.as_of or today or dt.date.today()
 

@@ -161,9 +161,11 @@ def machine_architecture() -> Architecture:
 
 
 def needed(fleet: StackConfig) -> list[tuple[str, str]]:
-    """``(kind, name)`` of every artifact the fleet's target deploys."""
+    """``(kind, name)`` of every artifact the fleet's target deploys (aws-hosts: the hosts' wheelhouse
+    and, for the canary function, the coordinator's Lambda zip)."""
     if fleet.target == "aws-hosts":
-        return [("wheelhouse", wheelhouse_name(PLATFORMS[fleet.aws.architecture]))]
+        canary = [("lambda", lambda_name("coordinator", fleet.aws.architecture))] if fleet.canary.enabled else []
+        return [("wheelhouse", wheelhouse_name(PLATFORMS[fleet.aws.architecture]))] + canary
     if fleet.target == "aws-lambda":
         return [("lambda", lambda_name(role, fleet.aws.architecture)) for role in LAMBDA_HANDLERS]
     if fleet.target == "local":
@@ -195,7 +197,10 @@ def require_artifacts(fleet: StackConfig, root: Path = KIT_ROOT) -> Built:
         artifact = manifest.find(kind, name)
         path = artifact_path(artifact, dist) if artifact is not None else None
         if artifact is None or path is None or not path.exists():
-            raise PlanError(f"{dist / MANIFEST}: no {kind} {name} (target {fleet.target} deploys it). Run "
+            why = f"target {fleet.target} deploys it"
+            if fleet.target == "aws-hosts" and kind == "lambda":
+                why += f" as the canary function; {NAMESPACE}:canary.enabled: false would not need it"
+            raise PlanError(f"{dist / MANIFEST}: no {kind} {name} ({why}). Run "
                             f"{BUILD_COMMAND} (all artifacts) or {BUILD_COMMAND} {_build_kind(kind)}.",
                             key=key, value=fleet.target, fix=f"run {BUILD_COMMAND}")
         found.append(artifact)

@@ -19,7 +19,6 @@ from typing import Any
 from config.catalog import Location, load_catalog
 from config.errors import PlanError
 from config.model import StackConfig
-from config.target_aws import AwsSettings
 from plan import runtime
 
 SLOT_PREFIX = 20
@@ -256,7 +255,8 @@ def name_tags(name: str, role: str, region: str) -> dict[str, str]:
 # ------------------------------------------------------------------------------- the manifest
 def fleet_manifest(fleet: StackConfig) -> dict[str, Any]:
     """The compliance-relevant config as raw ``mpic:`` keys, registered as a resource so the
-    policy pack can re-run :func:`config.compliance.check_stack` on exactly this fleet."""
+    policy pack can re-run :func:`config.compliance.check_stack` on exactly this fleet (and find
+    the artifacts it deploys: ``canary`` only when the canary is off)."""
 
     def loc(p: Location) -> Any:
         if p.provider == "site":
@@ -279,6 +279,8 @@ def fleet_manifest(fleet: StackConfig) -> dict[str, Any]:
         raw["quorum"] = fleet.quorum
     if fleet.as_of is not None:
         raw["asOf"] = fleet.as_of.isoformat()
+    if not fleet.canary.enabled:  # aws-hosts deploys the coordinator's Lambda zip only for the canary
+        raw["canary"] = {"enabled": False}
     return raw
 
 

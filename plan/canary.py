@@ -83,6 +83,12 @@ class CanaryPlan:
         return "0 * * * *" if self.interval_minutes == 60 else f"*/{self.interval_minutes} * * * *"
 
 
+def in_zone(name: str, zone: str) -> bool:
+    """``name`` is ``zone`` or a name under it (case-insensitive, trailing dots ignored)."""
+    name, zone = name.lower().rstrip("."), zone.lower().rstrip(".")
+    return name == zone or name.endswith("." + zone)
+
+
 def plan_canary(fleet: StackConfig) -> CanaryPlan | None:
     """The canary of ``fleet``; None when ``mpic:canary.enabled`` is false."""
     c = fleet.canary

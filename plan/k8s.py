@@ -21,6 +21,7 @@ import yaml
 
 from plan import k8s_objects as o
 from plan import outputs, runtime
+from plan.k8s_canary import K8sCanaryPlan, plan_k8s_canary, validate_canary
 from config.catalog import lookup
 from config.errors import ConfigError
 from config.model import NAMESPACE, StackConfig
@@ -109,6 +110,8 @@ class FleetPlan:
     coordinator_hostname: str
     coordinator_cert_dns_names: tuple[str, ...]
     failover: FailoverPlan | None
+    canary: K8sCanaryPlan | None = None
+    """The canary, next to the primary hub's coordinator (None with ``mpic:canary.enabled: false``)."""
 
     def cluster(self, region: str) -> ClusterPlan:
         return next(c for c in self.clusters if c.region == region)
@@ -150,6 +153,7 @@ def validate(fleet: StackConfig) -> None:
         if extra:
             raise _err(f"{KEY}.clusters", extra, f"labMode runs on the hub's cluster ({k.hub}) only; remove "
                        f"{', '.join(extra)} or set labMode: false.")
+        validate_canary(fleet)
         return
     if not k.hub_egress_cidrs:
         raise _err(f"{KEY}.hubEgressCidrs", [], "missing. Every perspective's load balancer admits only the hub "
@@ -173,6 +177,7 @@ def validate(fleet: StackConfig) -> None:
                        "would leave from one place (BR 3.2.2.9 needs each perspective in its own region). "
                        "Give each its own cluster.")
         seen[ident] = code
+    validate_canary(fleet)
 
 
 def _cluster_plan(fleet: StackConfig, region: str) -> ClusterPlan:
@@ -263,6 +268,8 @@ def plan_coordinator(fleet: StackConfig, region: str, perspectives: tuple[Perspe
     hostname = f"{label}.{k.coordinator_hostname}"
     names = {"tls": f"{base}-tls", "client": f"{base}-client-tls", "app": f"{base}-secrets"}
     ingress = o.ip_block_peers(k.coordinator_source_cidrs) if k.coordinator_source_cidrs else None
+    if ingress is not None and fleet.canary.enabled and region == k.hub:  # the canary calls from inside
+        ingress.append({"podSelector": {"matchLabels": _labels("canary", dns_label(region))[1]}})
     annotations = None if k.lab_mode else {"external-dns.alpha.kubernetes.io/hostname": hostname}
     objects = {
         "namespace": o.namespace(ns, {"app.kubernetes.io/part-of": PART_OF, "mpic-fleet.io/region": label}),
@@ -299,11 +306,22 @@ def plan_fleet(fleet: StackConfig) -> FleetPlan:
         failover = FailoverPlan(zone_id=k.failover_zone_id, hostname=k.coordinator_hostname,
                                 primary=coordinators[0].hostname, secondary=coordinators[1].hostname)
     dns_names = (k.coordinator_hostname,) + tuple(c.hostname for c in coordinators)
+    service_name = f"mpic-coordinator.{k.namespace}-coordinator.svc"  # in-cluster: the canary's URL
     if k.lab_mode:
-        dns_names += (f"mpic-coordinator.{k.namespace}-coordinator.svc", "localhost")  # kubectl port-forward
+        dns_names += (service_name, "localhost")  # kubectl port-forward
+    elif fleet.canary.enabled:
+        dns_names += (service_name,)
     return FleetPlan(lab_mode=k.lab_mode, clusters=clusters, perspectives=perspectives, coordinators=coordinators,
                      coordinator_hostname=k.coordinator_hostname, coordinator_cert_dns_names=dns_names,
-                     failover=failover)
+                     failover=failover, canary=_canary(fleet, coordinators[0], service_name))
+
+
+def _canary(fleet: StackConfig, hub: CoordinatorPlan, service_name: str) -> K8sCanaryPlan | None:
+    labels, selector = _labels("canary", dns_label(hub.region))
+    return plan_k8s_canary(fleet, cluster=hub.region, namespace=hub.namespace,
+                           labels={**labels, "mpic-fleet.io/region": dns_label(hub.region)}, selector=selector,
+                           coordinator_selector=hub.selector, coordinator_url=f"https://{service_name}",
+                           ca_secret=hub.tls_secret_name)
 
 
 def all_manifests(plan: FleetPlan) -> list[tuple[str, dict[str, Any]]]:
@@ -313,6 +331,8 @@ def all_manifests(plan: FleetPlan) -> list[tuple[str, dict[str, Any]]]:
         out += [(p.cluster, m) for m in p.objects.values()] + [(p.cluster, p.service)]
     for c in plan.coordinators:
         out += [(c.region, m) for m in c.objects.values()]
+    if plan.canary is not None:
+        out += [(plan.canary.cluster, m) for m in plan.canary.objects.values()]
     return out
 
 

@@ -43,6 +43,8 @@ PRICES: dict[str, float] = {
     "route53_health_check_aws": 0.50, "route53_health_check_https": 1.00,
     "secrets_manager_secret_month": 0.40,
     "cloudwatch_logs_gb": 0.50,
+    "cloudwatch_alarm_month": 0.10,     # a standard-resolution metric alarm
+    "kms_key_month": 1.00,              # a customer managed key (requests of the canary's alarms: free tier)
     "data_transfer_inter_region_gb": 0.02,
     "data_transfer_internet_gb": 0.09,
 }
@@ -66,6 +68,7 @@ ASSUMPTIONS: dict[str, float] = {
     "lb_capacity_units": 1.0,               # LCU/NLCU per load balancer, averaged
     "perspective_lambda_ms": 300.0, "coordinator_lambda_ms": 800.0,
     "log_gb_per_function": 1.0,
+    "canary_lambda_ms": 30000.0,            # a canary run (Route53's change propagation dominates)
     "hours_per_month": HOURS_PER_MONTH,     # hours every always-on resource runs (instances, LBs, IPs)
 }
 """The usage the estimate assumes; ``mpic plan --usage FILE.yaml`` overrides any of them."""
@@ -186,14 +189,17 @@ def _nat(r: Priced, _: dict, u: Usage) -> list[Charge]:
 
 def _lambda(r: Priced, _: dict, u: Usage) -> list[Charge]:
     tags = r.props.get("tags") or {}
+    f = factor(r.region)
+    logs = Charge(u["log_gb_per_function"], "GB of logs", PRICES["cloudwatch_logs_gb"] * f, "CloudWatch Logs")
+    if tags.get("mpic:role") == "canary":  # its runs are priced on its schedule
+        return [logs]
     coordinator = tags.get("mpic:role") == "coordinator"
     ms = u["coordinator_lambda_ms" if coordinator else "perspective_lambda_ms"]
     n = u["validations_per_month"]
     gb = float(r.props.get("memorySize") or 128) / 1024
-    f = factor(r.region)
     lines = [Charge(n, "request", PRICES["lambda_request"] * f, f"{n:,.0f} invocations"),
              Charge(n * ms / 1000 * gb, "GB-second", PRICES["lambda_gb_second"] * f, f"{ms:g} ms at {gb:g} GB each"),
-             Charge(u["log_gb_per_function"], "GB of logs", PRICES["cloudwatch_logs_gb"] * f, "CloudWatch Logs")]
+             logs]
     if not coordinator and not r.props.get("vpcConfig"):  # in a VPC the internet gateway line counts it
         gb_out = u["perspective_egress_gb"]
         lines.append(Charge(gb_out, "GB out", PRICES["data_transfer_internet_gb"] * f,
@@ -213,12 +219,31 @@ def _provisioned(r: Priced, by_name: dict, u: Usage) -> list[Charge]:
                    f"{n} provisioned environment(s) x {gb:g} GB")]
 
 
-def _warmup(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    expr = str(r.props.get("scheduleExpression") or "")
+def _minutes(expr: Any) -> int:
+    """``rate(N minutes)`` -> N (5 when the expression says otherwise)."""
     try:
-        minutes = int(expr.split("(")[1].split()[0])
+        return int(str(expr).split("(")[1].split()[0])
     except (IndexError, ValueError):
-        minutes = 5
+        return 5
+
+
+def _canary_runs(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    minutes, gb, ms = _minutes(r.props.get("scheduleExpression")), 0.25, u["canary_lambda_ms"]
+    runs, f = u["hours_per_month"] * 60 / minutes, factor(r.region)
+    return [Charge(runs, "run", PRICES["lambda_request"] * f, f"a canary run every {minutes} min"),
+            Charge(runs * ms / 1000 * gb, "GB-second", PRICES["lambda_gb_second"] * f, f"{ms:g} ms at {gb:g} GB each")]
+
+
+def _alarm(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    return [Charge(1, "alarm-month", PRICES["cloudwatch_alarm_month"] * factor(r.region), "CloudWatch alarm")]
+
+
+def _kms_key(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    return [Charge(1, "key-month", PRICES["kms_key_month"], "KMS customer managed key")]
+
+
+def _warmup(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    minutes = _minutes(r.props.get("scheduleExpression"))
     calls = u["hours_per_month"] * 60 / minutes
     return [Charge(calls, "invocation", (PRICES["lambda_request"] + 0.1 * PRICES["lambda_gb_second"]) * factor(r.region),
                    f"warm-up every {minutes} min (a request + 0.1 GB-second)")]
@@ -271,6 +296,9 @@ PRICERS: dict[str, Pricer] = {
     "aws:lambda/function:Function": _lambda,
     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": _provisioned,
     "aws:cloudwatch/eventRule:EventRule": _warmup,
+    "aws:scheduler/schedule:Schedule": _canary_runs,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:kms/key:Key": _kms_key,
     "aws:apigateway/restApi:RestApi": _apigw,
     "aws:route53/healthCheck:HealthCheck": _health_check,
     "aws:secretsmanager/secret:Secret": _secret,

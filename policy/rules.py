@@ -8,6 +8,7 @@ ingress, IMDSv2, encryption, explicit providers, routes, least privilege) here.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any, Callable, Iterable
 
@@ -258,10 +259,37 @@ BROAD_MANAGED_POLICIES = {
 }
 
 
+ROUTE53_CHANGE = "route53:ChangeResourceRecordSets"
+ROUTE53_NAMES_CONDITION = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+def _covers(action: str, wanted: str) -> bool:
+    """IAM action ``action`` (``*`` and ``?`` wildcards, case-insensitive) grants ``wanted``."""
+    return fnmatch.fnmatchcase(wanted.lower(), str(action).lower())
+
+
+def _route53_change(s: dict, actions: list, resources: list) -> str | None:
+    """Why a statement granting record changes is too broad (None when it is not): the one action,
+    on named hosted zones, limited to named records (the canary may UPSERT its one TXT record)."""
+    if s.get("Effect") != "Allow" or not any(_covers(a, ROUTE53_CHANGE) for a in actions):
+        return None
+    wide = [a for a in actions if _covers(a, ROUTE53_CHANGE) and a != ROUTE53_CHANGE]
+    if wide:
+        return f"allows {', '.join(wide)}; grant {ROUTE53_CHANGE} alone"
+    if not resources or any("*" in str(x) for x in resources):
+        return f"allows {ROUTE53_CHANGE} on {', '.join(map(str, resources)) or 'every zone'}; name the hosted zone ARN"
+    cond = s.get("Condition")
+    names = cond.get("ForAllValues:StringEquals", {}).get(ROUTE53_NAMES_CONDITION) if isinstance(cond, dict) else None
+    if not names or any("*" in str(n) for n in ([names] if isinstance(names, str) else names)):
+        return (f"allows {ROUTE53_CHANGE} on any record of the zone; limit it with ForAllValues:StringEquals on "
+                f"{ROUTE53_NAMES_CONDITION}")
+    return None
+
+
 def least_privilege(items: list[Res]) -> list[Violation]:
     """Role policies grant invoke/read of secrets on named resources only (no ``*``, no broad
     managed policy): the coordinator invokes exactly its perspective functions; a host reads only
-    its own material."""
+    its own material; DNS record changes name the zone and the records (the canary's one TXT)."""
     out = []
     for r in items:
         if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
@@ -278,7 +306,10 @@ def least_privilege(items: list[Res]) -> list[Violation]:
             actions = [actions] if isinstance(actions, str) else actions
             resources = s.get("Resource") or []
             resources = [resources] if isinstance(resources, str) else resources
-            if s.get("Effect") == "Allow" and any(a == "*" or a in SCOPED_ACTIONS or a.endswith(":*") for a in actions) \
+            why = _route53_change(s, actions, resources)
+            if why:
+                out.append(Violation("least-privilege", r.name, f"{r.name}: {why}.", r.urn))
+            elif s.get("Effect") == "Allow" and any(a == "*" or a in SCOPED_ACTIONS or a.endswith(":*") for a in actions) \
                     and any("*" in str(x) for x in resources):
                 out.append(Violation("least-privilege", r.name,
                                      f"{r.name}: allows {', '.join(actions)} on {', '.join(map(str, resources))}; "

@@ -22,6 +22,7 @@ from components.aws.hosts import (
     PerspectiveRegion,
     RuntimeArgs,
 )
+from components.aws.canary import Canary
 from components.aws.runtime import RuntimeBucket
 from plan.aws import (
     AMAZON_ROOT_CA_1,
@@ -42,6 +43,7 @@ from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
 from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
+from plan.aws_canary import AwsCanaryPlan, canary_env, plan_aws_canary
 from plan.failover import plan_failover
 from plan.outputs import STATUS_KEYS
 
@@ -83,9 +85,39 @@ def runtime_bucket(fleet: StackConfig, built: Built, provider: aws.Provider) -> 
             "prefix": prefix, "files": files}
 
 
+def canary_plan(fleet: StackConfig, built: Built) -> AwsCanaryPlan | None:
+    """The canary's plan (None when ``mpic:canary.enabled`` is false): validated before any
+    resource exists; it runs the coordinator's built Lambda zip."""
+    if not fleet.canary.enabled:
+        return None
+    zip_ = built.get("lambda", lambda_name("coordinator", fleet.aws.architecture))
+    return plan_aws_canary(fleet, str(built.path(zip_)))
+
+
+def canary(fleet: StackConfig, plan: AwsCanaryPlan | None, provider: aws.Provider,
+           coordinator_url: pulumi.Input[str], secrets: StackSecrets) -> dict[str, Any]:
+    """The canary in the coordinator's region, watching ``coordinator_url`` (the public base URL);
+    returns its stack outputs (none when it is off)."""
+    if plan is None:
+        return {}
+    # Only the canary's own zone, looked up by name through the coordinator region's provider.
+    zone = aws.route53.get_zone_output(name=plan.hosted_zone, private_zone=False,
+                                       opts=pulumi.InvokeOptions(provider=provider))
+    env = pulumi.Output.all(coordinator_url, zone.zone_id).apply(
+        lambda a: canary_env(fleet, plan, coordinator_url=a[0], zone_id=a[1]))
+    component = Canary(plan.name, {
+        "plan": plan, "zone_id": zone.zone_id, "env": env,
+        "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
+    }, opts=pulumi.ResourceOptions(providers=[provider]))
+    return {"canary_function": component.function_name, "canary_alarms": component.alarm_names,
+            "canary_alarm_topic": component.topic_arn}
+
+
 def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dict[str, Any]:
-    """Target ``aws-hosts``: perspective regions, coordinators (primary + standby), peering, failover."""
+    """Target ``aws-hosts``: perspective regions, coordinators (primary + standby), peering, failover,
+    the canary."""
     plan = plan_hosts(fleet)
+    canary_p = canary_plan(fleet, built)
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
@@ -138,7 +170,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         return {"region": c.region, "alb_dns_name": coordinators[c.region].alb_dns_name,
                 "alb_zone_id": coordinators[c.region].alb_zone_id}
 
-    failover = FailoverEndpoint("coordinator-failover", {
+    FailoverEndpoint("coordinator-failover", {
         "region": plan.coordinators[0].region, "domain": a.domain, "zone_id": zone.zone_id,
         "primary": target(plan.coordinators[0]),
         "standby": target(plan.coordinators[1]) if len(plan.coordinators) > 1 else None,
@@ -162,12 +194,15 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         "coordinator_regions": {c.role: c.region for c in plan.coordinators},
         "coordinator_albs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
         "kit_ca_cert": ca.cert_pem,
+        **canary(fleet, canary_p, primary_provider, f"https://{a.domain}", secrets),
     }
 
 
 def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dict[str, Any]:
-    """Target ``aws-lambda``: a perspective function per region, the coordinator behind API Gateway."""
+    """Target ``aws-lambda``: a perspective function per region, the coordinator behind API Gateway,
+    the canary."""
     plan = plan_lambda(fleet)
+    canary_p = canary_plan(fleet, built)
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
@@ -198,4 +233,6 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
         "perspective_endpoints": {p.code: functions[p.code].function_arn.apply(lambda arn: f"lambda:{arn}")
                                  for p in plan.perspectives},
         "coordinator_regions": {"primary": plan.coordinator_region},
+        **canary(fleet, canary_p, providers[plan.coordinator_region], base.apply(lambda u: u.removesuffix("/v1")),
+                 secrets),
     }

@@ -20,11 +20,14 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from components.aws.hosts import FailoverEndpoint
+from components.k8s.canary import CanaryWorkload
 from components.k8s.coordinator import CoordinatorWorkload
 from components.k8s.eks import EksCluster
 from components.k8s.link import InterclusterLink
 from components.k8s.perspective import PerspectiveWorkload
 from components.pki import CA_COMMON_NAME, KitCa
+from config.canary import TSIG_SECRET_KEY
+from config.errors import ConfigError
 from config.model import NAMESPACE, StackConfig
 from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
 from plan.artifacts import Built
@@ -119,7 +122,26 @@ def failover(fleet: StackConfig, plan: FleetPlan, aws_providers: AwsProviders,
 
 def plan_placeholders(fleet: StackConfig) -> dict[str, Any]:
     """``mpic plan``: stand-ins for the cluster secrets this program reads (never a credential)."""
-    return {f"{NAMESPACE}:{key}": value for key, value in fleet.k8s.placeholder_secrets().items()}
+    out = {f"{NAMESPACE}:{key}": value for key, value in fleet.k8s.placeholder_secrets().items()}
+    if fleet.canary.enabled:
+        out[f"{NAMESPACE}:{TSIG_SECRET_KEY}"] = "bXBpYyBwbGFuIHBsYWNlaG9sZGVyLCBub3QgYSBrZXk="  # not a key
+    return out
+
+
+def canary_tsig_secret(plan: FleetPlan, secrets: Any) -> pulumi.Input[str] | None:
+    """``mpic:canaryTsigSecret`` when the plan has a canary; ConfigError (before any resource) when
+    it is missing."""
+    if plan.canary is None:
+        return None
+    value = getattr(secrets, "canary_tsig_secret", None)
+    if value is None:
+        key = f"{NAMESPACE}:{TSIG_SECRET_KEY}"
+        fix = (f"pulumi config set --secret {key} SECRET, the base64 secret of the TSIG key the DNS primary "
+               f"accepts for updates of {plan.canary.canary.record} ({NAMESPACE}:canary.dns.keyName), or set "
+               f"{NAMESPACE}:canary.enabled: false")
+        raise ConfigError(f"{key}: missing; the canary signs its RFC 2136 updates with it. Fix: {fix}.",
+                          key=key, value=None, fix=fix)
+    return value
 
 
 def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
@@ -129,6 +151,7 @@ def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
     plan = plan_fleet(fleet)  # ConfigError (key, value, fix) before any resource: the program maps it
     creds = credentials or credentials_of(secrets)
     _check_credentials(plan, creds)
+    tsig = canary_tsig_secret(plan, secrets)
     aws_providers = AwsProviders()
     providers = {c.region: cluster_provider(c, creds, aws_providers) for c in plan.clusters}
     tls_provider = tls.Provider("tls")
@@ -154,7 +177,16 @@ def deploy(fleet: StackConfig, secrets: Any, built: Built | None = None,
         for c in plan.coordinators}
     if plan.failover is not None:
         failover(fleet, plan, aws_providers, list(coordinators.values()))  # Route53's API lives in us-east-1
+    out: dict[str, Any] = {}
+    if plan.canary is not None:
+        hub = coordinators[plan.canary.cluster]
+        canary = CanaryWorkload("canary", {
+            "plan": plan.canary, "namespace": hub.namespace, "tsig_secret": tsig,
+            "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda keys: keys[0]),
+        }, opts=pulumi.ResourceOptions(providers=[providers[plan.canary.cluster]], depends_on=[hub]))
+        out = {"canary_cronjob": canary.cronjob, "canary_alerts": plan.canary.alert_names}
     return {
+        **out,
         **status(fleet, plan),  # the smoke suite's keys (./scripts/mpic smoke STACK)
         "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda keys: keys[0]),
         "ca_cert": ca.cert_pem,

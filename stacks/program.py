@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pulumi
 
 from components.inputs import StackSecrets
+from config.canary import TSIG_SECRET_KEY
 from config.errors import ConfigError
 from config.gate import LAB_WARNING, compliance_gate
 from config.model import NAMESPACE, StackConfig
@@ -72,8 +73,9 @@ def read_config() -> tuple[StackConfig, StackSecrets]:
             f"pulumi config set --secret mpic:hashSecret \"$(openssl rand -hex 32)\".")
     kubeconfig = cfg.get_secret("kubeconfig") if fleet.target == "k8s" else None
     kubeconfigs = cfg.get_secret_object("kubeconfigs") if fleet.target == "k8s" else None
+    tsig = cfg.get_secret(TSIG_SECRET_KEY) if fleet.target == "k8s" else None
     return fleet, StackSecrets(api_keys=api_keys, hash_secret=hash_secret, kubeconfig=kubeconfig,
-                               kubeconfigs=kubeconfigs)
+                               kubeconfigs=kubeconfigs, canary_tsig_secret=tsig)
 
 
 def main() -> None:

@@ -16,13 +16,19 @@ KINDS: dict[tuple[str, str], type[pulumi.CustomResource]] = {
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("autoscaling/v2", "HorizontalPodAutoscaler"): k8s.autoscaling.v2.HorizontalPodAutoscaler,
+    ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
 }
+CUSTOM: frozenset[tuple[str, str]] = frozenset({("monitoring.coreos.com/v1", "PrometheusRule")})
+"""Kinds of a CRD the cluster must have (the Prometheus Operator's), created as custom resources."""
 
 _FIELDS = {"metadata": "metadata", "spec": "spec", "data": "data", "stringData": "string_data", "type": "type"}
 
 
 def create(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """Register ``manifest`` as the resource of its apiVersion/kind, named ``name``."""
+    if (manifest["apiVersion"], manifest["kind"]) in CUSTOM:
+        return k8s.apiextensions.CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"],
+                                                metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
     cls = KINDS[(manifest["apiVersion"], manifest["kind"])]
     kwargs = {_FIELDS[key]: value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
     return cls(name, opts=opts, **kwargs)

@@ -238,3 +238,32 @@ def test_policy_pack_lists_every_rule_as_a_mandatory_stack_policy():
     reported = []
     policies[1].validate(type("Args", (), {"resources": []})(), lambda msg, urn=None: reported.append(msg))
     assert reported == []
+
+
+_ZONE = "arn:aws:route53:::hostedzone/Z0EXAMPLE"
+_NAMES = {"ForAllValues:StringEquals": {
+    "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_mpic-canary.canary.fleet-test.example"]}}
+
+
+@pytest.mark.parametrize("statement, needle", [
+    ({"Action": "route53:*", "Resource": _ZONE, "Condition": _NAMES}, "allows route53:*"),
+    ({"Action": ["route53:Change*"], "Resource": _ZONE, "Condition": _NAMES}, "allows route53:Change*"),
+    ({"Action": "*", "Resource": _ZONE, "Condition": _NAMES}, "allows *"),
+    ({"Action": "route53:ChangeResourceRecordSets", "Resource": "*", "Condition": _NAMES}, "name the hosted zone"),
+    ({"Action": "route53:ChangeResourceRecordSets", "Resource": "arn:aws:route53:::hostedzone/*",
+      "Condition": _NAMES}, "name the hosted zone"),
+    ({"Action": "route53:ChangeResourceRecordSets", "Resource": _ZONE}, "any record of the zone"),
+    ({"Action": "route53:ChangeResourceRecordSets", "Resource": _ZONE, "Condition": {"ForAllValues:StringEquals": {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": "*.fleet-test.example"}}}, "any record of the zone"),
+])
+def test_least_privilege_flags_a_broad_dns_change_permission(hosts, statement, needle):
+    """The canary's conditioned UPSERT of one TXT passes (the example stacks); a wildcard action,
+    a wildcard zone or an unconditioned change does not."""
+    name = "canary-us-east-1-policy"
+    planned = json.loads(by_name(hosts, name).props["policy"])
+    assert "UpsertCanaryTxt" in {s["Sid"] for s in planned["Statement"]} and rules.least_privilege(hosts) == []
+    policy = json.dumps({"Statement": [{"Effect": "Allow", **statement}]})
+    (found,) = rules.least_privilege(patch(hosts, name, policy=policy))
+    assert found.resource == name and needle in found.message
+    deny = json.dumps({"Statement": [{"Effect": "Deny", **statement}]})
+    assert rules.least_privilege(patch(hosts, name, policy=deny)) == []

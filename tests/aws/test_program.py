@@ -157,7 +157,10 @@ def test_hosts_variants(overrides):
     wheels = [o.inputs["key"] for o in objects if o.inputs["key"].endswith(".whl")]
     assert wheels and all("x86_64" not in w for w in wheels if arch == "arm64")  # the wheelhouse of its arch
     (manifest,) = run.by_type("mpic:fleet:Manifest")
-    assert [a["name"] for a in manifest.inputs["artifacts"]] == [f"wheelhouse-{platform_tag}"]
+    # the hosts' wheelhouse and the coordinator's Lambda zip the canary function runs, of the same arch
+    assert [a["name"] for a in manifest.inputs["artifacts"]] == [f"wheelhouse-{platform_tag}", f"mpic-coordinator-{arch}"]
+    (fn,) = run.by_type("aws:lambda/function:Function")
+    assert fn.inputs["architectures"] == [arch] and fn.inputs["handler"] == "service.lambda_handler.canary_handler"
     templates = run.by_type("aws:ec2/launchTemplate:LaunchTemplate")
     assert all(t.inputs["imageId"].endswith(f"al2023-ami-kernel-default-{arch}") for t in templates)
 

@@ -28,7 +28,8 @@ ENTRY = PROGRAM  # the kit's own Pulumi program (__main__.py)
 STACK = HERE.parents[1] / "stacks" / "Pulumi.k8s.yaml"
 K8S_VERSION = "1.33"
 SECRETS = {"mpic:apiKeys": ["key-one", "key-two"], "mpic:hashSecret": "hash-secret-value",
-           "mpic:kubeconfig": "apiVersion: v1\nkind: Config\ncontexts: []\n"}
+           "mpic:kubeconfig": "apiVersion: v1\nkind: Config\ncontexts: []\n",
+           "mpic:canaryTsigSecret": "dHNpZy1zZWNyZXQtdmFsdWU="}
 
 
 @functools.cache
@@ -47,6 +48,44 @@ def _strict_validator(api_version: str, kind: str) -> jsonschema.protocols.Valid
 def validate_strict(manifest: dict[str, Any]) -> None:
     """Strict schema validation against Kubernetes 1.33 (raises jsonschema.ValidationError)."""
     _strict_validator(manifest["apiVersion"], manifest["kind"]).validate(manifest)
+
+
+RULE_API = "monitoring.coreos.com/v1"
+"""The Prometheus Operator's API: kubernetes-validate has no schema for it."""
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": RULE_API},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": {"type": "object", "required": ["name", "labels"],
+                     "properties": {"name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+                                    "namespace": {}, "labels": {"type": "object",
+                                                                "additionalProperties": {"type": "string"}}},
+                     "additionalProperties": False},
+        "spec": {"type": "object", "required": ["groups"], "additionalProperties": False, "properties": {
+            "groups": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["name", "rules"], "additionalProperties": False, "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "rules": {"type": "array", "minItems": 1, "items": {
+                        "type": "object", "required": ["alert", "expr", "for", "labels", "annotations"],
+                        "additionalProperties": False, "properties": {
+                            "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                            "expr": {"type": "string", "minLength": 1},
+                            "for": {"type": "string", "pattern": r"^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?)$"},
+                            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                        }}}}}}}},
+    },
+    "additionalProperties": False,
+}
+"""The part of the PrometheusRule CRD (monitoring.coreos.com/v1) the kit renders: groups[].rules[]
+with alert, expr, for, labels and annotations (the CRD's own field names; nothing else)."""
+
+
+def validate_rule(manifest: dict[str, Any]) -> None:
+    """A PrometheusRule against :data:`RULE_SCHEMA` (raises jsonschema.ValidationError)."""
+    jsonschema.validators.Draft202012Validator(RULE_SCHEMA).validate(manifest)
 
 
 def pem(kind: str, name: str) -> str:
@@ -76,7 +115,8 @@ def run_k8s(overrides: dict[str, Any] | None = None, *, k8s: dict[str, Any] | No
     config.update(overrides or {})
     for key in drop:
         config.pop(key, None)
-    secret_keys = [k for k in ("mpic:apiKeys", "mpic:hashSecret", "mpic:kubeconfig", "mpic:kubeconfigs") if k in config]
+    secret_keys = [k for k in ("mpic:apiKeys", "mpic:hashSecret", "mpic:kubeconfig", "mpic:kubeconfigs",
+                               "mpic:canaryTsigSecret") if k in config]
     return run_program(config, stack="k8s", secret_keys=secret_keys, mocks=mocks(), program=ENTRY)
 
 

@@ -14,7 +14,7 @@ from plan.k8s import all_manifests, dns_label, plan_fleet, provider_name, valida
 from config.catalog import load_catalog
 from config.errors import ConfigError
 from config.model import StackConfig
-from tests.k8s.conftest import validate_strict
+from tests.k8s.conftest import RULE_API, validate_rule, validate_strict
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
 PROD = {"hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net",
@@ -22,8 +22,12 @@ PROD = {"hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+CANARY = {"domain": "canary.example.net", "dns": {"server": "192.0.2.53", "zone": "example.net"}}
+
+
 def fleet(perspectives=None, k8s=None, **top) -> StackConfig:
-    raw = {"target": "k8s", "perspectives": perspectives or FIVE, "k8s": {**PROD, **(k8s or {})}, **top}
+    raw = {"target": "k8s", "perspectives": perspectives or FIVE, "k8s": {**PROD, **(k8s or {})}, "canary": CANARY,
+           **top}
     return StackConfig.from_config(raw)
 
 
@@ -112,7 +116,11 @@ def test_coordinator_source_cidrs_restrict_its_service_and_policy():
     plan = plan_fleet(fleet(k8s={"coordinatorSourceCidrs": ["192.0.2.0/24"]}))
     objs = plan.coordinators[0].objects
     assert objs["service"]["spec"]["loadBalancerSourceRanges"] == ["192.0.2.0/24"]
-    assert objs["netpol"]["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}]
+    canary = {"podSelector": {"matchLabels": plan.canary.selector}}  # the canary calls from inside the cluster
+    assert objs["netpol"]["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}, canary]
+    off = plan_fleet(fleet(k8s={"coordinatorSourceCidrs": ["192.0.2.0/24"]}, canary={"enabled": False}))
+    assert off.canary is None
+    assert off.coordinators[0].objects["netpol"]["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}]
     open_plan = plan_fleet(fleet()).coordinators[0].objects
     assert "from" not in open_plan["netpol"]["spec"]["ingress"][0]
     assert "loadBalancerSourceRanges" not in open_plan["service"]["spec"]
@@ -145,9 +153,12 @@ def test_any_fleet_renders_valid_objects_one_cluster_per_region(regions, hub, la
     assert {c.region for c in plan.clusters} == expected
     assert len({c.provider_name for c in plan.clusters}) == len(plan.clusters)
     manifests = all_manifests(plan)
-    assert len(manifests) == 7 * len(regions) + 7
+    assert len(manifests) == 7 * len(regions) + 7 + 4  # + the canary's settings, CronJob, NetworkPolicy, rule
     for region, m in manifests:
         assert region in expected
+        if m["apiVersion"] == RULE_API:
+            validate_rule(m)
+            continue
         validate_strict(m)
         assert DNS1123.match(m["metadata"]["name"]) and len(m["metadata"]["name"]) <= 63
         if m["kind"] == "Deployment":

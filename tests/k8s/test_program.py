@@ -13,7 +13,7 @@ import yaml
 
 from plan.k8s_objects import PERSPECTIVE_PORT, RESOLVER_PORT
 from cli.mocks import PlannedResource, ProgramRun
-from tests.k8s.conftest import K8S_VERSION, run_k8s, validate_strict
+from tests.k8s.conftest import K8S_VERSION, RULE_API, run_k8s, validate_rule, validate_strict
 
 PERSPECTIVES = ("us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2")
 EGRESS = ["198.51.100.16/28", "203.0.113.32/28"]
@@ -47,11 +47,14 @@ def test_every_object_passes_strict_schema_validation(which, request):
     run = request.getfixturevalue(which)
     objects = k8s_objects(run)
     assert len(objects) >= 30
-    for res in objects:
+    builtin = [r for r in objects if r.inputs["apiVersion"] != RULE_API]
+    for res in builtin:
         validate_strict(res.inputs)
     # the library's own entry point agrees (one object of each kind)
-    for res in {r.inputs["kind"]: r for r in objects}.values():
+    for res in {r.inputs["kind"]: r for r in builtin}.values():
         assert kv.validate(res.inputs, K8S_VERSION, strict=True) == K8S_VERSION, res.name
+    (rule,) = [r for r in objects if r.inputs["apiVersion"] == RULE_API]  # a CRD: its own schema
+    validate_rule(rule.inputs)
 
 
 def test_strict_validation_rejects_a_typo(fleet_run):
@@ -335,10 +338,14 @@ def test_standby_hub_gets_a_coordinator_and_route53_failover():
     assert checks == ["us-east-1.mpic.example-ca.net", "us-west-1.mpic.example-ca.net"]
     assert [p.name for p in run.by_type("pulumi:providers:aws")] == ["aws-us-east-1"]
     csr = {r.name: r.inputs for r in run.by_type("tls:index/certRequest:CertRequest")}["kit-ca-server-csr"]
-    assert csr["dnsNames"] == ["mpic.example-ca.net", "us-east-1.mpic.example-ca.net", "us-west-1.mpic.example-ca.net"]
+    assert csr["dnsNames"] == ["mpic.example-ca.net", "us-east-1.mpic.example-ca.net", "us-west-1.mpic.example-ca.net",
+                               "mpic-coordinator.mpic-coordinator.svc"]  # the last: the canary's in-cluster URL
     assert run.default_provider_uses() == []
     for res in k8s_objects(run):
-        validate_strict(res.inputs)
+        if res.inputs["apiVersion"] != RULE_API:
+            validate_strict(res.inputs)
+    (job,) = kind(run, "CronJob")  # one canary, next to the primary hub's coordinator
+    assert provider_name(run, job) == "k8s-us-east-1"
 
 
 def test_credentials_come_from_the_programs_secrets_when_not_given():

@@ -15,11 +15,12 @@ from local.pki import KitCA
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
+CANARY = {"domain": "canary.example.net", "dns": {"server": "192.0.2.53:5353", "zone": "example.net"}}
 
 
 @pytest.fixture(scope="module")
 def plan():
-    return plan_fleet(StackConfig.from_config({"target": "k8s", "perspectives": FIVE, "maxAttempts": 2, "k8s": {
+    return plan_fleet(StackConfig.from_config({"target": "k8s", "perspectives": FIVE, "maxAttempts": 2, "canary": CANARY, "k8s": {
         "hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net",
         "image": "ghcr.io/example-ca/mpic-fleet:0.1.0"}}))
 
@@ -72,7 +73,7 @@ def test_coordinator_settings_load_with_secrets_from_env(plan, pki, monkeypatch)
 
 def test_coordinator_settings_carry_the_stack_quorum(pki, monkeypatch):
     monkeypatch.setenv("MPIC_HASH_SECRET", "a-long-random-hash-secret")
-    strict = plan_fleet(StackConfig.from_config({"target": "k8s", "perspectives": FIVE, "quorum": 5, "k8s": {
+    strict = plan_fleet(StackConfig.from_config({"target": "k8s", "perspectives": FIVE, "quorum": 5, "canary": CANARY, "k8s": {
         "hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net",
         "image": "ghcr.io/example-ca/mpic-fleet:0.1.0"}}))
     doc = _remap(strict.coordinators[0].objects["settings"]["data"]["settings.yaml"], pki)

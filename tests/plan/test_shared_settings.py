@@ -15,13 +15,16 @@ from plan.local import plan_from_config
 PERSPECTIVES = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
 K8S = {"hubEgressCidrs": ["198.51.100.16/28"], "perspectiveDomain": "p.example.net",
        "image": "ghcr.io/example-ca/mpic-fleet:0.1.0"}
+CANARY = {"dns": {"server": "192.0.2.53", "zone": "fleet-test.example"}}
+"""k8s: where the canary writes its TXT (required with the canary on, as it is by default)."""
 SHARED_COORDINATOR = ("default_perspective_count", "max_attempts", "perspective_timeout", "early_quorum",
                       "default_quorum_count")
 
 
 def fleet(target: str, **keys) -> StackConfig:
     raw = {"target": target, "perspectives": PERSPECTIVES, "maxAttempts": 2, "quorum": 5, "earlyQuorum": False,
-           "perspectiveTimeoutMs": 2500, "proxy": {"eu-west-1": "http://proxy.ca.example:3128"}, "k8s": K8S, **keys}
+           "perspectiveTimeoutMs": 2500, "proxy": {"eu-west-1": "http://proxy.ca.example:3128"}, "k8s": K8S, "canary": CANARY,
+           **keys}
     return StackConfig.from_config(raw, name="same")
 
 
