@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import app, build, challenge, check, fault, fleet, plan, reference, smoke  # noqa: F401 - registers the commands
+from cli import app, bench, build, challenge, check, fault, fleet, plan, reference, smoke  # noqa: F401 - registers the commands
 
 
 def main() -> None:
