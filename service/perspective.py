@@ -44,6 +44,7 @@ from service import __version__
 from service.addresses import AddressPolicy, GuardedConnector
 from service.audit import AuditLog, iso_ns
 from service.errors import incomplete_check, validation_issues
+from service.limits import parse_json
 from service.metrics import Metrics
 from service.resolver import (
     PerspectiveHostResolver,
@@ -56,6 +57,9 @@ from service.settings import PerspectiveSettings
 
 log = logging.getLogger("service.perspective")
 
+FAST_PARSE_BYTES = 1024
+"""Bodies up to this size cannot hold a string over the limits' 1024 characters: pydantic parses them
+directly (see :meth:`PerspectiveRuntime.parse`)."""
 PERSPECTIVE_TIMEOUT_ERROR = "mpic_error:perspective:timeout"
 PERSPECTIVE_INTERNAL_ERROR = "mpic_error:perspective:internal"
 
@@ -174,15 +178,31 @@ class PerspectiveRuntime:
         return {"status": "ok", "role": "perspective", "version": __version__, "core_version": _core_version(),
                 "perspective_code": self.code, "rir": self.rir}
 
-    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
-        """Validate ``payload`` as the core's check request and run it; never raises for a
-        check-level problem (only RequestInvalid for a body that is not a check request)."""
-        started = time.time_ns()
+    def parse(self, check_type: CheckType, payload: Any) -> Any:
+        """The core's check request from a dict or the raw body (RequestInvalid / InputRejected).
+
+        A raw body of at most :data:`FAST_PARSE_BYTES` is validated by pydantic's own JSON parser in
+        one pass (no Python recursion, no intermediate dict); a larger body, or one the model refuses,
+        goes through the coordinator's limits first (service.limits), so every refusal reads the same."""
         model = CaaCheckRequest if check_type == CheckType.CAA else DcvCheckRequest
+        if isinstance(payload, (bytes, bytearray)):
+            if len(payload) <= FAST_PARSE_BYTES:
+                try:
+                    return model.model_validate_json(payload)
+                except ValueError:
+                    pass
+            payload = parse_json(bytes(payload))
         try:
-            request = model.model_validate(payload)
+            return model.model_validate(payload)
         except ValidationError as exc:
             raise RequestInvalid(validation_issues(exc)) from None
+
+    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
+        """Validate ``payload`` (a dict, or the raw JSON body) as the core's check request and run
+        it; never raises for a check-level problem (only RequestInvalid / InputRejected for a body
+        that is not a check request)."""
+        started = time.time_ns()
+        request = self.parse(check_type, payload)
         target = request.domain_or_ip_target
         method = (
             request.dcv_check_parameters.validation_method if isinstance(request, DcvCheckRequest) else None
