@@ -29,6 +29,7 @@ next request); then they are cancelled. ``abandon_grace: 0`` cancels at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
@@ -173,7 +174,8 @@ class Orchestrator:
         trace_id = trace_id or request.trace_identifier or new_trace_id()
         token = current_trace_id.set(trace_id)
         try:
-            return await self._coordinate(request, trace_id)
+            with self.audit.batch() if self.audit is not None else contextlib.nullcontext():
+                return await self._coordinate(request, trace_id)
         except CohortCreationException as exc:
             raise OrchestrationError(str(exc)) from None
         except CohortSelectionException as exc:
