@@ -96,6 +96,22 @@ class _AsyncioSwitch:
         return getattr(current if current is not None else _PLAIN_ALPN_ASYNCIO, name)
 
 
+class _AlpnSsl:
+    """Installed once as ``ssl`` in the core's TLS-ALPN module: its context verifies nothing
+    (``CERT_NONE``: the check reads the challenge certificate itself), so loading the system's
+    trust store for every check (``create_default_context``, tens of milliseconds of CPU) is
+    skipped; everything else is the real ``ssl``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ssl, name)
+
+    @staticmethod
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        if args or kwargs:  # pragma: no cover - the validator passes nothing
+            return ssl.create_default_context(*args, **kwargs)
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 _ALPN_ASYNCIO: contextvars.ContextVar[ResolvingAsyncio | None] = contextvars.ContextVar("alpn_asyncio", default=None)
 _PLAIN_ALPN_ASYNCIO = ResolvingAsyncio(None)
 
@@ -103,12 +119,14 @@ _PLAIN_ALPN_ASYNCIO = ResolvingAsyncio(None)
 def install_alpn_hooks() -> None:
     """Point the core's TLS-ALPN module at the kit's connection code (idempotent).
 
-    Its ``asyncio.open_connection`` becomes the calling perspective's resolving stand-in, and
+    Its ``asyncio.open_connection`` becomes the calling perspective's resolving stand-in, its
+    ``ssl.create_default_context`` skips the trust store its unverified context never reads, and
     its process-wide ``ssl.SSLObject.getpeercert`` swap (which races between concurrent checks)
     is disabled: the stand-in's writer returns the DER certificate itself.
     """
     if not isinstance(_alpn_module.asyncio, _AsyncioSwitch):
         _alpn_module.asyncio = _AsyncioSwitch()  # type: ignore[assignment]
+        _alpn_module.ssl = _AlpnSsl()  # type: ignore[assignment]
         _alpn_module.getpeercert_with_binary_info = contextlib.nullcontext  # type: ignore[assignment]
 
 
