@@ -87,16 +87,6 @@ TlsScopeH11Protocol = with_tls_scope(H11Protocol)
 """uvicorn's h11 protocol with the ASGI TLS extension."""
 
 
-def tls_scope_protocol() -> type:
-    """The fastest HTTP protocol uvicorn has here (httptools when installed, else h11), with the
-    ASGI TLS extension."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # pragma: no cover - httptools is in the runtime lock
-        return TlsScopeH11Protocol
-    return with_tls_scope(HttpToolsProtocol)
-
-
 class ClientAllowlist:
     """ASGI middleware: requests outside :data:`PROBE_PATHS` need an allowed client certificate."""
 

@@ -27,7 +27,7 @@ import uvicorn
 
 from service.apps import create_coordinator_app, create_internal_app, create_perspective_app
 from service.coordinator import CoordinatorService
-from service.peer import tls_scope_protocol
+from service.wire import http_protocol
 from service.perspective import PerspectiveRuntime
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
@@ -100,11 +100,6 @@ def event_loop() -> str:
     return "uvloop" if _installed("uvloop") else "asyncio"
 
 
-def http_parser() -> str:
-    """uvicorn's ``http``: httptools when installed (the runtime lock ships it), else h11."""
-    return "httptools" if _installed("httptools") else "h11"
-
-
 def _uvicorn_level(level: str) -> str:
     return "debug" if level == "TRACE" else level.lower()
 
@@ -119,7 +114,7 @@ def perspective_config(settings: PerspectiveSettings, **overrides: Any) -> uvico
         ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key),
         ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED,
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
-        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=tls_scope_protocol(), loop=event_loop(),
+        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=http_protocol(tls_scope=True), loop=event_loop(),
     )
     options.update(overrides)
     return uvicorn.Config(app, **options)
@@ -133,7 +128,7 @@ def coordinator_config(settings: CoordinatorSettings, **overrides: Any) -> uvico
     options: dict[str, Any] = dict(
         host=settings.listen_host, port=settings.listen_port, log_level=_uvicorn_level(settings.log_level),
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
-        http=http_parser(), loop=event_loop(),
+        http=http_protocol(), loop=event_loop(),
     )
     if settings.tls is not None:
         options.update(ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key))
