@@ -93,7 +93,7 @@ class CoordinatorService:
         self.transport: RoutingTransport | None = None
         if call is None:
             self.transport = RoutingTransport(settings.perspectives, settings.client_tls, lambda_client_factory,
-                                              metrics=self.metrics)
+                                              metrics=self.metrics, connections=settings.perspective_connections)
             call = self.transport
         perspectives = [
             RemotePerspective(code=p.code, rir=p.effective_rir.value, too_close_codes=list(p.too_close_codes))

@@ -15,6 +15,7 @@ keep-alive race) is retried once on a new connection: checks are read-only.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import ssl
 import time
 from typing import Callable
@@ -22,6 +23,20 @@ from typing import Callable
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1 << 20
 """A perspective's answer is a few hundred bytes; anything over 1 MiB is refused."""
+
+
+def _malloc_trim() -> Callable[[], None]:
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc; absent elsewhere (musl, macOS)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: None if trim(0) else None
+
+
+release_memory = _malloc_trim()
+"""Give the heap's free pages back to the system (glibc ``malloc_trim``): the buffers of closed
+connections are freed, but glibc keeps freed memory in its arenas until asked."""
 
 
 class CallFailed(Exception):
@@ -145,8 +160,12 @@ class HostPool:
         """Close every connection idle for ``idle_seconds`` (the oldest are first in the list)."""
         self._sweep = None
         cutoff = time.monotonic() - self.idle_seconds
+        closed = 0
         while self._idle and self._idle[0].idle_since <= cutoff:
             self._idle.pop(0).close()
+            closed += 1
+        if closed:
+            release_memory()
         if self._idle:
             wait = self._idle[0].idle_since + self.idle_seconds - time.monotonic()
             self._sweep = asyncio.get_running_loop().call_later(max(wait, 0.05), self._expire)

@@ -81,7 +81,7 @@ class HttpsTransport:
     kind ``new`` (TCP + TLS handshake) or ``reused`` (keep-alive hit).
     """
 
-    def __init__(self, client_tls: ClientTls, pool_per_host: int = 64, metrics: Any = None):
+    def __init__(self, client_tls: ClientTls, pool_per_host: int = 32, metrics: Any = None):
         self._ssl = client_ssl_context(client_tls)
         self._pool_per_host = pool_per_host
         self._pools: dict[str, HostPool] = {}
@@ -195,9 +195,9 @@ class RoutingTransport:
     """Chooses HTTPS or Lambda per perspective from its url/function_arn."""
 
     def __init__(self, targets: list[PerspectiveTarget], client_tls: ClientTls | None,
-                 lambda_client_factory: Any = None, metrics: Any = None):
+                 lambda_client_factory: Any = None, metrics: Any = None, connections: int = 32):
         self.targets = {t.code: t for t in targets}
-        self._https = HttpsTransport(client_tls, metrics=metrics) if client_tls is not None else None
+        self._https = HttpsTransport(client_tls, connections, metrics) if client_tls is not None else None
         self._lambda = (
             LambdaTransport(lambda_client_factory) if any(t.lambda_arn for t in targets) else None
         )
