@@ -40,6 +40,8 @@ class Scenario:
     faults: dict[str, FaultFactory]
     quorum_rtts_ms: list[float] | None = None
     """Emulated round trips of the perspectives (local fleet with ``mpic:wanDelay``), else None."""
+    cohort: int = 5
+    """Perspectives that check each request (the perspectives' CPU per check divides by it)."""
     spare: tuple[Target, dict[str, list[int]]] | None = None
     """Another coordinator on the same perspectives (target, roles): the other methods run there
     after the burst, while the measured coordinator idles. None: they run first, on ``target``."""
@@ -76,11 +78,13 @@ def _check(samples: Samples, what: str) -> None:
 
 
 async def check_setup(scenario: Scenario) -> None:
-    """One request per method must be answered 200 with ``is_valid: true`` before anything is timed."""
+    """One request per method must be answered 200 with ``is_valid: true`` before anything is timed
+    (its perspectives are the cohort size)."""
     for method, body in scenario.bodies.items():
         status, answer = await one_request(scenario.target, body)
         if status != 200 or not isinstance(answer, dict) or answer.get("is_valid") is not True:
             raise BenchError(f"{method}: the setup request was not valid: HTTP {status}: {str(answer)[:500]}")
+        scenario.cohort = len(answer.get("perspectives") or []) or scenario.cohort
 
 
 async def method_phases(scenario: Scenario, method: str, levels: list[int], duration: float,
@@ -97,7 +101,7 @@ async def method_phases(scenario: Scenario, method: str, levels: list[int], dura
     for level in levels:
         samples = await run_phase(target, body, level, duration, warmup=2, meter=meter)
         _check(samples, f"{method} concurrency {level}")
-        figures = out["concurrency"][str(level)] = concurrency_figures(samples, len(scenario.perspective_pids))
+        figures = out["concurrency"][str(level)] = concurrency_figures(samples, scenario.cohort)
         say(f"bench: {method} c={level}: {figures['rps']} req/s, p50 {figures['p50_ms']} ms, p99 "
             f"{figures['p99_ms']} ms, {figures['cpu_ms_per_request']} ms CPU per request")
     return out
