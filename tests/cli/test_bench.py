@@ -173,3 +173,15 @@ def test_fleet_option_measures_the_running_fleet(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 0, result.output
     assert "quorum-RTT bound 160" in result.output and "(+10.0 ms)" in result.output
     assert json.loads((tmp_path / "f.json").read_text())["quorum_rtt"]["p50_over_bound_ms"] == 10.0
+
+
+def test_invalid_answers_are_counted_and_an_empty_phase_is_an_error() -> None:
+    from cli.benchphases import _check
+
+    said: list[str] = []
+    samples = Samples(latencies=[0.1])
+    samples.add(0.2, 200, b'{"is_valid":false}', expect_valid=True)
+    _check(samples, "caa c=2", said.append)
+    assert samples.failures == 1 and "1 of 2 answers not valid" in said[0] and "is_valid" in said[0]
+    with pytest.raises(BenchError, match="no request finished"):
+        _check(Samples(), "caa c=2", said.append)
