@@ -11,6 +11,7 @@ it listens on a fresh 127.A.B.0/24; every process is stopped by PID when the run
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ from typing import Any, Callable
 import yaml
 
 from cli.benchload import BenchError, Target
-from local.loopback import HangingPeer, LoopThread, PartitionedPeer, pick_prefix, start_knot, stop_pid, wait_port
+from local.loopback import pick_prefix, start_knot, stop_pid, wait_port
 from local.pki import KitCA
-from local.proc import clean_env
+from local.proc import KIT_ROOT, clean_env
 from local.runtime import runtime_python
 from plan.artifacts import Built
 from plan.pki import COORDINATOR_CLIENT_NAME
@@ -88,6 +89,18 @@ def _spawn(run: LoopbackRuntime, name: str, role: str, settings: dict[str, Any])
     return proc
 
 
+def _peer(run: LoopbackRuntime, kind: str, host: str, *files: Path) -> None:
+    """A faulty perspective (local.loopback) in a process of its own: its TLS handshakes must not
+    take the CPU of the process that times the requests."""
+    proc = subprocess.Popen([sys.executable, "-m", "local.loopback", kind, host, str(PERSPECTIVE_PORT),
+                             *map(str, files)], cwd=KIT_ROOT, env=clean_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    run.procs[f"peer-{kind}"] = proc
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise BenchError(f"the {kind} perspective peer on {host} did not start")
+
+
 def _wait(run: LoopbackRuntime, name: str, host: str, port: int) -> None:
     try:
         wait_port(host, port, timeout=60, proc=run.procs[name])
@@ -129,11 +142,9 @@ def start(stack: ExitStack, built: Built, say: Callable[[str], None]) -> Loopbac
     client = ca.issue_client(COORDINATOR_CLIENT_NAME)
     knot = start_knot(prefix, workdir / "knot")
     run.procs["knotd"] = knot.proc
-    loop = LoopThread()
-    stack.callback(loop.stop)
     hung_ip, cut_ip = f"{prefix}.{HUNG_HOST}", f"{prefix}.{PARTITIONED_HOST}"
-    stack.callback(HangingPeer(loop, hung_ip, PERSPECTIVE_PORT, *ca.issue_server("hung", ips=[hung_ip])).stop)
-    stack.callback(PartitionedPeer(cut_ip, PERSPECTIVE_PORT).stop)
+    _peer(run, "hung", hung_ip, *ca.issue_server("hung", ips=[hung_ip]))
+    _peer(run, "partitioned", cut_ip)
     urls: dict[str, str] = {}
     for i, code in enumerate(PERSPECTIVES):
         ip = f"{prefix}.{11 + i}"

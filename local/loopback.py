@@ -245,3 +245,25 @@ class PartitionedPeer:
     def stop(self) -> None:
         self.filler.close()
         self.listener.close()
+
+
+def serve_peer(argv: list[str]) -> None:
+    """``python -m local.loopback hung HOST PORT CERT KEY`` | ``partitioned HOST PORT``: one faulty
+    peer in a process of its own (its TLS handshakes then cost the caller's process nothing), until
+    SIGTERM."""
+    kind, host, port = argv[0], argv[1], int(argv[2])
+    loop = LoopThread()
+    peer: HangingPeer | PartitionedPeer = (HangingPeer(loop, host, port, Path(argv[3]), Path(argv[4]))
+                                           if kind == "hung" else PartitionedPeer(host, port))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    stop.wait()
+    peer.stop()
+    loop.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a process by mpic bench
+    import sys
+
+    serve_peer(sys.argv[1:])
