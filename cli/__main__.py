@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import app, build, canary, challenge, check, fault, fleet, plan, reference, smoke, suggest  # noqa: F401 - registers the commands
+from cli import app, bench, build, canary, challenge, check, fault, fleet, plan, reference, smoke, suggest  # noqa: F401 - registers the commands
 
 
 def main() -> None:

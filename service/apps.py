@@ -11,12 +11,12 @@ Coordinator, public listener: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Va
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -24,7 +24,7 @@ from starlette.routing import Route
 from open_mpic_core import CheckType
 from service.coordinator import CoordinatorService
 from service.errors import bad_request
-from service.limits import BodyTooLarge, InputRejected, parse_json, read_limited, too_large
+from service.limits import BodyTooLarge, InputRejected, read_limited, too_large
 from service.peer import ClientAllowlist
 from service.perspective import PerspectiveRuntime, RequestInvalid
 from service.transport import TRACE_HEADER
@@ -59,33 +59,70 @@ async def _read(request: Request, limit: int) -> bytes:
                                                                           "before sending the whole body"}]) from None
 
 
-def _app(routes: list[Route], lifespan: Any = None, middleware: list[Middleware] | None = None) -> Starlette:
-    app = Starlette(routes=routes, exception_handlers=_HANDLERS, lifespan=lifespan,  # type: ignore[arg-type]
-                    middleware=middleware)
+def _app(routes: list[Route], lifespan: Any = None) -> Starlette:
+    app = Starlette(routes=routes, exception_handlers=_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
     app.router.redirect_slashes = False  # a redirect would point the client at http:// behind a TLS proxy
     return app
 
 
 # ------------------------------------------------------------------------------ perspective
-def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
-    """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server)."""
-    limit = runtime.settings.max_body_bytes
+async def _body_chunks(receive: Any) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise InputRejected([{"issue_type": "incomplete-body", "message": "the client closed the connection "
+                                                                              "before sending the whole body"}])
+        yield message.get("body", b"")
+        if not message.get("more_body"):
+            return
 
-    async def run_check(request: Request, check_type: CheckType) -> Response:
+
+async def _send(send: Any, status: int, body: bytes, content_type: bytes = b"application/json",
+                extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CheckEndpoints:
+    """ASGI: the perspective's hot path. ``/caa`` and ``/dcv`` are answered here, without Starlette's
+    routing, request and response objects (the raw body goes to :meth:`PerspectiveRuntime.check`,
+    validated in one pass); every other path goes to ``app``."""
+
+    PATHS = {"/caa": CheckType.CAA, "/dcv": CheckType.DCV}
+
+    def __init__(self, app: Any, runtime: PerspectiveRuntime):
+        self.app, self.runtime = app, runtime
+        self.limit = runtime.settings.max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        check_type = self.PATHS.get(scope["path"]) if scope["type"] == "http" else None
+        if check_type is None:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _send(send, 405, b'{"error":"method-not-allowed"}', extra=((b"allow", b"POST"),))
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            payload = parse_json(await _read(request, limit))
-            response = await runtime.check(check_type, payload, request.headers.get(TRACE_HEADER))
+            raw = await read_limited(headers, _body_chunks(receive), self.limit)
+            response = await self.runtime.check(check_type, raw, headers.get(TRACE_HEADER))
+            status, body = 200, response.model_dump_json().encode()
         except BodyTooLarge as exc:
-            return _json(*too_large(exc))
+            status, payload = too_large(exc)
+            body = json.dumps(payload).encode()
         except (InputRejected, RequestInvalid) as exc:
-            return _json(*bad_request(exc.issues))
-        return Response(response.model_dump_json(), media_type="application/json")
+            status, payload = bad_request(exc.issues)
+            body = json.dumps(payload).encode()
+        except Exception:  # noqa: BLE001 - a JSON 500, the traceback goes to the log only
+            log.exception("unexpected error while handling %s", scope["path"])
+            status, body = 500, b'{"error":"internal-error"}'
+        await _send(send, status, body)
 
-    async def dcv(request: Request) -> Response:
-        return await run_check(request, CheckType.DCV)
 
-    async def caa(request: Request) -> Response:
-        return await run_check(request, CheckType.CAA)
+def create_perspective_app(runtime: PerspectiveRuntime) -> Any:
+    """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server): the
+    client allowlist (service.peer) in front of the check endpoints, Starlette for the probes."""
 
     async def healthz(request: Request) -> Response:
         return _json(200, runtime.health())
@@ -104,13 +141,12 @@ def create_perspective_app(runtime: PerspectiveRuntime) -> Starlette:
         yield
         await runtime.aclose()
 
-    return _app([
-        Route("/dcv", dcv, methods=["POST"]),
-        Route("/caa", caa, methods=["POST"]),
+    probes = _app([
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-    ], lifespan, [Middleware(ClientAllowlist, allowed=runtime.settings.allowed_clients)])
+    ], lifespan)
+    return ClientAllowlist(CheckEndpoints(probes, runtime), allowed=runtime.settings.allowed_clients)
 
 
 # ------------------------------------------------------------------------------ coordinator

@@ -97,7 +97,7 @@ class CoordinatorService:
         self.transport: RoutingTransport | None = None
         if call is None:
             self.transport = RoutingTransport(settings.perspectives, settings.client_tls, lambda_client_factory,
-                                              metrics=self.metrics)
+                                              metrics=self.metrics, connections=settings.perspective_connections)
             call = self.transport
         perspectives = [
             RemotePerspective(code=p.code, rir=p.effective_rir.value, too_close_codes=list(p.too_close_codes))
@@ -166,7 +166,8 @@ class CoordinatorService:
         labels = {"check_type": "unknown"}  # set once the request is valid: never a label chosen by a client
         status, payload, outcome = 500, {"error": "internal-error"}, "error"
         try:
-            status, payload, outcome = await self._handle(headers, body, labels)
+            with self.audit.batch():  # this request's audit lines: one write (service.audit)
+                status, payload, outcome = await self._handle(headers, body, labels)
         except _Answer as answer:
             status, payload, outcome = answer.status, answer.payload, answer.outcome
         except Exception:  # noqa: BLE001 - 500 with a JSON error, the traceback goes to the log only

@@ -10,7 +10,7 @@
   without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA).
 
 Settings come from ``MPIC_*`` environment variables (optionally a file named by
-``MPIC_SETTINGS_FILE``). State (checkers, HTTP session, event loop) lives across warm invokes.
+``MPIC_SETTINGS_FILE``). State (checkers, connections, event loop: uvloop's) lives across warm invokes.
 """
 
 from __future__ import annotations
@@ -30,10 +30,19 @@ from service.settings import CoordinatorSettings, PerspectiveSettings, load_sett
 _state: dict[str, Any] = {}
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when installed (the runtime lock ships it), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in the runtime lock
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def _loop() -> asyncio.AbstractEventLoop:
     loop = _state.get("loop")
     if loop is None or loop.is_closed():
-        loop = _state["loop"] = asyncio.new_event_loop()
+        loop = _state["loop"] = new_event_loop()
     return loop
 
 

@@ -30,6 +30,7 @@ next request); then they are cancelled. ``abandon_grace: 0`` cancels at once. A 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
@@ -72,6 +73,9 @@ TIMEOUT_ERROR_TEXT = "no answer within {0:g} s (perspective_timeout)"
 
 #: the trace id of the request being orchestrated (read by transports to tag their calls)
 current_trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("mpic_trace_id", default=None)
+#: the check request of the attempt being run and its JSON, serialised once for every perspective
+current_check_body: contextvars.ContextVar[tuple[Any, bytes] | None] = contextvars.ContextVar(
+    "mpic_check_body", default=None)
 
 
 _Outcome = tuple[PerspectiveResponse, str, float]  # response, outcome kind, seconds
@@ -173,7 +177,8 @@ class Orchestrator:
         trace_id = trace_id or request.trace_identifier or new_trace_id()
         token = current_trace_id.set(trace_id)
         try:
-            return await self._coordinate(request, trace_id, await_all)
+            with self.audit.batch() if self.audit is not None else contextlib.nullcontext():
+                return await self._coordinate(request, trace_id, await_all)
         except CohortCreationException as exc:
             raise OrchestrationError(str(exc)) from None
         except CohortSelectionException as exc:
@@ -228,9 +233,10 @@ class Orchestrator:
                        attempt: int, trace_id: str, await_all: bool = False) -> AttemptResult:
         started = time.time_ns()
         calls = MpicCoordinator.collect_checker_calls_to_issue(request, cohort)
-        tasks: dict[asyncio.Task[_Outcome], int] = {
-            asyncio.create_task(self._invoke(cfg)): i for i, cfg in enumerate(calls)
-        }
+        check = calls[0].check_request  # one object for the whole cohort (the core builds it once)
+        token = current_check_body.set((check, check.model_dump_json().encode()))
+        tasks = {asyncio.create_task(self._invoke(cfg)): i for i, cfg in enumerate(calls)}
+        current_check_body.reset(token)
         results: list[PerspectiveResponse | None] = [None] * len(calls)
         pending = set(tasks)
         decided: bool | None = None
@@ -269,21 +275,11 @@ class Orchestrator:
         ended = time.time_ns()
         if self.audit is not None:
             self.audit.write(
-                "attempt",
-                trace_id=trace_id,
-                target=request.domain_or_ip_target,
-                check_type=request.check_type.value,
-                method=_method(request),
-                attempt=attempt,
-                cohort=[p.code for p in cohort],
-                quorum=f"{len(passing)}/{len(cohort)}",
-                quorum_required=quorum,
-                rirs_passing=sorted({str(getattr(r, "value", r)) for r in passing}),
-                is_valid=is_valid,
-                decided_early=early,
-                answered=answered,
-                started_at=iso_ns(started),
-                ended_at=iso_ns(ended),
+                "attempt", trace_id=trace_id, target=request.domain_or_ip_target,
+                check_type=request.check_type.value, method=_method(request), attempt=attempt,
+                cohort=[p.code for p in cohort], quorum=f"{len(passing)}/{len(cohort)}", quorum_required=quorum,
+                rirs_passing=sorted({str(getattr(r, "value", r)) for r in passing}), is_valid=is_valid,
+                decided_early=early, answered=answered, started_at=iso_ns(started), ended_at=iso_ns(ended),
                 duration_ms=round((ended - started) / 1e6, 3),
             )
         return AttemptResult(responses, is_valid, early, len(passing))
@@ -368,17 +364,10 @@ class Orchestrator:
             return
         check = response.check_response
         self.audit.write(
-            "perspective_result",
-            trace_id=trace_id,
-            target=request.domain_or_ip_target,
-            check_type=request.check_type.value,
-            method=_method(request),
-            attempt=attempt,
-            perspective=cfg.perspective.code,
-            rir=str(getattr(cfg.perspective.rir, "value", cfg.perspective.rir)),
-            outcome=outcome,
-            check_completed=check.check_completed,
-            check_passed=check.check_passed,
+            "perspective_result", trace_id=trace_id, target=request.domain_or_ip_target,
+            check_type=request.check_type.value, method=_method(request), attempt=attempt,
+            perspective=cfg.perspective.code, rir=str(getattr(cfg.perspective.rir, "value", cfg.perspective.rir)),
+            outcome=outcome, check_completed=check.check_completed, check_passed=check.check_passed,
             errors=[e.error_type for e in check.errors or []],
             checked_at=iso_ns(check.timestamp_ns) if check.timestamp_ns else None,
             latency_ms=round(elapsed * 1000, 3) if elapsed is not None else None,

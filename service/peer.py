@@ -7,8 +7,8 @@ DNS subject alternative name is in ``allowed_clients`` (default ``mpic-coordinat
 coordinator's name on AWS and Kubernetes); the probes ``/healthz``, ``/readyz`` and ``/metrics``
 run nothing and answer any kit certificate.
 
-uvicorn (0.54) does not pass the peer certificate to the app, so :class:`TlsScopeH11Protocol`
-adds the ASGI TLS extension (``scope["extensions"]["tls"]``: ``client_cert_chain``,
+uvicorn (0.54) does not pass the peer certificate to the app, so :func:`with_tls_scope` (around
+uvicorn's httptools or h11 protocol) adds the ASGI TLS extension (``scope["extensions"]["tls"]``: ``client_cert_chain``,
 ``client_cert_name``, ``tls_version``; https://asgi.readthedocs.io/en/latest/specs/tls.html) to
 every request of a TLS connection, and :class:`ClientAllowlist` enforces the names.
 """
@@ -61,21 +61,30 @@ def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
             "tls_version": _TLS_VERSIONS.get(ssl_object.version() or ""), "cipher_suite": None}
 
 
-class TlsScopeH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the ASGI TLS extension in every request scope."""
+def with_tls_scope(base: type) -> type:
+    """``base`` (one of uvicorn's HTTP protocols) with the ASGI TLS extension in every request scope,
+    read once per connection."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            tls = tls_extension(ssl_object)
-            app = self.app
+    class TlsScope(base):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                tls = tls_extension(ssl_object)
+                app = self.app
 
-            async def with_tls(scope: dict[str, Any], receive: Any, send: Any) -> None:
-                scope.setdefault("extensions", {})["tls"] = tls
-                await app(scope, receive, send)
+                async def with_tls(scope: dict[str, Any], receive: Any, send: Any) -> None:
+                    scope.setdefault("extensions", {})["tls"] = tls
+                    await app(scope, receive, send)
 
-            self.app = with_tls
+                self.app = with_tls
+
+    TlsScope.__name__ = TlsScope.__qualname__ = f"TlsScope{base.__name__}"
+    return TlsScope
+
+
+TlsScopeH11Protocol = with_tls_scope(H11Protocol)
+"""uvicorn's h11 protocol with the ASGI TLS extension."""
 
 
 class ClientAllowlist:

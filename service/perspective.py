@@ -44,6 +44,7 @@ from service import __version__
 from service.addresses import AddressPolicy, GuardedConnector
 from service.audit import AuditLog, iso_ns
 from service.errors import incomplete_check, validation_issues
+from service.limits import parse_json
 from service.metrics import Metrics
 from service.resolver import (
     PerspectiveHostResolver,
@@ -56,6 +57,9 @@ from service.settings import PerspectiveSettings
 
 log = logging.getLogger("service.perspective")
 
+FAST_PARSE_BYTES = 1024
+"""Bodies up to this size cannot hold a string over the limits' 1024 characters: pydantic parses them
+directly (see :meth:`PerspectiveRuntime.parse`)."""
 PERSPECTIVE_TIMEOUT_ERROR = "mpic_error:perspective:timeout"
 PERSPECTIVE_INTERNAL_ERROR = "mpic_error:perspective:internal"
 
@@ -92,6 +96,22 @@ class _AsyncioSwitch:
         return getattr(current if current is not None else _PLAIN_ALPN_ASYNCIO, name)
 
 
+class _AlpnSsl:
+    """Installed once as ``ssl`` in the core's TLS-ALPN module: its context verifies nothing
+    (``CERT_NONE``: the check reads the challenge certificate itself), so loading the system's
+    trust store for every check (``create_default_context``, tens of milliseconds of CPU) is
+    skipped; everything else is the real ``ssl``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ssl, name)
+
+    @staticmethod
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        if args or kwargs:  # pragma: no cover - the validator passes nothing
+            return ssl.create_default_context(*args, **kwargs)
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 _ALPN_ASYNCIO: contextvars.ContextVar[ResolvingAsyncio | None] = contextvars.ContextVar("alpn_asyncio", default=None)
 _PLAIN_ALPN_ASYNCIO = ResolvingAsyncio(None)
 
@@ -99,12 +119,14 @@ _PLAIN_ALPN_ASYNCIO = ResolvingAsyncio(None)
 def install_alpn_hooks() -> None:
     """Point the core's TLS-ALPN module at the kit's connection code (idempotent).
 
-    Its ``asyncio.open_connection`` becomes the calling perspective's resolving stand-in, and
+    Its ``asyncio.open_connection`` becomes the calling perspective's resolving stand-in, its
+    ``ssl.create_default_context`` skips the trust store its unverified context never reads, and
     its process-wide ``ssl.SSLObject.getpeercert`` swap (which races between concurrent checks)
     is disabled: the stand-in's writer returns the DER certificate itself.
     """
     if not isinstance(_alpn_module.asyncio, _AsyncioSwitch):
         _alpn_module.asyncio = _AsyncioSwitch()  # type: ignore[assignment]
+        _alpn_module.ssl = _AlpnSsl()  # type: ignore[assignment]
         _alpn_module.getpeercert_with_binary_info = contextlib.nullcontext  # type: ignore[assignment]
 
 
@@ -174,15 +196,31 @@ class PerspectiveRuntime:
         return {"status": "ok", "role": "perspective", "version": __version__, "core_version": _core_version(),
                 "perspective_code": self.code, "rir": self.rir}
 
-    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
-        """Validate ``payload`` as the core's check request and run it; never raises for a
-        check-level problem (only RequestInvalid for a body that is not a check request)."""
-        started = time.time_ns()
+    def parse(self, check_type: CheckType, payload: Any) -> Any:
+        """The core's check request from a dict or the raw body (RequestInvalid / InputRejected).
+
+        A raw body of at most :data:`FAST_PARSE_BYTES` is validated by pydantic's own JSON parser in
+        one pass (no Python recursion, no intermediate dict); a larger body, or one the model refuses,
+        goes through the coordinator's limits first (service.limits), so every refusal reads the same."""
         model = CaaCheckRequest if check_type == CheckType.CAA else DcvCheckRequest
+        if isinstance(payload, (bytes, bytearray)):
+            if len(payload) <= FAST_PARSE_BYTES:
+                try:
+                    return model.model_validate_json(payload)
+                except ValueError:
+                    pass
+            payload = parse_json(bytes(payload))
         try:
-            request = model.model_validate(payload)
+            return model.model_validate(payload)
         except ValidationError as exc:
             raise RequestInvalid(validation_issues(exc)) from None
+
+    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
+        """Validate ``payload`` (a dict, or the raw JSON body) as the core's check request and run
+        it; never raises for a check-level problem (only RequestInvalid / InputRejected for a body
+        that is not a check request)."""
+        started = time.time_ns()
+        request = self.parse(check_type, payload)
         target = request.domain_or_ip_target
         method = (
             request.dcv_check_parameters.validation_method if isinstance(request, DcvCheckRequest) else None

@@ -15,6 +15,7 @@ and indents the continuation lines of tracebacks, so no input can forge a log li
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import re
 import socket
@@ -26,7 +27,7 @@ import uvicorn
 
 from service.apps import create_coordinator_app, create_internal_app, create_perspective_app
 from service.coordinator import CoordinatorService
-from service.peer import TlsScopeH11Protocol
+from service.wire import http_protocol
 from service.perspective import PerspectiveRuntime
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
@@ -90,6 +91,15 @@ def configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def event_loop() -> str:
+    """uvicorn's ``loop``: uvloop when installed (the runtime lock ships it), else asyncio's own."""
+    return "uvloop" if _installed("uvloop") else "asyncio"
+
+
 def _uvicorn_level(level: str) -> str:
     return "debug" if level == "TRACE" else level.lower()
 
@@ -104,7 +114,7 @@ def perspective_config(settings: PerspectiveSettings, **overrides: Any) -> uvico
         ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key),
         ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED,
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
-        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=TlsScopeH11Protocol,
+        timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=http_protocol(tls_scope=True), loop=event_loop(),
     )
     options.update(overrides)
     return uvicorn.Config(app, **options)
@@ -118,6 +128,7 @@ def coordinator_config(settings: CoordinatorSettings, **overrides: Any) -> uvico
     options: dict[str, Any] = dict(
         host=settings.listen_host, port=settings.listen_port, log_level=_uvicorn_level(settings.log_level),
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
+        http=http_protocol(), loop=event_loop(),
     )
     if settings.tls is not None:
         options.update(ssl_certfile=str(settings.tls.cert), ssl_keyfile=str(settings.tls.key))

@@ -173,6 +173,9 @@ class CoordinatorSettings(_Base):
     abandon_grace: float = Field(1.0, ge=0)
     """Seconds a call no longer awaited (early quorum) may still finish, keeping its keep-alive
     connection, before it is cancelled; 0 = cancel at once. Its answer is discarded either way."""
+    perspective_connections: int = Field(32, ge=1, le=1024)
+    """Keep-alive connections to each perspective at most (calls beyond wait for a free one):
+    the calls in flight to one perspective at peak, about requests/s x its round trip."""
     client_tls: ClientTls | None = None
     perspectives: list[PerspectiveTarget] = Field(min_length=2)
     max_body_bytes: int = Field(1_048_576, ge=1024)

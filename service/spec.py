@@ -18,7 +18,6 @@ description and the core), and ``dns-persistent`` requests are answered (not in 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from open_mpic_core import MpicResponse
@@ -55,7 +54,7 @@ def _perspectives(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def response_body(response: MpicResponse) -> dict[str, Any]:
     """The JSON body of a 200 answer (see the module docstring)."""
-    body: dict[str, Any] = json.loads(response.model_dump_json())
+    body: dict[str, Any] = response.model_dump(mode="json")
     if body.get("trace_identifier") is None:
         body.pop("trace_identifier", None)
     requested = body.get("request_orchestration_parameters")

@@ -17,12 +17,12 @@ import json
 import ssl
 import time
 from typing import Any, Protocol
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from open_mpic_core import CaaCheckResponse, CheckRequest, CheckResponse, CheckType, DcvCheckResponse, RemotePerspective
 from service import __version__
-from service.orchestration import current_trace_id
+from service.orchestration import current_check_body, current_trace_id
+from service.pool import CallFailed, HostPool
 from service.settings import ClientTls, PerspectiveTarget
 
 TRACE_HEADER = "x-mpic-trace-id"
@@ -47,6 +47,15 @@ def parse_check_response(check_type: CheckType, payload: bytes | str | dict[str,
     return response
 
 
+def check_body(request: CheckRequest) -> bytes:
+    """The JSON of a check request: serialised once per attempt by the orchestrator (every
+    perspective of a cohort gets the same request object), else here."""
+    cached = current_check_body.get()
+    if cached is not None and cached[0] is request:
+        return cached[1]
+    return request.model_dump_json().encode()
+
+
 class Transport(Protocol):
     async def call(self, target: PerspectiveTarget, check_type: CheckType, request: CheckRequest,
                    trace_id: str | None, timeout: float) -> CheckResponse: ...
@@ -65,86 +74,74 @@ def client_ssl_context(files: ClientTls) -> ssl.SSLContext:
 
 
 class HttpsTransport:
-    """mTLS over HTTPS with a keep-alive connection pool (one session for all perspectives).
+    """mTLS over HTTPS with a keep-alive pool per perspective (service.pool: at most
+    ``pool_per_host`` connections each, idle ones closed after :data:`KEEPALIVE_SECONDS`).
 
     ``metrics`` (optional) counts ``mpic_perspective_connections_total{perspective,kind}`` with
     kind ``new`` (TCP + TLS handshake) or ``reused`` (keep-alive hit).
     """
 
-    def __init__(self, client_tls: ClientTls, pool_per_host: int = 64, metrics: Any = None):
+    def __init__(self, client_tls: ClientTls, pool_per_host: int = 32, metrics: Any = None):
         self._ssl = client_ssl_context(client_tls)
         self._pool_per_host = pool_per_host
-        self._session: aiohttp.ClientSession | None = None
+        self._pools: dict[str, HostPool] = {}
         self._metrics = metrics
+        self._user_agent = f"mpic-fleet-coordinator/{__version__}"
         if metrics is not None:
             metrics.describe("mpic_perspective_connections_total", "counter",
                              "Connections to perspectives: new (TLS handshake) or reused (keep-alive)")
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                ssl=self._ssl, limit=0, limit_per_host=self._pool_per_host,
-                keepalive_timeout=KEEPALIVE_SECONDS,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"user-agent": f"mpic-fleet-coordinator/{__version__}"},
-                trace_configs=[self._trace_config()] if self._metrics is not None else None,
-            )
-        return self._session
+    def _pool(self, target: PerspectiveTarget) -> HostPool:
+        pool = self._pools.get(target.code)
+        if pool is None:
+            assert target.url is not None
+            parts = urlsplit(target.url)
+            metrics, code = self._metrics, target.code
 
-    def _trace_config(self) -> aiohttp.TraceConfig:
-        trace = aiohttp.TraceConfig()
-        metrics = self._metrics
+            def counted(reused: bool) -> None:
+                if metrics is not None:
+                    metrics.inc("mpic_perspective_connections_total", perspective=code,
+                                kind="reused" if reused else "new")
 
-        async def new(session: Any, ctx: Any, params: Any) -> None:
-            metrics.inc("mpic_perspective_connections_total", perspective=ctx.trace_request_ctx["code"], kind="new")
+            pool = self._pools[target.code] = HostPool(parts.hostname or "", parts.port or 443, self._ssl,
+                                                       self._pool_per_host, KEEPALIVE_SECONDS, counted)
+        return pool
 
-        async def reused(session: Any, ctx: Any, params: Any) -> None:
-            metrics.inc("mpic_perspective_connections_total", perspective=ctx.trace_request_ctx["code"], kind="reused")
-
-        trace.on_connection_create_end.append(new)
-        trace.on_connection_reuseconn.append(reused)
-        return trace
+    def _head(self, method: str, target: PerspectiveTarget, path: str, extra: str = "") -> bytes:
+        netloc = urlsplit(target.url).netloc  # type: ignore[arg-type]
+        return (f"{method} {path} HTTP/1.1\r\nhost: {netloc}\r\nuser-agent: {self._user_agent}\r\n"
+                f"{extra}\r\n").encode("latin-1")
 
     async def call(self, target: PerspectiveTarget, check_type: CheckType, request: CheckRequest,
                    trace_id: str | None, timeout: float) -> CheckResponse:
         assert target.url is not None
-        url = f"{target.url.rstrip('/')}/{check_type.value}"
-        headers = {"content-type": "application/json"}
+        body = check_body(request)
+        extra = f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
         if trace_id:
-            headers[TRACE_HEADER] = trace_id
-        data = request.model_dump_json()
-        session = self._get_session()
-        for attempt in (1, 2):
-            try:
-                async with session.post(url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout),
-                                        trace_request_ctx={"code": target.code}) as resp:
-                    body = await resp.read()
-                    if resp.status != 200:
-                        raise PerspectiveCallError(
-                            f"HTTP {resp.status} from {url}: {body[:200].decode(errors='replace')}")
-                break
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                # a pooled keep-alive connection the perspective had just closed: checks are
-                # read-only, so one retry on a fresh connection is safe
-                if attempt == 2:
-                    raise
-        return parse_check_response(check_type, body)
+            extra += f"{TRACE_HEADER}: {trace_id}\r\n"
+        path = f"{urlsplit(target.url).path.rstrip('/')}/{check_type.value}"
+        try:
+            async with asyncio.timeout(timeout):
+                status, answer = await self._pool(target).request(self._head("POST", target, path, extra) + body)
+        except CallFailed as exc:
+            raise PerspectiveCallError(str(exc)) from None
+        if status != 200:
+            raise PerspectiveCallError(f"HTTP {status} from {target.url}{path}: "
+                                       f"{answer[:200].decode(errors='replace')}")
+        return parse_check_response(check_type, answer)
 
     async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
         """Does the perspective answer ``GET /readyz`` with 200 (over the same mTLS channel)?"""
         assert target.url is not None
-        url = f"{target.url.rstrip('/')}/readyz"
-        async with self._get_session().get(url, timeout=aiohttp.ClientTimeout(total=timeout),
-                                           trace_request_ctx={"code": target.code}) as resp:
-            await resp.read()
-            return resp.status == 200
+        path = f"{urlsplit(target.url).path.rstrip('/')}/readyz"
+        async with asyncio.timeout(timeout):
+            status, _ = await self._pool(target).request(self._head("GET", target, path))
+        return status == 200
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
 
 
 class LambdaTransport:
@@ -169,7 +166,7 @@ class LambdaTransport:
                    trace_id: str | None, timeout: float) -> CheckResponse:
         arn = target.lambda_arn
         assert arn is not None
-        payload = json.loads(request.model_dump_json())
+        payload = json.loads(check_body(request))
         payload["check_type"] = check_type.value
         if trace_id:
             payload["trace_id"] = trace_id
@@ -198,9 +195,9 @@ class RoutingTransport:
     """Chooses HTTPS or Lambda per perspective from its url/function_arn."""
 
     def __init__(self, targets: list[PerspectiveTarget], client_tls: ClientTls | None,
-                 lambda_client_factory: Any = None, metrics: Any = None):
+                 lambda_client_factory: Any = None, metrics: Any = None, connections: int = 32):
         self.targets = {t.code: t for t in targets}
-        self._https = HttpsTransport(client_tls, metrics=metrics) if client_tls is not None else None
+        self._https = HttpsTransport(client_tls, connections, metrics) if client_tls is not None else None
         self._lambda = (
             LambdaTransport(lambda_client_factory) if any(t.lambda_arn for t in targets) else None
         )

@@ -1,5 +1,6 @@
-"""Real servers for the runtime tests: Knot (authoritative DNS), nginx (HTTP/HTTPS targets and a
-forward proxy), a TLS-ALPN responder, uvicorn servers in threads, a hanging TLS peer.
+"""Real servers for the runtime tests: nginx (HTTP/HTTPS targets and a forward proxy), a TLS-ALPN
+responder, uvicorn servers in threads, a flaky peer; Knot, the hanging peer and the process helpers
+are the product's own (:mod:`local.loopback`, shared with ``mpic bench``).
 
 Everything listens on a per-session loopback /24 (127.A.B.0) so parallel work on this machine
 does not collide; every process started here is stopped by PID.
@@ -10,11 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import os
-import random
-import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import threading
@@ -29,11 +25,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-KNOT_PORT = 5300
-INTERNAL_HOST = 31
-"""Last octet of the "internal" web server (same files as web.mpic.test, not in the lab allowance)."""
-INTERNAL_ALPN_HOST = 32
-"""Last octet of a TLS-ALPN responder outside the lab allowance."""
+from local.loopback import (  # noqa: F401 - the tests use them as infra.*
+    INTERNAL_ALPN_HOST,
+    INTERNAL_HOST,
+    KNOT_PORT,
+    HangingPeer,
+    Knot,
+    LoopThread,
+    PartitionedPeer,
+    pick_prefix,
+    start_knot,
+    stop_pid,
+    wait_port,
+    zone_records,
+)
+
 LAB_TARGETS = (80, 81, 99)
 """Last octets perspectives may reach although loopback (web, alpn, blackhole); the proxy (.82)
 is reached as the configured proxy_url, which the guard exempts."""
@@ -42,146 +48,6 @@ is reached as the configured proxy_url, which the guard exempts."""
 def lab_networks(prefix: str) -> list[str]:
     """The ``allowed_reserved_networks`` of test perspectives: only the lab's target hosts."""
     return [f"{prefix}.{last}/32" for last in LAB_TARGETS]
-
-
-def pick_prefix() -> str:
-    """A 127.A.B prefix whose .80 address can bind port 80 (checks nobody holds it)."""
-    rng = random.Random(os.getpid() ^ time.time_ns())
-    for _ in range(50):
-        prefix = f"127.{rng.randint(100, 250)}.{rng.randint(1, 250)}"
-        try:
-            for host, port in ((f"{prefix}.80", 80), (f"{prefix}.53", KNOT_PORT), (f"{prefix}.81", 443)):
-                with socket.socket() as s:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind((host, port))
-            return prefix
-        except OSError:
-            continue
-    raise RuntimeError("no free loopback prefix")
-
-
-def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"{host}:{port} did not open")
-
-
-def stop_pid(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
-
-
-# ------------------------------------------------------------------------------------ DNS
-@dataclass
-class Knot:
-    addr: str
-    port: int
-    proc: subprocess.Popen[Any]
-    workdir: Path
-
-    def stop(self) -> None:
-        stop_pid(self.proc)
-
-
-def zone_records(prefix: str) -> dict[str, list[str]]:
-    """Zone contents (relative owner names, TTL 60). ``.`` is the root; ``mpic.test.`` delegated."""
-    ns = f"{prefix}.53"
-    root = [
-        "@ SOA ns.root. hostmaster.root. 1 3600 600 86400 60",
-        "@ NS ns.root.",
-        f"ns.root. A {ns}",
-        "mpic.test. NS ns.mpic.test.",
-        f"ns.mpic.test. A {ns}",
-        "7.2.0.192.in-addr.arpa. PTR host.mpic.test.",
-    ]
-    zone = [
-        "@ SOA ns.mpic.test. hostmaster.mpic.test. 1 3600 600 86400 60",
-        "@ NS ns.mpic.test.",
-        f"ns A {ns}",
-        # CAA
-        'caa-permit CAA 0 issue "ca.mpic.test"',
-        'caa-deny CAA 0 issue "other-ca.example"',
-        'caa-wild CAA 0 issue "other-ca.example"',
-        'caa-wild CAA 0 issuewild "ca.mpic.test"',
-        'caa-mail CAA 0 issuemail "ca.mpic.test"',
-        'caa-mail-deny CAA 0 issuemail "other-ca.example"',
-        'caa-critical CAA 128 tbs "unknown"',
-        'caa-critical CAA 0 issue "ca.mpic.test"',
-        "nocaa A 192.0.2.1",
-        # DCV over DNS
-        '_dnsauth.dcv TXT "challenge-txt-123"',
-        "_cn.dcv CNAME target.mpic.test.",
-        "target A 192.0.2.2",
-        'dcvcaa CAA 0 issue "dnschange-caa-value"',
-        '_acme-challenge.dcv TXT "keyauthhash-abc"',
-        '_validation-contactemail.dcv TXT "admin@mpic.test"',
-        '_validation-contactphone.dcv TXT "+1 555 0100"',
-        'contact CAA 0 contactemail "admin@mpic.test"',
-        'contact CAA 0 contactphone "+15550100"',
-        '_validation-persist.dcv TXT "ca.mpic.test; accounturi=https://ca.mpic.test/acct/1"',
-        "ip A 192.0.2.7",
-        # HTTP and TLS-ALPN targets
-        f"web A {prefix}.80",
-        f"alpn A {prefix}.81",
-        f"blackhole A {prefix}.99",
-        # reserved destinations a perspective must refuse (Hardening #2): a web server on an address
-        # the lab does not allow ("the CA's own network"), loopback, and names mixing both kinds
-        f"internal A {prefix}.{INTERNAL_HOST}",
-        f"alpn-internal A {prefix}.{INTERNAL_ALPN_HOST}",
-        "loop A 127.0.0.1",
-        "loop6 AAAA ::1",
-        "mapped AAAA ::ffff:127.0.0.1",
-        f"mixed A {prefix}.80",
-        f"mixed A {prefix}.{INTERNAL_HOST}",
-    ]
-    return {".": root, "mpic.test.": zone}
-
-
-def start_knot(prefix: str, workdir: Path) -> Knot:
-    knotd = shutil.which("knotd") or "/usr/sbin/knotd"
-    addr = f"{prefix}.53"
-    workdir.mkdir(parents=True, exist_ok=True)
-    zones = zone_records(prefix)
-    zone_cfg = []
-    for name, records in zones.items():
-        fname = "root.zone" if name == "." else f"{name.rstrip('.')}.zone"
-        origin = f"$ORIGIN {name}\n$TTL 60\n"
-        (workdir / fname).write_text(origin + "\n".join(records) + "\n")
-        zone_cfg.append(f"  - domain: \"{name}\"\n    file: \"{workdir / fname}\"")
-    conf = workdir / "knot.conf"
-    conf.write_text(
-        "server:\n"
-        f"  listen: {addr}@{KNOT_PORT}\n"
-        f"  rundir: \"{workdir}\"\n"
-        f"  pidfile: \"{workdir}/knot.pid\"\n"
-        "log:\n  - target: stderr\n    any: warning\n"
-        "database:\n"
-        f"  storage: \"{workdir}/db\"\n"
-        "template:\n  - id: default\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\n"
-        "zone:\n" + "\n".join(zone_cfg) + "\n"
-    )
-    proc = subprocess.Popen([knotd, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(workdir / "knot.log", "w"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        out = subprocess.run(["kdig", f"@{addr}", "-p", str(KNOT_PORT), "+short", "+time=1", "web.mpic.test", "A"],
-                             capture_output=True, text=True)
-        if out.stdout.strip():
-            return Knot(addr, KNOT_PORT, proc, workdir)
-        if proc.poll() is not None:
-            raise RuntimeError(f"knotd exited: {(workdir / 'knot.log').read_text()}")
-        time.sleep(0.05)
-    stop_pid(proc)
-    raise RuntimeError(f"knotd not answering: {(workdir / 'knot.log').read_text()}")
 
 
 # ------------------------------------------------------------------------------------ HTTP
@@ -295,22 +161,6 @@ def alpn_challenge_cert(workdir: Path, san: str, key_auth_hash_hex: str) -> tupl
     return cert_path, key_path
 
 
-class LoopThread:
-    """An asyncio loop in a daemon thread, for small servers."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 10) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
 class AlpnResponder:
     """A TLS server on port 443 that answers ALPN acme-tls/1 with a challenge certificate,
     chosen by SNI (reverse-pointer name for IP targets)."""
@@ -339,41 +189,6 @@ class AlpnResponder:
     def stop(self) -> None:
         async def close() -> None:
             self.server.close()
-
-        self.lt.run(close())
-
-
-class HangingPeer:
-    """Completes the TLS handshake (it has a valid kit server cert) and then never answers."""
-
-    def __init__(self, lt: LoopThread, host: str, port: int, cert: Path, key: Path):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(str(cert), str(key))
-        self.lt = lt
-        self.connections = 0
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.connections += 1
-            task = asyncio.current_task()
-            assert task is not None
-            self.tasks.add(task)
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:  # stop(): end quietly
-                pass
-            finally:
-                writer.close()
-                self.tasks.discard(task)
-
-        self.server = lt.run(asyncio.start_server(handle, host, port, ssl=ctx))
-
-    def stop(self) -> None:
-        async def close() -> None:
-            self.server.close()
-            for task in list(self.tasks):
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
 
         self.lt.run(close())
 

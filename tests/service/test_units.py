@@ -220,11 +220,9 @@ def test_main_runs_in_the_foreground_until_sigterm(env: Env, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("drop,expect_ok", [(1, True), (99, False)])
 def test_one_retry_when_a_pooled_connection_was_closed(env: Env, drop: int, expect_ok: bool) -> None:
-    import aiohttp
-
     from open_mpic_core import CaaCheckRequest
     from service.settings import ClientTls, PerspectiveTarget
-    from service.transport import HttpsTransport
+    from service.transport import HttpsTransport, PerspectiveCallError
 
     ip = env.ip(73)
     lt = infra.LoopThread()
@@ -242,7 +240,7 @@ def test_one_retry_when_a_pooled_connection_was_closed(env: Env, drop: int, expe
         if expect_ok:
             assert asyncio.run(go()).check_passed is True
         else:
-            with pytest.raises(aiohttp.ServerDisconnectedError):
+            with pytest.raises(PerspectiveCallError, match="closed the connection before answering"):
                 asyncio.run(go())
     finally:
         peer.stop()
