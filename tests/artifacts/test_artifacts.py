@@ -220,6 +220,7 @@ def test_arm64_zips_hold_only_aarch64_or_pure_code(artifacts, tmp_path, role):
 def test_plan_without_dist_or_with_a_stale_manifest_refuses_and_names_the_build(artifacts, tmp_path, monkeypatch):
     monkeypatch.setenv(DIST_ENV, str(tmp_path / "nothing"))
     res = CliRunner().invoke(app, ["plan", "aws-hosts", "--json"])
+    assert res.stdout.strip(), (res.output, res.exception)
     doc = json.loads(res.stdout)
     assert res.exit_code == 1 and doc["resources"] == [] and doc["artifacts"] == []
     assert "./scripts/mpic build" in doc["error"] and "missing" in doc["error"]
