@@ -54,7 +54,7 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
                 guarded(faults.heal, state.stack)
         return active
 
-    target = Target(status["coordinator_url"], status["api_key"], status["ca_cert"])
+    target = Target(status["coordinator_url"], status["api_key"], status["ca_cert"], status.get("client_resolver"))
     roles = {"coordinator": _pids(processes, "coordinator"), "perspectives": _pids(processes, "perspective"),
              "resolvers": _pids(processes, "resolver"), "load_balancers": _pids(processes, "lb"),
              "wan_relays": _pids(processes, "wan"), "dns": _pids(processes, "dns")}

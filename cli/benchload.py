@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.client import resolve
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -27,11 +29,14 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """Where the MPIC requests go: ``url`` (``http(s)://host:port``), the API key, the CA for https."""
+    """Where the MPIC requests go: ``url`` (``http(s)://host:port``), the API key, the CA for https,
+    and the DNS server that resolves the URL's name (the local fleet's client resolver: its
+    coordinator is a name that fails over; None: the system's resolver)."""
 
     url: str
     api_key: str
     ca_file: str | None = None
+    resolver: str | None = None
 
     def request(self, body: dict[str, Any], path: str = "/mpic") -> bytes:
         parts = urlsplit(self.url)
@@ -52,6 +57,7 @@ class Connection:
     def __init__(self, target: Target, ctx: ssl.SSLContext | None):
         parts = urlsplit(target.url)
         self.host, self.port = parts.hostname or "", parts.port or (443 if ctx else 80)
+        self.resolver = target.resolver
         self.ctx = ctx
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -60,7 +66,7 @@ class Connection:
         """(status, body) of one request; reconnects when the server closed the connection."""
         for attempt in (1, 2):
             if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.ctx)
+                await self.connect()
             assert self.reader is not None
             try:
                 self.writer.write(raw)
@@ -84,6 +90,14 @@ class Connection:
                 self.close()
             return status, body
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def connect(self) -> None:
+        """Open the connection, resolving the name again (a failed-over name moves) by ``resolver``."""
+        address = self.host
+        if self.resolver is not None:
+            address = await asyncio.to_thread(resolve, self.host, self.resolver)
+        self.reader, self.writer = await asyncio.open_connection(
+            address, self.port, ssl=self.ctx, server_hostname=self.host if self.ctx else None)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -106,8 +106,9 @@ def _fake_fleet(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
              "unbound@a": {"pid": 13, "role": "resolver"}, "relay@a": {"pid": 14, "role": "wan"}}
     fleet_state = types.SimpleNamespace(stack="local-wan", data={"processes": procs, "runtime": "abc"})
     monkeypatch.setattr(local_errors, "require_root", lambda: None)
-    monkeypatch.setattr(lifecycle, "status", lambda stack: {"coordinator_url": "https://10.0.0.1:443",
-                                                            "api_key": "k", "ca_cert": "/ca.pem"})
+    monkeypatch.setattr(lifecycle, "status", lambda stack: {"coordinator_url": "https://mpic.fleet-test.example:443",
+                                                            "api_key": "k", "ca_cert": "/ca.pem",
+                                                            "client_resolver": "10.213.0.5"})
     monkeypatch.setattr(state, "load_state", lambda stack: fleet_state)
     monkeypatch.setattr(state, "load_plan", lambda st: plan)
     monkeypatch.setattr(challenges, "set_txt", lambda stack, name, value, record: calls.append(f"set {name}"))
@@ -123,7 +124,8 @@ def test_the_fleet_scenario_reads_the_fleet_and_heals_its_faults(monkeypatch: py
     calls: list[str] = []
     _fake_fleet(monkeypatch, calls)
     scenario, cleanup = benchfleet.fleet_scenario(None)
-    assert scenario.target == Target("https://10.0.0.1:443", "k", "/ca.pem")
+    # the coordinator is a name that fails over: resolved by the fleet's client resolver
+    assert scenario.target == Target("https://mpic.fleet-test.example:443", "k", "/ca.pem", "10.213.0.5")
     assert scenario.roles["coordinator"] == [11] and scenario.roles["perspectives"] == [12]
     assert scenario.roles["resolvers"] == [13] and scenario.roles["wan_relays"] == [14]
     assert sorted(scenario.quorum_rtts_ms or []) == [52, 80, 112, 160, 188]
@@ -185,3 +187,32 @@ def test_invalid_answers_are_counted_and_an_empty_phase_is_an_error() -> None:
     assert samples.failures == 1 and "1 of 2 answers not valid" in said[0] and "is_valid" in said[0]
     with pytest.raises(BenchError, match="no request finished"):
         _check(Samples(), "caa c=2", said.append)
+
+
+def test_a_connection_resolves_the_name_again_with_the_targets_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import benchload
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(benchload, "resolve", lambda name, resolver: asked.append((name, resolver)) or "127.0.0.1")
+
+    async def scenario() -> tuple[int, bytes]:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        target = Target(f"http://mpic.fleet-test.example:{port}", "k", resolver="192.0.2.53")
+        conn = benchload.Connection(target, None)
+        try:
+            first = await conn.exchange(target.request({}))
+            await conn.exchange(target.request({}))  # closed by the server: connects (and resolves) again
+            return first
+        finally:
+            conn.close()
+            server.close()
+
+    assert asyncio.run(scenario()) == (200, b"ok")
+    assert asked == [("mpic.fleet-test.example", "192.0.2.53")] * 2
