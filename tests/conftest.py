@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Iterator
+
 import pytest
 
 from config.errors import PlanError
@@ -25,3 +28,12 @@ def ensure_built() -> Built:
 @pytest.fixture(scope="session")
 def artifacts() -> Built:
     return ensure_built()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_event_loop_policy() -> Iterator[None]:
+    """asyncio.run() ends with set_event_loop(None), after which get_event_loop() raises in the
+    main thread; the Pulumi mocks (tests/aws, tests/k8s, tests/plan, tests/program) need it, so
+    every test leaves a fresh policy behind, whatever order the suites run in."""
+    yield
+    asyncio.set_event_loop_policy(None)

@@ -159,7 +159,7 @@ def test_fleet_report_runs_the_phases_and_cleans_up(monkeypatch: pytest.MonkeyPa
         raise ConnectionRefusedError("refused")
 
     monkeypatch.setattr(benchfleet, "measure", refused)
-    with pytest.raises(BenchError, match="10.0.0.1"):
+    with pytest.raises(BenchError, match="mpic.fleet-test.example"):
         benchfleet.fleet_report("local-wan", ["caa"], [1], 1.0, 0.0, print)
     assert calls.count("unset _mpic-bench.fleet-test.example") == 2
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import ipaddress
 import json
@@ -173,15 +172,6 @@ def _answers_conform_to_the_spec() -> Iterator[None]:
     found = [f"{where} -> {status}: {v}" for where, status, body in SEEN_ANSWERS for v in violations(status, body)]
     SEEN_ANSWERS.clear()
     assert not found, f"{len(found)} Open MPIC API 3.5 violation(s):\n" + "\n".join(found[:40])
-
-
-@pytest.fixture(autouse=True)
-def _fresh_event_loop_policy() -> Iterator[None]:
-    """asyncio.run() ends with set_event_loop(None), after which get_event_loop() raises in the
-    main thread; tests run after these in one session (the Pulumi mocks of tests/aws, tests/k8s)
-    need it, so each test here leaves a fresh policy behind."""
-    yield
-    asyncio.set_event_loop_policy(None)
 
 
 @pytest.fixture(scope="session")
