@@ -21,7 +21,7 @@ from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, reported
 from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
 from cli.options import check_output, parse_codes, parse_date, parse_site
 from cli.suggest import suggest_command
-from config.compliance import MIN_DISTANCE_KM, Report, check_stack, nearest_neighbours
+from config.compliance import MIN_DISTANCE_KM, Finding, Report, check_stack, format_report, nearest_neighbours
 from config.errors import ConfigError
 from config.model import StackConfig
 from config.stackfile import load_stack
@@ -69,18 +69,13 @@ def find_repair(cfg: StackConfig) -> tuple[Suggestion | None, str | None]:
 
 def report_text(report: Report, cfg: StackConfig, repaired: Suggestion | None) -> str:
     """The findings; with a repaired set, the region findings point to it instead of each naming a swap."""
-    lines = []
-    for f in report.violations:
-        text = f.message
+
+    def text(f: Finding) -> str:
         if repaired is not None and f.rule in REGION_RULES and f.fix:
-            text = f"{f.problem} Fix: the repaired set below."
-        lines.append(f"VIOLATION {f.rule}: {text}")
-    for f in report.warnings:
-        lines.append(f"warning   {f.rule}: {f.message}")
-    verdict = "compliant" if report.compliant else "NOT compliant"
-    lines.append(f"{cfg.name}: {verdict} with CA/B Forum BR 3.2.2.9 as of {report.as_of.isoformat()} "
-                 f"({len(report.violations)} violations, {len(report.warnings)} warnings).")
-    return "\n".join(lines)
+            return f"{f.problem} Fix: the repaired set below."
+        return f.message
+
+    return format_report(report, cfg, text)
 
 
 def repair_text(s: Suggestion) -> str:

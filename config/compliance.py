@@ -342,11 +342,12 @@ def nearest_neighbours(cfg: StackConfig) -> dict[str, tuple[str, float]]:
     return out
 
 
-def format_report(report: Report, cfg: StackConfig) -> str:
-    """Plain-text rendering of the findings (used by the CLI and ``pulumi.RunError``)."""
+def format_report(report: Report, cfg: StackConfig, violation_text: Callable[[Finding], str] | None = None) -> str:
+    """Plain-text rendering of the findings (used by the CLI and ``pulumi.RunError``);
+    ``violation_text`` words a violation otherwise than its message."""
     lines = []
     for f in report.violations:
-        lines.append(f"VIOLATION {f.rule}: {f.message}")
+        lines.append(f"VIOLATION {f.rule}: {violation_text(f) if violation_text else f.message}")
     for f in report.warnings:
         lines.append(f"warning   {f.rule}: {f.message}")
     verdict = "compliant" if report.compliant else "NOT compliant"
