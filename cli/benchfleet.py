@@ -39,7 +39,7 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
     state = guarded(load_state, stack)
     plan = load_plan(state)
     processes = state.data["processes"]
-    value = secrets.token_hex(8)
+    value = secrets.token_hex(16)
     name = f"_mpic-bench.{plan.test_domain}"
     guarded(challenges.set_txt, state.stack, name, value, record=False)
     farthest = max(plan.regions, key=lambda r: r.delay_ms).code

@@ -26,7 +26,7 @@ from local.pki import KitCA
 from local.proc import KIT_ROOT, clean_env
 from local.runtime import runtime_python
 from plan.artifacts import Built
-from plan.pki import COORDINATOR_CLIENT_NAME
+from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 
 PERSPECTIVES = ("us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1")
 """Five perspectives in five RIRs (ARIN, RIPE NCC, APNIC, LACNIC, AFRINIC): quorum 4 of 5."""
@@ -45,7 +45,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "caa": {"check_type": "caa", "domain_or_ip_target": "caa-permit.mpic.test"},
     "dns-change": {"check_type": "dcv", "domain_or_ip_target": "dcv.mpic.test", "dcv_check_parameters": {
         "validation_method": "dns-change", "dns_name_prefix": "_dnsauth", "dns_record_type": "TXT",
-        "challenge_value": "challenge-txt-123"}},
+        "challenge_value": "challenge-txt-0123456789abcdef"}},
 }
 """One request per method, each answered ``is_valid: true`` by the test zone."""
 
@@ -111,7 +111,7 @@ def _wait(run: LoopbackRuntime, name: str, host: str, port: int) -> None:
 
 def perspective_settings(run: LoopbackRuntime, code: str, ip: str, ca: KitCA, knot_addr: str,
                          knot_port: int) -> dict[str, Any]:
-    cert, key = ca.issue_server(f"perspective-{code}", ips=[ip])
+    cert, key = ca.issue_server(perspective_cert_name(code), ips=[ip])
     return {"code": code, "listen_host": ip, "listen_port": PERSPECTIVE_PORT,
             "tls": {"cert": str(cert), "key": str(key), "client_ca": str(ca.cert_path)},
             "resolver": {"nameservers": [knot_addr], "port": knot_port}, "caa_domains": CAA_DOMAINS,

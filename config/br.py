@@ -25,6 +25,9 @@ QUORUM_EFFECTIVE = dt.date(2025, 9, 15)
 """R4: the quorum table is advisory only before this date."""
 RIR_EFFECTIVE = dt.date(2026, 3, 15)
 """R5: corroborating perspectives must span >= 2 RIRs from this date."""
+RANDOM_VALUE_MIN_CHARS = 19
+"""BR 1.6.1: a Random Value carries at least 112 bits of entropy, at least 19 base64url characters
+(6 bits each): the floor of ``mpic:minChallengeLength`` (the runtime's copy: service/challenge.py)."""
 
 
 def min_remote_perspectives(on: dt.date) -> int:

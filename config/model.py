@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from config.br import RANDOM_VALUE_MIN_CHARS
+from config.caa import CaaSettings
 from config.canary import SECRET_KEYS as CANARY_SECRET_KEYS
 from config.canary import CanarySettings
 from config.failover import FailoverSettings
@@ -181,6 +183,13 @@ class StackConfig(BaseModel):
     proxy: str | dict[str, str] | None = None
     """Explicit HTTP(S) proxy of the perspectives' HTTP checks: one URL for every perspective, or a
     map perspective code -> URL (ambient HTTP(S)_PROXY variables are always ignored)."""
+    caa: CaaSettings = Field(default_factory=CaaSettings)
+    """CAA lookup failures (``mpic:caa``, below): never permission unless allowed, and then only on
+    BR 3.2.2.8's terms."""
+    min_challenge_length: int = Field(default=RANDOM_VALUE_MIN_CHARS, ge=RANDOM_VALUE_MIN_CHARS, le=1024)
+    """Fewest characters of a Random Value or Request Token (website-change, dns-change, the ACME
+    methods): shorter values are refused with 400. At least 19, the base64url length of the 112
+    bits BR 1.6.1 requires; raise it to match the CA's own encoding (28 for 112 bits in hex)."""
     wan_delay: bool = False
     """Local fleet only: emulate each region's WAN delay (distance from the primary) on the backbone."""
     test_domain: str = Field(default="fleet-test.example", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")

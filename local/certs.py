@@ -16,7 +16,7 @@ from typing import Any
 from local.pki import KitCA
 from local.state import State
 from plan.local import FleetPlan
-from plan.pki import COORDINATOR_CLIENT_NAME
+from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 
 
 def _bundle(state: State, name: str, cert: Path, key: Path) -> str:
@@ -34,7 +34,7 @@ def fleet_certificates(state: State, plan: FleetPlan) -> dict[str, Any]:
     ccert, ckey = ca.issue_client(COORDINATOR_CLIENT_NAME)
     out["client"] = [str(ccert), str(ckey)]
     for r in plan.regions:
-        cert, key = ca.issue_server(f"perspective-{r.code}", dns_names=["localhost", r.host],
+        cert, key = ca.issue_server(perspective_cert_name(r.code), dns_names=["localhost", r.host],
                                     ips=[r.backbone_ip, "127.0.0.1", *(h.lan_ip for h in r.replicas)])
         hcert, hkey = ca.issue_client(f"lb-check-{r.code}")
         out["regions"][r.code] = {"cert": str(cert), "key": str(key),

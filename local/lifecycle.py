@@ -168,7 +168,7 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
 def verify_fleet(state: State, say: Progress) -> dict:
     """One real MPIC request (dns-change on a fresh TXT record) through the coordinator URL."""
     plan = load_plan(state)
-    value = secrets.token_hex(8)
+    value = secrets.token_hex(16)
     domain = f"up-check-{secrets.token_hex(3)}.{plan.test_domain}"  # fresh name: no resolver has it cached
     name = f"_mpic-up-check.{domain}"
     challenges.set_txt(state.stack, name, value, record=False)

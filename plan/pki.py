@@ -20,5 +20,11 @@ CA_COMMON_NAME = "MPIC Fleet kit CA"
 ORGANIZATION = "MPIC Fleet"
 COORDINATOR_CLIENT_NAME = "mpic-coordinator-client"
 """Common name of the coordinator's client certificate: its identity towards the perspectives."""
+
+
+def perspective_cert_name(code: str) -> str:
+    """Common name of perspective ``code``'s server certificate, ``perspective-<code>``, on every
+    target: the coordinator checks it on every connection (service.identity, pinned by a test)."""
+    return f"perspective-{code}"
 SERVER_AUTH = "server_auth"
 CLIENT_AUTH = "client_auth"

@@ -35,8 +35,11 @@ HARDENING: tuple[str, ...] = (
     "val-clean-additional: yes",
     "use-caps-for-id: no",
     "prefetch: no",
+    "ede: yes",
 )
-"""Options every perspective's resolver runs with (validating, minimal disclosure)."""
+"""Options every perspective's resolver runs with (validating, minimal disclosure). ``ede``: its
+failures carry Extended DNS Errors (RFC 8914), which the perspective reads to tell a DNSSEC
+failure from an unreachable authority (BR 3.2.2.8: service.caa_lookup)."""
 
 NO_CACHE: tuple[str, ...] = (
     "cache-min-ttl: 0",

@@ -30,19 +30,22 @@ def _drop_unset(doc: dict[str, Any]) -> dict[str, Any]:
 def behaviour(fleet: StackConfig) -> dict[str, Any]:
     """The coordinator's behaviour, from the stack alone and the same on every target: cohort size,
     attempts, ``mpic:perspectiveTimeoutMs``, ``mpic:earlyQuorum`` and ``mpic:quorum`` (unset: the BR
-    3.2.2.9 default the runtime computes)."""
+    3.2.2.9 default the runtime computes), ``mpic:caa.allowLookupFailure`` and ``mpic:minChallengeLength``."""
     return _drop_unset({
         "default_perspective_count": fleet.cohort_size,
         "max_attempts": fleet.max_attempts,
         "perspective_timeout": fleet.perspective_timeout,
         "early_quorum": fleet.early_quorum,
         "default_quorum_count": fleet.quorum,
+        "caa_allow_lookup_failure": fleet.caa.allow_lookup_failure,
+        "min_challenge_length": fleet.min_challenge_length,
     })
 
 
 def perspective_behaviour(fleet: StackConfig, code: str) -> dict[str, Any]:
-    """A perspective's behaviour from the stack, the same on every target: its explicit proxy."""
-    return _drop_unset({"proxy_url": fleet.proxy_for(code)})
+    """A perspective's behaviour from the stack, the same on every target: its explicit proxy and
+    ``mpic:caa.allowLookupFailure``."""
+    return _drop_unset({"proxy_url": fleet.proxy_for(code), "caa_allow_lookup_failure": fleet.caa.allow_lookup_failure})
 
 
 def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: int,

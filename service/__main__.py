@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.settings import CanarySettings, CoordinatorSettings, PerspectiveSettings, SettingsError, load_settings
+from service.settings import CoordinatorSettings, PerspectiveSettings, SettingsError, load_settings
+from service.settings_canary import CanarySettings
 
 PROG = "mpic-service"
 

@@ -1,7 +1,8 @@
 """Starlette apps for both roles (thin: all logic lives in the runtime/service objects).
 
 Perspective: ``POST /dcv``, ``POST /caa`` (allowed clients only: service.peer), ``GET /healthz``,
-``GET /readyz``, ``GET /metrics``.
+``GET /readyz``, ``GET /metrics``; every answer names the perspective (its code and RIR in the
+``x-mpic-perspective*`` headers: service.identity).
 Coordinator, public listener: ``POST /mpic``, ``POST /v1/mpic`` (EJBCA's MPIC Validator path),
 ``GET /readyz`` (deep, minimal body: service.readiness). Coordinator, internal listener:
 ``GET /healthz``, ``GET /metrics``. Every answer is JSON (metrics: Prometheus text), including
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from open_mpic_core import CheckType
+from service import identity
 from service.coordinator import CoordinatorService
 from service.errors import bad_request
 from service.limits import BodyTooLarge, InputRejected, read_limited, too_large
@@ -120,6 +122,28 @@ class CheckEndpoints:
         await _send(send, status, body)
 
 
+class IdentityHeaders:
+    """ASGI: every answer of this perspective carries its code and RIR (service.identity), so the
+    coordinator can tell an answer from another perspective (a swapped or duplicated URL)."""
+
+    def __init__(self, app: Any, code: str, rir: str):
+        self.app = app
+        self.headers = [(identity.CODE_HEADER.encode(), code.encode("latin-1")),
+                        (identity.RIR_HEADER.encode(), rir.encode("latin-1"))]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, named)
+
+
 def create_perspective_app(runtime: PerspectiveRuntime) -> Any:
     """The perspective app around ``runtime`` (mTLS is the listener's job: see service.server): the
     client allowlist (service.peer) in front of the check endpoints, Starlette for the probes."""
@@ -146,7 +170,8 @@ def create_perspective_app(runtime: PerspectiveRuntime) -> Any:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ], lifespan)
-    return ClientAllowlist(CheckEndpoints(probes, runtime), allowed=runtime.settings.allowed_clients)
+    return IdentityHeaders(ClientAllowlist(CheckEndpoints(probes, runtime), allowed=runtime.settings.allowed_clients),
+                           runtime.code, runtime.rir)
 
 
 # ------------------------------------------------------------------------------ coordinator

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from service import AWAIT_ALL_HEADER
-from service.settings import CanaryDnsSettings, CanarySettings, CanarySinkSettings
+from service.settings_canary import CanaryDnsSettings, CanarySettings, CanarySinkSettings
 
 RECORD_LABEL = "_mpic-canary"
 METRIC_NAMESPACE = "MPIC/Canary"

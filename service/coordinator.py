@@ -22,6 +22,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from open_mpic_core import MpicRequest, RemotePerspective
 from service import AWAIT_ALL_HEADER, CORE_VERSION, __version__, rules
 from service.audit import AuditLog
+from service.challenge import challenge_issues
 from service.errors import bad_request, validation_issues
 from service.limits import BodyTooLarge, InputRejected, check_shape, load_json, too_large, trace_id_issue
 from service.metrics import Metrics
@@ -47,6 +48,7 @@ READY_PROBE_TIMEOUT = 1.5
 timeout (Route53 gives 2 s for the response), so a dead region reads as not ready, not as a
 hung health check."""
 UNAUTHORIZED = {"error": "unauthorized", "message": "a valid API key is required (x-api-key or Authorization: Bearer)"}
+LOOKUP_FAILURE_REFUSED = "lookup-failure-not-allowed"
 
 
 class _Answer(Exception):
@@ -207,6 +209,22 @@ class CoordinatorService:
         except ValidationError as exc:
             raise _Answer(*bad_request(validation_issues(exc)), "bad_request") from None
 
+    def _check_evidence(self, request: Any) -> None:
+        """_Answer(400) for a request asking for evidence the BR does not accept: a CAA lookup
+        failure as permission without the operator's ``caa_allow_lookup_failure`` (BR 3.2.2.8), an
+        empty or too short challenge value (service.challenge)."""
+        caa = getattr(request, "caa_check_parameters", None)
+        if caa is not None and caa.allow_lookup_failure and not self.settings.caa_allow_lookup_failure:
+            raise _Answer(*bad_request([{"issue_type": LOOKUP_FAILURE_REFUSED, "message": (
+                "caa_check_parameters.allow_lookup_failure: true, but this coordinator never treats a CAA lookup "
+                "failure as permission (stack key mpic:caa.allowLookupFailure is false; runtime setting "
+                "caa_allow_lookup_failure). Omit it, or have the operator set mpic:caa.allowLookupFailure: true: "
+                "then a failure counts only on BR 3.2.2.8's terms (outside the CA's infrastructure, retried, "
+                "zone without a DNSSEC chain)")}]), "bad_request")
+        issues = challenge_issues(getattr(request, "dcv_check_parameters", None), self.settings.min_challenge_length)
+        if issues:
+            raise _Answer(*bad_request(issues), "bad_request")
+
     def _check_floor(self, request: Any) -> None:
         """_Answer(400) below the BR 3.2.2.9 / operator floor; _Answer(500) when the coordinator's
         own default no longer meets it (service.policy)."""
@@ -224,6 +242,7 @@ class CoordinatorService:
         data = await self._read(headers, body)
         request = self._validate(data)
         check_type = labels["check_type"] = request.check_type.value
+        self._check_evidence(request)
         self._check_floor(request)
         trace_id = request.trace_identifier or new_trace_id()
         params = request.orchestration_parameters
@@ -249,7 +268,7 @@ class CoordinatorService:
             if response.actual_orchestration_parameters else None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
-        return 200, response_body(response), "valid" if response.is_valid else "invalid"
+        return 200, response_body(response, data), "valid" if response.is_valid else "invalid"
 
     async def aclose(self) -> None:
         await self.orchestrator.aclose()

@@ -7,7 +7,9 @@
   with ``lambda:Invoke`` - the IAM-authenticated channel BR 3.2.2.9 requires.
 - ``canary_handler``: the production canary on a schedule (service.canary).
 - ``perspective_handler``: invoked directly with the check request JSON (plus ``check_type``;
-  without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA).
+  without it, a body carrying ``dcv_check_parameters`` is a DCV check, else CAA). Its answer names
+  the perspective: ``mpic_perspective: {code, rir, aws_region}`` (the region from the function's
+  own ``AWS_REGION``), which the coordinator compares with the function it invoked (service.identity).
 
 Settings come from ``MPIC_*`` environment variables (optionally a file named by
 ``MPIC_SETTINGS_FILE``). State (checkers, connections, event loop: uvloop's) lives across warm invokes.
@@ -22,6 +24,7 @@ import os
 from typing import Any
 
 from open_mpic_core import CheckType
+from service import identity
 from service.coordinator import UNAUTHORIZED, CoordinatorService
 from service.errors import bad_request
 from service.perspective import PerspectiveRuntime, RequestInvalid
@@ -134,14 +137,17 @@ def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
         response = _loop().run_until_complete(runtime.check(check_type, payload, trace_id))
     except RequestInvalid as exc:
         return bad_request(exc.issues)[1]
-    return json.loads(response.model_dump_json())
+    answer = json.loads(response.model_dump_json())
+    answer[identity.LAMBDA_FIELD] = {"code": runtime.code, "rir": runtime.rir,
+                                     "aws_region": os.environ.get("AWS_REGION")}
+    return answer
 
 
 def canary_handler(event: Any, context: Any) -> dict[str, Any]:
     """The scheduled canary (EventBridge Scheduler): one run of service.canary, its metrics
     printed in CloudWatch's embedded metric format; returns the result."""
     from service import canary
-    from service.settings import CanarySettings
+    from service.settings_canary import CanarySettings
 
     if "canary" not in _state:
         _state["canary"] = load_settings(CanarySettings, os.environ.get("MPIC_SETTINGS_FILE"))

@@ -62,6 +62,7 @@ from open_mpic_core import (
 )
 from service.audit import AuditLog, iso_ns
 from service.errors import incomplete_check
+from service.identity import MISMATCH_ERROR, IdentityMismatch
 from service.metrics import Metrics
 from service.rules import decide, quorum_met
 
@@ -138,7 +139,8 @@ class Orchestrator:
         self.metrics = metrics if metrics is not None else Metrics()
         self._rir = {p.code: p.rir for p in self.perspectives}
         for name, kind, text in (
-            ("mpic_perspective_calls_total", "counter", "Perspective calls by outcome (pass/fail/error/timeout/cancelled)"),
+            ("mpic_perspective_calls_total", "counter",
+             "Perspective calls by outcome (pass/fail/error/timeout/cancelled/identity_mismatch)"),
             ("mpic_perspective_latency_seconds", "histogram", "Round trip of one perspective call"),
             ("mpic_attempts_total", "counter", "MPIC attempts by verdict and whether decided early"),
             ("mpic_abandoned_calls_total", "counter",
@@ -323,6 +325,14 @@ class Orchestrator:
             kind = "pass" if check_response.check_passed else ("fail" if check_response.check_completed else "error")
         except asyncio.CancelledError:
             raise
+        except IdentityMismatch as exc:  # another perspective answered: never a corroboration (service.identity)
+            kind = "identity_mismatch"
+            log.warning("perspective %s, target %s: %s; trace ID: %s", code, cfg.check_request.domain_or_ip_target,
+                        exc, cfg.check_request.trace_identifier)
+            params = getattr(cfg.check_request, "dcv_check_parameters", None)
+            response = PerspectiveResponse(perspective_code=code, check_response=incomplete_check(
+                cfg.check_type, params.validation_method if params else None,
+                MpicValidationError(error_type=MISMATCH_ERROR, error_message=f"{exc}; not counted as perspective {code}")))
         except Exception as exc:  # noqa: BLE001 - any failure is that perspective's incomplete result
             text = TIMEOUT_ERROR_TEXT.format(self.perspective_timeout) if isinstance(exc, TimeoutError) else (
                 str(exc) or type(exc).__name__)
@@ -363,6 +373,7 @@ class Orchestrator:
         if self.audit is None:
             return
         check = response.check_response
+        extra = {"detail": check.errors[0].error_message} if outcome == "identity_mismatch" and check.errors else {}
         self.audit.write(
             "perspective_result", trace_id=trace_id, target=request.domain_or_ip_target,
             check_type=request.check_type.value, method=_method(request), attempt=attempt,
@@ -370,7 +381,7 @@ class Orchestrator:
             outcome=outcome, check_completed=check.check_completed, check_passed=check.check_passed,
             errors=[e.error_type for e in check.errors or []],
             checked_at=iso_ns(check.timestamp_ns) if check.timestamp_ns else None,
-            latency_ms=round(elapsed * 1000, 3) if elapsed is not None else None,
+            latency_ms=round(elapsed * 1000, 3) if elapsed is not None else None, **extra,
         )
 
 

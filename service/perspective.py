@@ -11,6 +11,12 @@ perspective never reused by another):
   checked on every resolved address and redirect hop before connecting, except the lab
   networks of ``allowed_reserved_networks``;
 - a malformed target yields ``check_completed: false`` with the core's parameter error.
+
+What the BR does not accept as evidence is refused here too, whatever the caller says: an empty
+challenge value (400, service.challenge), and a CAA lookup failure counted as permission unless
+this perspective showed BR 3.2.2.8's three conditions (service.caa_lookup). reverse-address-lookup
+of an IP target looks up the PTR of its reverse name (``45.11.22.33`` ->
+``33.22.11.45.in-addr.arpa``), as BR 3.2.2.5 describes the method.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ipaddress
 import logging
 import ssl
 import time
@@ -35,14 +42,16 @@ from open_mpic_core import (
     DcvCheckRequest,
     DcvCheckResponse,
     DcvTlsAlpnValidator,
+    DcvValidationMethod,
     ErrorMessages,
-    MpicCaaChecker,
     MpicDcvChecker,
     MpicValidationError,
 )
 from service import __version__
 from service.addresses import AddressPolicy, GuardedConnector
 from service.audit import AuditLog, iso_ns
+from service.caa_lookup import CaaChecker, KitCaaChecker
+from service.challenge import challenge_issues
 from service.errors import incomplete_check, validation_issues
 from service.limits import parse_json
 from service.metrics import Metrics
@@ -152,6 +161,15 @@ class IsolatedDcvChecker(MpicDcvChecker):
         self.acme_tls_alpn_validator = _AlpnValidator(ResolvingAsyncio(resolver, self._policy),
                                                       settings.log_level_number)
 
+    async def perform_general_dns_validation(self, request: DcvCheckRequest) -> DcvCheckResponse:
+        """reverse-address-lookup of an IP target: the PTR of its reverse name, not the IP as a name."""
+        params = request.dcv_check_parameters
+        if params.validation_method == DcvValidationMethod.REVERSE_ADDRESS_LOOKUP:
+            pointer = reverse_name(request.domain_or_ip_target)
+            if pointer is not None:
+                request = request.model_copy(update={"domain_or_ip_target": pointer})
+        return await super().perform_general_dns_validation(request)
+
     @asynccontextmanager
     async def get_async_http_client(self) -> AsyncIterator[aiohttp.ClientSession]:
         connector = GuardedConnector(policy=self._policy, resolver=self._host_resolver, proxy_url=self._proxy_url,
@@ -184,8 +202,9 @@ class PerspectiveRuntime:
         install_alpn_hooks()
         self.resolver = build_resolver(settings.resolver)
         self.dcv_checker = IsolatedDcvChecker(settings, self.resolver)
-        self.caa_checker = MpicCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number)
+        self.caa_checker = KitCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number)
         self.caa_checker.resolver = self.resolver
+        self.caa = CaaChecker(self.caa_checker, self.resolver, settings.caa_allow_lookup_failure)
         if not settings.caa_domains:
             log.warning("caa_domains is empty: requests without caa_domains fail on any CAA issue record")
 
@@ -206,14 +225,15 @@ class PerspectiveRuntime:
         if isinstance(payload, (bytes, bytearray)):
             if len(payload) <= FAST_PARSE_BYTES:
                 try:
-                    return model.model_validate_json(payload)
-                except ValueError:
+                    return _refuse_empty(model.model_validate_json(payload))
+                except ValidationError:
                     pass
             payload = parse_json(bytes(payload))
         try:
-            return model.model_validate(payload)
+            request = model.model_validate(payload)
         except ValidationError as exc:
             raise RequestInvalid(validation_issues(exc)) from None
+        return _refuse_empty(request)
 
     async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
         """Validate ``payload`` (a dict, or the raw JSON body) as the core's check request and run
@@ -237,7 +257,7 @@ class PerspectiveRuntime:
                         )
                         log.info("malformed DCV target %r: %s", target, exc)
                 else:
-                    response = await self.caa_checker.check_caa(request)
+                    response = await self.caa.check(request)
         except TimeoutError:
             response = incomplete_check(check_type, method, MpicValidationError(
                 error_type=PERSPECTIVE_TIMEOUT_ERROR,
@@ -279,6 +299,23 @@ class PerspectiveRuntime:
 
     async def aclose(self) -> None:
         self.audit.close()
+
+
+def _refuse_empty(request: Any) -> Any:
+    """RequestInvalid for an empty or whitespace-only challenge value (service.challenge; the
+    coordinator also checks the length, which it alone is configured with)."""
+    issues = challenge_issues(getattr(request, "dcv_check_parameters", None), None)
+    if issues:
+        raise RequestInvalid(issues)
+    return request
+
+
+def reverse_name(target: str) -> str | None:
+    """``33.22.11.45.in-addr.arpa`` for ``45.11.22.33`` (ip6.arpa for IPv6); None for a name."""
+    try:
+        return ipaddress.ip_address(target.strip("[]")).reverse_pointer
+    except ValueError:
+        return None
 
 
 def _core_version() -> str:

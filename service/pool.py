@@ -9,7 +9,9 @@ read by its ``content-length`` (or chunks).
 calls wait for a free one), reused last-in first-out so a quiet coordinator keeps using a few, and
 every connection idle for ``idle_seconds`` closed by a sweep, so the memory of a burst's connections
 is returned once the burst is over. A call whose connection the perspective had just closed (a
-keep-alive race) is retried once on a new connection: checks are read-only.
+keep-alive race) is retried once on a new connection: checks are read-only. ``verify`` (optional)
+sees every new connection's TLS object before it is used (the coordinator checks the perspective's
+certificate names: service.identity) and refuses it by raising.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import asyncio
 import ctypes
 import ssl
 import time
-from typing import Callable
+from typing import Any, Callable
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1 << 20
 """A perspective's answer is a few hundred bytes; anything over 1 MiB is refused."""
+KIT_HEADER_PREFIX = b"x-mpic-"
+"""Answer headers kept for the caller (the perspective's identity: service.identity)."""
+Headers = dict[str, str]
 
 
 def _malloc_trim() -> Callable[[], None]:
@@ -56,8 +61,8 @@ class Connection:
         self.reader, self.writer = reader, writer
         self.idle_since = 0.0
 
-    async def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
-        """Send ``request``; (status, body, keep-alive) of the answer."""
+    async def exchange(self, request: bytes) -> tuple[int, bytes, bool, Headers]:
+        """Send ``request``; (status, body, keep-alive, the answer's ``x-mpic-*`` headers)."""
         self.writer.write(request)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
@@ -71,10 +76,13 @@ class Connection:
         if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1.") or not status_line[1].isdigit():
             raise CallFailed(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
         length, chunked, keep = None, False, status_line[0] == b"HTTP/1.1"
+        kit: Headers = {}
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
-            if name == b"content-length":
+            if name.startswith(KIT_HEADER_PREFIX):
+                kit[name.decode("latin-1")] = value.strip().decode("latin-1")
+            elif name == b"content-length":
                 length = int(value.strip())
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
@@ -89,7 +97,7 @@ class Connection:
         else:  # no length: the body runs to the end of the connection
             body = await self.reader.read(MAX_BODY_BYTES)
             keep = False
-        return int(status_line[1]), body, keep
+        return int(status_line[1]), body, keep, kit
 
     async def _chunks(self) -> bytes:
         parts: list[bytes] = []
@@ -114,8 +122,9 @@ class HostPool:
     """The connections to one ``host:port`` (see the module docstring)."""
 
     def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None, limit: int, idle_seconds: float,
-                 on_connection: Callable[[bool], None] | None = None):
+                 on_connection: Callable[[bool], None] | None = None, verify: Callable[[Any], None] | None = None):
         self.host, self.port, self.ssl = host, port, ssl_context
+        self._verify = verify
         self.idle_seconds = idle_seconds
         self._slots = asyncio.Semaphore(limit)
         self._idle: list[Connection] = []
@@ -136,6 +145,12 @@ class HostPool:
             raise CallFailed(f"TLS with {self.host}:{self.port} failed: {exc}") from None
         except OSError as exc:
             raise CallFailed(f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}") from None
+        if self._verify is not None:
+            try:
+                self._verify(writer.get_extra_info("ssl_object"))
+            except BaseException:
+                writer.transport.abort()
+                raise
         self.opened += 1
         self._on_connection(False)
         return Connection(reader, writer)
@@ -170,14 +185,14 @@ class HostPool:
             wait = self._idle[0].idle_since + self.idle_seconds - time.monotonic()
             self._sweep = asyncio.get_running_loop().call_later(max(wait, 0.05), self._expire)
 
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        """(status, body) of one request; one retry on a new connection when the connection was
-        closed under it."""
+    async def request(self, raw: bytes) -> tuple[int, bytes, Headers]:
+        """(status, body, ``x-mpic-*`` headers) of one request; one retry on a new connection when
+        the connection was closed under it."""
         async with self._slots:
             for attempt in (1, 2):
                 conn = self._take() or await self._connect()
                 try:
-                    status, body, keep = await conn.exchange(raw)
+                    status, body, keep, headers = await conn.exchange(raw)
                 except (PeerClosed, OSError) as exc:
                     conn.close()
                     if attempt == 2:
@@ -190,7 +205,7 @@ class HostPool:
                     self._give_back(conn)
                 else:
                     conn.close()
-                return status, body
+                return status, body, headers
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:

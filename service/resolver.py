@@ -27,7 +27,9 @@ from service.settings import ResolverSettings
 
 
 def build_resolver(settings: ResolverSettings) -> dns.asyncresolver.Resolver:
-    """A resolver bound to the configured nameservers and port; no cache, AD bit requested."""
+    """A resolver bound to the configured nameservers and port; no cache, AD bit requested, EDNS0
+    (1232-byte payload) so the resolver can say why it failed (Extended DNS Errors, RFC 8914:
+    service.caa_lookup)."""
     resolver = dns.asyncresolver.Resolver(configure=False)
     resolver.nameservers = list(settings.nameservers)
     resolver.port = settings.port
@@ -35,6 +37,7 @@ def build_resolver(settings: ResolverSettings) -> dns.asyncresolver.Resolver:
     resolver.lifetime = settings.lifetime
     resolver.cache = None
     resolver.flags = dns.flags.RD | dns.flags.AD
+    resolver.use_edns(0, 0, 1232)
     return resolver
 
 

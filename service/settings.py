@@ -15,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
+from urllib.parse import urlsplit
+
 from config.catalog import Rir
 from service import rules
+from service.challenge import RANDOM_VALUE_MIN_CHARS
 from service.settings_common import (  # noqa: F401 - re-exported: the settings API of the runtime
     ENV_PREFIX,
     ClientTls,
@@ -70,6 +72,10 @@ class PerspectiveSettings(_Base):
     """Reserved networks (CIDR) checks may nevertheless reach: a lab's own mini-internet only."""
     max_body_bytes: int = Field(1_048_576, ge=1024)
     """Larger check request bodies get 413 before they are read."""
+    caa_allow_lookup_failure: bool = False
+    """Honour a request's ``caa_check_parameters.allow_lookup_failure`` (from the stack's
+    ``mpic:caa.allowLookupFailure``); even then a lookup failure counts as permission only when this
+    perspective has shown BR 3.2.2.8's three conditions (service.caa_lookup)."""
 
     @property
     def effective_rir(self) -> Rir:
@@ -187,6 +193,13 @@ class CoordinatorSettings(_Base):
     """Pins the date whose BR 3.2.2.9 minimums apply (tests, labs); null = today (UTC), per request."""
     allow_cohort_selection: bool = False
     """Let requests choose their cohort (orchestration_parameters.cohort_for_single_attempt): labs only."""
+    caa_allow_lookup_failure: bool = False
+    """Accept requests with ``caa_check_parameters.allow_lookup_failure: true`` (stack key
+    ``mpic:caa.allowLookupFailure``); off: such a request gets 400. On, each perspective still
+    counts a lookup failure as permission only on BR 3.2.2.8's terms (service.caa_lookup)."""
+    min_challenge_length: int = Field(RANDOM_VALUE_MIN_CHARS, ge=RANDOM_VALUE_MIN_CHARS, le=1024)
+    """Fewest characters of a Random Value or Request Token (service.challenge); at least 19, the
+    base64url length of the 112 bits BR 1.6.1 requires (stack key ``mpic:minChallengeLength``)."""
 
     @model_validator(mode="after")
     def _pool(self) -> "CoordinatorSettings":
@@ -199,6 +212,7 @@ class CoordinatorSettings(_Base):
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValueError(f"perspectives: code(s) {', '.join(dupes)} listed twice; each perspective once")
+        _check_endpoints(self.perspectives)
         count = self.default_perspective_count
         if not 2 <= count <= len(codes):
             raise ValueError(
@@ -267,6 +281,31 @@ def _check_br_minimum(settings: CoordinatorSettings) -> None:
         )
 
 
+def endpoint_key(target: PerspectiveTarget) -> str:
+    """A perspective's endpoint, normalised: scheme, host (lower case), port (443 by default) and
+    path for https; the function for Lambda."""
+    arn = target.lambda_arn
+    if arn is not None:
+        return f"lambda:{arn}"
+    parts = urlsplit(target.url or "")
+    return f"https://{(parts.hostname or '').lower()}:{parts.port or 443}{parts.path.rstrip('/')}"
+
+
+def _check_endpoints(perspectives: list[PerspectiveTarget]) -> None:
+    """Two perspectives at one endpoint would count one perspective's answers twice and fake the
+    distance and RIR diversity BR 3.2.2.9 requires: refused."""
+    seen: dict[str, str] = {}
+    for p in perspectives:
+        key = endpoint_key(p)
+        if key in seen:
+            raise ValueError(
+                f"perspectives: {seen[key]} and {p.code} have the same endpoint {p.url or p.function_arn}; each "
+                "perspective has its own (one perspective answering for two would fake BR 3.2.2.9's distance "
+                "and RIR diversity). Give each perspective its own url or function_arn"
+            )
+        seen[key] = p.code
+
+
 def _check_listeners(settings: CoordinatorSettings) -> None:
     hosts = {settings.listen_host, settings.internal_listen_host}
     if settings.internal_listen_port == settings.listen_port and (len(hosts) == 1 or hosts & {"0.0.0.0", "::"}):
@@ -308,66 +347,3 @@ def _check_cohorts(settings: CoordinatorSettings) -> None:
             f"default_perspective_count: no cohort of {settings.default_perspective_count} perspectives "
             "spanning 2 RIRs can be built from the pool (check too_close_codes and RIRs)"
         )
-
-
-
-
-# ------------------------------------------------------------------------------------ canary
-class CanaryDnsSettings(_Strict):
-    """Where the canary writes its TXT record: Route53 (AWS) or RFC 2136 with TSIG (k8s, local)."""
-
-    provider: Literal["route53", "rfc2136"]
-    zone: str = Field(min_length=1)
-    zone_id: str | None = None
-    """route53: the hosted zone id."""
-    server: str | None = None
-    """rfc2136: the primary's address."""
-    port: int = Field(53, ge=1, le=65535)
-    key_name: str | None = None
-    key_secret: SecretStr | None = None
-    """rfc2136: the TSIG secret (base64); MPIC_DNS__KEY_SECRET keeps it out of files."""
-    algorithm: str = "hmac-sha256"
-
-    @model_validator(mode="after")
-    def _complete(self) -> "CanaryDnsSettings":
-        missing = (["zone_id"] if self.provider == "route53" and not self.zone_id else []) + \
-            [k for k in ("server", "key_name", "key_secret") if self.provider == "rfc2136" and not getattr(self, k)]
-        if missing:
-            raise ValueError(f"dns: provider {self.provider} needs {', '.join(missing)}")
-        return self
-
-
-class CanarySinkSettings(_Strict):
-    """Where each result goes: CloudWatch (embedded metric format on stdout), a Pushgateway, a file."""
-
-    kind: Literal["emf", "pushgateway", "file"]
-    url: str | None = None
-    path: str | None = None
-    job: str = "mpic-canary"
-
-    @model_validator(mode="after")
-    def _complete(self) -> "CanarySinkSettings":
-        need = {"pushgateway": "url", "file": "path"}.get(self.kind)
-        if need and not getattr(self, need):
-            raise ValueError(f"sink: kind {self.kind} needs {need}")
-        return self
-
-
-class CanarySettings(_Base):
-    """The canary (service.canary): which coordinator, which name, where the record and results go."""
-
-    stack: str = Field(min_length=1)
-    coordinator_url: str = Field(pattern=r"^https://")
-    """The coordinator's base URL (the canary posts to ``<url>/v1/mpic``)."""
-    api_key: SecretStr
-    ca_file: FilePath | None = None
-    """Trust anchor of the coordinator's certificate; default: the system store."""
-    domain: str = Field(min_length=3)
-    dns: CanaryDnsSettings
-    sink: CanarySinkSettings
-    timeout: float = Field(30.0, gt=0)
-    interval: float = Field(300.0, gt=0)
-    """Seconds between runs when the process loops (``--once`` runs once: schedulers call it)."""
-    resolver: str | None = None
-    """Resolve the coordinator's name through this DNS server (a lab's client resolver); default:
-    the system's resolver."""

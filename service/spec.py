@@ -1,9 +1,14 @@
-"""The coordinator's 200 body in the shape of the Open MPIC API spec 3.5 (``MpicResponse``).
+"""The coordinator's 200 body in the shape of the Open MPIC API spec (``MpicResponse``): 3.9, as
+open-mpic-core 6.5 models it, and unchanged for 3.5 clients (EJBCA's MPIC validator).
 
 open-mpic-core's models serialise every unset field as ``null``; the spec wants a value or the
 field's absence in several places. The core's field semantics are kept; only the encoding moves:
 - absent instead of ``null``: ``trace_identifier``, a check response's ``errors``, unset fields of
-  the echoed ``request_orchestration_parameters`` and check parameters;
+  the echoed ``request_orchestration_parameters``;
+- the echoed ``caa_check_parameters`` / ``dcv_check_parameters`` hold the fields the caller sent,
+  as the core read them, and nothing else: the core's defaults for fields of later spec versions
+  (``require_exact_case``, ``allow_lookup_failure``...) and its fixed values (``dns_name_prefix:
+  _acme-challenge``...) are not echoed, so a 3.5 client reads the echo of a 3.5 request;
 - ``request_orchestration_parameters`` echoes only the spec's fields (``perspective_count``,
   ``quorum_count``, ``max_attempts``): the core's ``cohort_for_single_attempt`` is not in the spec;
 - CAA ``details.caa_record_present`` is ``false`` when the lookup did not complete (the core's
@@ -52,8 +57,16 @@ def _perspectives(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for p in items]
 
 
-def response_body(response: MpicResponse) -> dict[str, Any]:
-    """The JSON body of a 200 answer (see the module docstring)."""
+def _echo(model_dump: dict[str, Any], sent: Any) -> dict[str, Any]:
+    """The check parameters as the core read them, limited to the fields the caller sent."""
+    if not isinstance(sent, dict):
+        return _without_nulls(model_dump)
+    return {k: v for k, v in model_dump.items() if k in sent and v is not None}
+
+
+def response_body(response: MpicResponse, request: Any = None) -> dict[str, Any]:
+    """The JSON body of a 200 answer (see the module docstring); ``request``: the request's JSON
+    (the echo of its check parameters holds the fields it sent)."""
     body: dict[str, Any] = response.model_dump(mode="json")
     if body.get("trace_identifier") is None:
         body.pop("trace_identifier", None)
@@ -67,7 +80,7 @@ def response_body(response: MpicResponse) -> dict[str, Any]:
         body["actual_orchestration_parameters"] = _without_nulls(actual)
     for key in ("caa_check_parameters", "dcv_check_parameters"):
         if body.get(key) is not None:
-            body[key] = _without_nulls(body[key])
+            body[key] = _echo(body[key], request.get(key) if isinstance(request, dict) else None)
     body["perspectives"] = _perspectives(body.get("perspectives") or [])
     previous = body.get("previous_attempt_results")
     if previous is not None:

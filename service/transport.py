@@ -4,7 +4,10 @@ BR 3.2.2.9: communication between the CA and each remote Network Perspective MUS
 authenticated and encrypted. Over the network that is mutual TLS: the coordinator presents a
 client certificate issued by the kit CA, verifies the perspective's server certificate against
 the same CA (hostname/IP checked), and reuses connections (keep-alive pool per perspective).
-In AWS Lambda the authenticated channel is the Lambda ``Invoke`` API (IAM-signed).
+In AWS Lambda the authenticated channel is the Lambda ``Invoke`` API (IAM-signed). Either way the
+answer must come from the perspective that was called (service.identity): its certificate names
+``perspective-<code>`` and its answer names its code and RIR (Lambda: and its AWS region), else
+the call raises :class:`service.identity.IdentityMismatch`.
 
 A transport only moves a check request and returns the core's ``CheckResponse``; it raises on
 any failure. Timeouts and turning failures into incomplete results is the orchestrator's job.
@@ -20,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from open_mpic_core import CaaCheckResponse, CheckRequest, CheckResponse, CheckType, DcvCheckResponse, RemotePerspective
-from service import __version__
+from service import __version__, identity
 from service.orchestration import current_check_body, current_trace_id
 from service.pool import CallFailed, HostPool
 from service.settings import ClientTls, PerspectiveTarget
@@ -103,8 +106,11 @@ class HttpsTransport:
                     metrics.inc("mpic_perspective_connections_total", perspective=code,
                                 kind="reused" if reused else "new")
 
+            def verify(ssl_object: Any, where: str = target.url) -> None:
+                identity.check_certificate(ssl_object, code, where)
+
             pool = self._pools[target.code] = HostPool(parts.hostname or "", parts.port or 443, self._ssl,
-                                                       self._pool_per_host, KEEPALIVE_SECONDS, counted)
+                                                       self._pool_per_host, KEEPALIVE_SECONDS, counted, verify)
         return pool
 
     def _head(self, method: str, target: PerspectiveTarget, path: str, extra: str = "") -> bytes:
@@ -122,20 +128,24 @@ class HttpsTransport:
         path = f"{urlsplit(target.url).path.rstrip('/')}/{check_type.value}"
         try:
             async with asyncio.timeout(timeout):
-                status, answer = await self._pool(target).request(self._head("POST", target, path, extra) + body)
+                status, answer, headers = await self._pool(target).request(
+                    self._head("POST", target, path, extra) + body)
         except CallFailed as exc:
             raise PerspectiveCallError(str(exc)) from None
         if status != 200:
             raise PerspectiveCallError(f"HTTP {status} from {target.url}{path}: "
                                        f"{answer[:200].decode(errors='replace')}")
-        return parse_check_response(check_type, answer)
+        response = parse_check_response(check_type, answer)
+        _check_told(target, headers.get(identity.CODE_HEADER), headers.get(identity.RIR_HEADER), target.url or "")
+        return response
 
     async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
         """Does the perspective answer ``GET /readyz`` with 200 (over the same mTLS channel)?"""
         assert target.url is not None
         path = f"{urlsplit(target.url).path.rstrip('/')}/readyz"
         async with asyncio.timeout(timeout):
-            status, _ = await self._pool(target).request(self._head("GET", target, path))
+            status, _, headers = await self._pool(target).request(self._head("GET", target, path))
+        _check_told(target, headers.get(identity.CODE_HEADER), headers.get(identity.RIR_HEADER), target.url or "")
         return status == 200
 
     async def close(self) -> None:
@@ -156,8 +166,7 @@ class LambdaTransport:
         self._clients: dict[str, Any] = {}
 
     def _client(self, arn: str) -> Any:
-        parts = arn.split(":")
-        region = parts[3] if len(parts) > 4 and parts[0] == "arn" else ""
+        region = arn_region(arn) or ""
         if region not in self._clients:
             self._clients[region] = self._factory(region or None)
         return self._clients[region]
@@ -178,10 +187,31 @@ class LambdaTransport:
         body = stream.read() if hasattr(stream, "read") else (stream or b"")
         if result.get("FunctionError"):
             raise PerspectiveCallError(f"lambda {arn} failed ({result['FunctionError']}): {body[:200]!r}")
-        return parse_check_response(check_type, body)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise PerspectiveCallError(f"lambda {arn}: not JSON: {body[:200]!r}") from None
+        told = answer.pop(identity.LAMBDA_FIELD, None) if isinstance(answer, dict) else None
+        response = parse_check_response(check_type, answer if isinstance(answer, dict) else body)
+        told = told if isinstance(told, dict) else {}
+        _check_told(target, told.get("code"), told.get("rir"), arn, region=arn_region(arn),
+                    told_region=told.get("aws_region"))
+        return response
 
     async def close(self) -> None:
         self._clients.clear()
+
+
+def arn_region(arn: str) -> str | None:
+    """The AWS region of a function ARN (``arn:aws:lambda:REGION:ACCOUNT:function:NAME``)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 4 and parts[0] == "arn" and parts[3] else None
+
+
+def _check_told(target: PerspectiveTarget, code: str | None, rir: str | None, where: str, *,
+                region: str | None = None, told_region: str | None = None) -> None:
+    identity.check_answer(target.code, target.effective_rir.value, code, rir, where,
+                          region=region, told_region=told_region)
 
 
 def _boto3_lambda_client(region: str | None) -> Any:  # pragma: no cover - needs AWS

@@ -27,6 +27,7 @@ from plan.aws import (
     perspective_url,
 )
 from components.pki import issue_leaf
+from plan.pki import perspective_cert_name
 
 
 def _ssm_secure(owner: pulumi.Resource, name: str, region: str, role: str, path: str,
@@ -120,7 +121,7 @@ class PerspectiveRegion(pulumi.ComponentResource):
                         default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=tg.arn)],
                         tags=name_tags(f"{name}-listener", role, region), opts=child)
 
-        cert_pem, key_pem = issue_leaf(self, f"{name}-tls", f"perspective-{region}", [lb.dns_name],
+        cert_pem, key_pem = issue_leaf(self, f"{name}-tls", perspective_cert_name(region), [lb.dns_name],
                                        args["ca_cert_pem"], args["ca_private_key_pem"],
                                        uses=["server_auth", "client_auth"])
         params = [

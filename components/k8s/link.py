@@ -18,6 +18,7 @@ from plan import k8s_objects as o
 from components.k8s import resources
 from plan.k8s import PerspectivePlan
 from components.pki import issue_leaf
+from plan.pki import perspective_cert_name
 
 
 class InterclusterLinkArgs(TypedDict):
@@ -39,7 +40,7 @@ class InterclusterLink(pulumi.ComponentResource):
     def __init__(self, name: str, args: InterclusterLinkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mpic:k8s:InterclusterLink", name, None, opts)
         plan = args["plan"]
-        leaf = issue_leaf(self, name, plan.hostname, list(plan.cert_dns_names), args["ca_cert_pem"],
+        leaf = issue_leaf(self, name, perspective_cert_name(plan.code), list(plan.cert_dns_names), args["ca_cert_pem"],
                           args["ca_key_pem"], uses=["server_auth"])
         child = pulumi.ResourceOptions(parent=self)
         manifest: dict[str, Any] = o.tls_secret(plan.tls_secret_name, plan.namespace, plan.labels,

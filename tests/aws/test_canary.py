@@ -70,7 +70,8 @@ def test_role_policy_is_the_least_the_canary_needs():
 
 
 def test_the_rendered_environment_is_what_the_lambda_runtime_loads(monkeypatch):
-    from service.settings import CanarySettings, load_settings
+    from service.settings import load_settings
+    from service.settings_canary import CanarySettings
 
     f = fleet("aws-lambda")
     env = aws_canary.canary_env(f, aws_canary.plan_aws_canary(f, ZIP), zone_id="Z123",

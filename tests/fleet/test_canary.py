@@ -16,7 +16,8 @@ from local import faults
 from local.client import api_request
 from local.state import State
 from service import canary
-from service.settings import CanaryDnsSettings, CanarySettings, load_settings
+from service.settings import load_settings
+from service.settings_canary import CanaryDnsSettings, CanarySettings
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 runner = CliRunner()

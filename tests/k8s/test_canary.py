@@ -106,7 +106,8 @@ def test_the_settings_reach_the_coordinator_in_cluster_over_the_kit_ca(canary_ob
 
 
 def test_the_runtime_loads_the_configmap_with_the_secrets_env(canary_objects, tmp_path, monkeypatch):
-    from service.settings import CanarySettings, load_settings
+    from service.settings import load_settings
+    from service.settings_canary import CanarySettings
 
     ca = KitCA.load_or_create(tmp_path / "ca")
     doc = yaml.safe_load(canary_objects["ConfigMap"]["data"]["settings.yaml"])

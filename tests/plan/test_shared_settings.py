@@ -66,6 +66,7 @@ def test_every_target_renders_the_same_behaviour():
 def test_defaults_are_production_behaviour():
     cfg = StackConfig.from_config({"perspectives": PERSPECTIVES})
     assert runtime.behaviour(cfg) == {"default_perspective_count": 5, "max_attempts": 1, "perspective_timeout": 5.0,
-                                      "early_quorum": True}
+                                      "early_quorum": True, "caa_allow_lookup_failure": False,
+                                      "min_challenge_length": 19}
     one = StackConfig.from_config({"perspectives": PERSPECTIVES, "proxy": "https://proxy:3128"})
     assert all(one.proxy_for(c) == "https://proxy:3128" for c in PERSPECTIVES)

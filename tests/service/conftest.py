@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from local.pki import KitCA
+from service.identity import cert_name
 from service.server import coordinator_config, perspective_config
 from service.settings import CoordinatorSettings, PerspectiveSettings
 from tests.service import infra
@@ -49,8 +50,10 @@ class Pki:
     web: tuple[Path, Path]
     dir: Path
 
-    def server(self, name: str, ip: str) -> tuple[Path, Path]:
-        return self.ca.issue_server(name, dns_names=["localhost"], ips=[ip])
+    def server(self, name: str, ip: str, code: str | None = None) -> tuple[Path, Path]:
+        """A server certificate for ``ip``; ``code``: a perspective's, naming ``perspective-<code>``
+        (service.identity)."""
+        return self.ca.issue_server(name, dns_names=["localhost", *([cert_name(code)] if code else [])], ips=[ip])
 
 
 @dataclass
@@ -68,11 +71,16 @@ class Env:
     def ip(self, last: int) -> str:
         return f"{self.prefix}.{last}"
 
+    def down(self, n: int) -> str:
+        """The ``n``-th URL where nothing listens (one per dead perspective: a coordinator refuses
+        two perspectives at one endpoint)."""
+        return self.down_url if n == 0 else f"https://{self.prefix}.21:{PERSPECTIVE_PORT + n}"
+
     def resolver(self) -> dict[str, Any]:
         return {"nameservers": [self.knot.addr], "port": self.knot.port, "timeout": 1.0, "lifetime": 2.0}
 
     def perspective_settings(self, code: str, ip: str, **kw: Any) -> PerspectiveSettings:
-        cert, key = self.pki.server(f"p-{code}-{ip}", ip)
+        cert, key = self.pki.server(f"p-{code}-{ip}", ip, code)
         base: dict[str, Any] = dict(
             code=code, listen_host=ip, listen_port=PERSPECTIVE_PORT,
             tls={"cert": cert, "key": key, "client_ca": self.pki.ca.cert_path},
@@ -200,7 +208,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         stack.append(infra.AlpnResponder(lt, internal_alpn, {
             "alpn-internal.mpic.test": infra.alpn_challenge_cert(tmp, "alpn-internal.mpic.test", ALPN_HASH)}))
         hang_ip = f"{prefix}.20"
-        hanging = infra.HangingPeer(lt, hang_ip, PERSPECTIVE_PORT, *pki.server("hanging", hang_ip))
+        hanging_cert = pki.ca.issue_server("hanging", dns_names=[cert_name(code) for code, _ in FLEET], ips=[hang_ip])
+        hanging = infra.HangingPeer(lt, hang_ip, PERSPECTIVE_PORT, *hanging_cert)  # may stand in for any perspective
         stack.append(hanging)
         e = Env(prefix, pki, knot, nginx, tmp, {}, {}, f"https://{hang_ip}:{PERSPECTIVE_PORT}",
                 f"https://{prefix}.21:{PERSPECTIVE_PORT}")

@@ -67,9 +67,9 @@ class Nginx:
 
 
 WEB_FILES = {
-    ".well-known/pki-validation/tok1": "web-challenge-1\n",
+    ".well-known/pki-validation/tok1": "web-challenge-0123456789\n",
     ".well-known/pki-validation/tok-other": "something-else\n",
-    ".well-known/acme-challenge/tokA": "tokA.keyauth\n",
+    ".well-known/acme-challenge/tokA-0123456789abcdef": "tokA-0123456789abcdef.keyauth\n",
 }
 
 
@@ -106,7 +106,7 @@ http {{
     location = /.well-known/pki-validation/badredir {{ return 301 http://web.mpic.test:8081/x; }}
     location = /.well-known/pki-validation/tointernal {{ return 302 http://internal.mpic.test/.well-known/pki-validation/tok1; }}
     location = /.well-known/pki-validation/toloop {{ return 302 http://127.0.0.1/.well-known/pki-validation/tok1; }}
-    location = /.well-known/acme-challenge/tointernal {{ return 302 http://internal.mpic.test/.well-known/acme-challenge/tokA; }}
+    location = /.well-known/acme-challenge/tointernal {{ return 302 http://internal.mpic.test/.well-known/acme-challenge/tokA-0123456789abcdef; }}
   }}
   server {{
     listen {prefix}.{INTERNAL_HOST}:80;
@@ -246,7 +246,8 @@ class FlakyPeer:
                     await reader.readexactly(length)
                     if number <= drop:
                         return
-                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                 b"x-mpic-perspective: us-east-1\r\ncontent-length: "
                                  + str(len(self.BODY)).encode() + b"\r\n\r\n" + self.BODY)
                     await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError):

@@ -78,13 +78,13 @@ def _runtime(env: Env, tmp_path: Any, last: int, **kw: Any) -> PerspectiveRuntim
 
 def website(target: str, path: str = "tok1", scheme: str = "http") -> dict[str, Any]:
     return {"domain_or_ip_target": target, "dcv_check_parameters": {
-        "validation_method": "website-change", "challenge_value": "web-challenge-1", "http_token_path": path,
+        "validation_method": "website-change", "challenge_value": "web-challenge-0123456789", "http_token_path": path,
         "url_scheme": scheme}}
 
 
-def acme_http(target: str, token: str = "tokA") -> dict[str, Any]:
+def acme_http(target: str, token: str = "tokA-0123456789abcdef") -> dict[str, Any]:
     return {"domain_or_ip_target": target, "dcv_check_parameters": {
-        "validation_method": "acme-http-01", "token": token, "key_authorization": "tokA.keyauth"}}
+        "validation_method": "acme-http-01", "token": token, "key_authorization": "tokA-0123456789abcdef.keyauth"}}
 
 
 def alpn(target: str) -> dict[str, Any]:
@@ -149,7 +149,7 @@ def test_an_explicit_proxy_is_reached_and_its_targets_checked(env: Env, tmp_path
 def test_through_the_coordinator_nothing_of_the_internal_page_is_echoed(env: Env, coordinator: Any) -> None:
     base = coordinator(env.coordinator_settings(listen_port=8220, early_quorum=False))
     body = {"check_type": "dcv", "domain_or_ip_target": "internal.mpic.test", "dcv_check_parameters": {
-        "validation_method": "website-change", "challenge_value": "web-challenge-1", "http_token_path": "tok1"}}
+        "validation_method": "website-change", "challenge_value": "web-challenge-0123456789", "http_token_path": "tok1"}}
     status, resp, _ = http("POST", base + "/mpic", body, headers={"x-api-key": API_KEY})
     assert status == 200 and resp["is_valid"] is False, resp
     for p in resp["perspectives"]:

@@ -36,8 +36,8 @@ def two_up(env: Env) -> Any:
     from service.server import coordinator_config
     from tests.service import infra
 
-    pool = [{"code": c, "url": u if c in ("us-east-1", "eu-west-1") else env.down_url}
-            for c, u in env.perspectives.items()]
+    pool = [{"code": c, "url": u if c in ("us-east-1", "eu-west-1") else env.down(i)}
+            for i, (c, u) in enumerate(env.perspectives.items())]
     settings = env.coordinator_settings(listen_port=8210, perspectives=pool, br_as_of=None, early_quorum=False,
                                         perspective_timeout=1.0)
     server = infra.ThreadServer(coordinator_config(settings)).start()

@@ -12,7 +12,7 @@ import pytest
 
 from service import canary
 from service.__main__ import main
-from service.settings import CanaryDnsSettings, CanarySinkSettings
+from service.settings_canary import CanaryDnsSettings, CanarySinkSettings
 
 CODES = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
 

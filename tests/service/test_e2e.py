@@ -50,12 +50,12 @@ def fleet_url(env: Env) -> Any:
 
 DCV_CASES = {
     "dns-change-txt": dcv("dcv.mpic.test", validation_method="dns-change", dns_name_prefix="_dnsauth",
-                          dns_record_type="TXT", challenge_value="challenge-txt-123"),
+                          dns_record_type="TXT", challenge_value="challenge-txt-0123456789abcdef"),
     "dns-change-cname": dcv("dcv.mpic.test", validation_method="dns-change", dns_name_prefix="_cn",
-                            dns_record_type="CNAME", challenge_value="target.mpic.test."),
+                            dns_record_type="CNAME", challenge_value="target-0123456789abcdef.mpic.test."),
     "dns-change-caa": dcv("dcvcaa.mpic.test", validation_method="dns-change", dns_record_type="CAA",
                           challenge_value="dnschange-caa-value"),
-    "acme-dns-01": dcv("dcv.mpic.test", validation_method="acme-dns-01", key_authorization_hash="keyauthhash-abc"),
+    "acme-dns-01": dcv("dcv.mpic.test", validation_method="acme-dns-01", key_authorization_hash="keyauthhash-abc-0123456789"),
     "contact-email-txt": dcv("dcv.mpic.test", validation_method="contact-email-txt", challenge_value="admin@mpic.test"),
     "contact-phone-txt": dcv("dcv.mpic.test", validation_method="contact-phone-txt", challenge_value="+1 555 0100"),
     "contact-email-caa": dcv("deep.sub.contact.mpic.test", validation_method="contact-email-caa",
@@ -66,28 +66,28 @@ DCV_CASES = {
     "ip-address": dcv("ip.mpic.test", validation_method="ip-address", dns_record_type="A", challenge_value="192.0.2.7"),
     "reverse-address-lookup": dcv("7.2.0.192.in-addr.arpa", validation_method="reverse-address-lookup",
                                   challenge_value="host.mpic.test."),
-    "website-change-http": dcv("web.mpic.test", validation_method="website-change", challenge_value="web-challenge-1",
+    "website-change-http": dcv("web.mpic.test", validation_method="website-change", challenge_value="web-challenge-0123456789",
                                http_token_path="tok1", url_scheme="http"),
     "website-change-https": dcv("web.mpic.test", validation_method="website-change",
-                                challenge_value="web-challenge-1", http_token_path="tok1", url_scheme="https"),
+                                challenge_value="web-challenge-0123456789", http_token_path="tok1", url_scheme="https"),
     "website-change-redirect": dcv("web.mpic.test", validation_method="website-change",
-                                   challenge_value="web-challenge-1", http_token_path="redir"),
-    "website-change-regex": dcv("web.mpic.test", validation_method="website-change", challenge_value="challenge",
-                                http_token_path="tok1", match_regex="^web-[a-z]+-1$"),
-    "acme-http-01": dcv("web.mpic.test", validation_method="acme-http-01", token="tokA", key_authorization="tokA.keyauth"),
+                                   challenge_value="web-challenge-0123456789", http_token_path="redir"),
+    "website-change-regex": dcv("web.mpic.test", validation_method="website-change", challenge_value="challenge-0123456789",
+                                http_token_path="tok1", match_regex="^web-[a-z]+-[0-9]+$"),
+    "acme-http-01": dcv("web.mpic.test", validation_method="acme-http-01", token="tokA-0123456789abcdef", key_authorization="tokA-0123456789abcdef.keyauth"),
     "acme-tls-alpn-01-name": dcv("alpn.mpic.test", validation_method="acme-tls-alpn-01",
                                  key_authorization_hash=ALPN_HASH),
 }
 
 DCV_NEGATIVE = {
     "dns-change-wrong": dcv("dcv.mpic.test", validation_method="dns-change", dns_name_prefix="_dnsauth",
-                            dns_record_type="TXT", challenge_value="nope"),
+                            dns_record_type="TXT", challenge_value="nope-0123456789abcdefgh"),
     "dns-change-nxdomain": dcv("missing.mpic.test", validation_method="dns-change", dns_record_type="TXT",
-                               challenge_value="x"),
-    "acme-dns-01-wrong": dcv("dcv.mpic.test", validation_method="acme-dns-01", key_authorization_hash="other"),
-    "website-change-wrong": dcv("web.mpic.test", validation_method="website-change", challenge_value="web-challenge-1",
+                               challenge_value="x-0123456789abcdefghij"),
+    "acme-dns-01-wrong": dcv("dcv.mpic.test", validation_method="acme-dns-01", key_authorization_hash="other-0123456789abcdefgh"),
+    "website-change-wrong": dcv("web.mpic.test", validation_method="website-change", challenge_value="web-challenge-0123456789",
                                 http_token_path="tok-other"),
-    "acme-http-01-404": dcv("web.mpic.test", validation_method="acme-http-01", token="missing", key_authorization="k"),
+    "acme-http-01-404": dcv("web.mpic.test", validation_method="acme-http-01", token="missing-0123456789abcdef", key_authorization="k"),
     "ip-address-wrong": dcv("ip.mpic.test", validation_method="ip-address", dns_record_type="A",
                             challenge_value="192.0.2.8"),
     "dns-persistent-other-account": dcv("dcv.mpic.test", validation_method="dns-persistent",
@@ -218,7 +218,7 @@ def test_unknown_paths_and_methods_answer_json(fleet_url: str) -> None:
 
 
 def test_malformed_targets_are_incomplete_results_not_500(fleet_url: str) -> None:
-    body = dcv("xn--a.mpic.test", validation_method="acme-dns-01", key_authorization_hash="k")
+    body = dcv("xn--a.mpic.test", validation_method="acme-dns-01", key_authorization_hash="keyauthhash-abc-0123456789")
     status, resp, _ = http("POST", fleet_url + "/mpic", body, headers=KEY)
     assert status == 200 and resp["is_valid"] is False and resp["mpic_completed"] is False
     errors = [r["errors"][0]["error_type"] for r in completed(resp)]
@@ -413,7 +413,7 @@ def test_retries_use_the_next_cohort(env: Env, coordinator: Any) -> None:
     from service.coordinator import CoordinatorService
 
     down = ["eu-north-1", "us-west-2", "ap-south-1"]
-    pool = [{"code": c, "url": u} for c, u in env.perspectives.items()] + [{"code": c, "url": env.down_url} for c in down]
+    pool = [{"code": c, "url": u} for c, u in env.perspectives.items()] + [{"code": c, "url": env.down(i)} for i, c in enumerate(down)]
     settings = env.coordinator_settings(listen_port=8096, perspectives=pool, default_perspective_count=4, max_attempts=3)
     orch = CoordinatorService(settings, call=lambda *a: None).orchestrator
     for n in range(500):  # a name whose first cohort has >= 2 dead perspectives and second <= 1

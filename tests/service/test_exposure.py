@@ -60,7 +60,7 @@ def test_public_readyz_is_deep_and_minimal(env: Env, coordinator: Any, listeners
     public, _ = listeners
     status, body, _ = http("GET", public + "/readyz")
     assert (status, body) == (200, {"status": "ready"})
-    dead = [{"code": c, "url": env.down_url} for c in ("us-east-1", "eu-west-1", "ap-northeast-1")]
+    dead = [{"code": c, "url": env.down(i)} for i, c in enumerate(("us-east-1", "eu-west-1", "ap-northeast-1"))]
     alive = [{"code": c, "url": env.perspectives[c]} for c in ("sa-east-1", "af-south-1")]
     base = coordinator(env.coordinator_settings(listen_port=8251, perspectives=dead + alive,
                                                 perspective_timeout=1.0))
@@ -69,7 +69,7 @@ def test_public_readyz_is_deep_and_minimal(env: Env, coordinator: Any, listeners
 
 
 def test_lambda_health_needs_a_key(monkeypatch: Any, env: Env) -> None:
-    perspectives = [{"code": c, "url": "lambda:arn:aws:lambda:us-east-1:1:function:p"} for c in env.perspectives]
+    perspectives = [{"code": c, "url": f"lambda:arn:aws:lambda:{c}:1:function:p"} for c in env.perspectives]
     monkeypatch.setenv("MPIC_PERSPECTIVES", json.dumps(perspectives))
     monkeypatch.setenv("MPIC_DEFAULT_PERSPECTIVE_COUNT", "5")
     monkeypatch.setenv("MPIC_HASH_SECRET", "s")

@@ -34,7 +34,8 @@ class StubLambda:
         if behaviour == "garbage":
             return {"StatusCode": 200, "Payload": io.BytesIO(b'{"hello":"world"}')}
         body = {"check_completed": True, "check_passed": True, "check_type": payload["check_type"],
-                "timestamp_ns": 1, "details": {"caa_record_present": False}}
+                "timestamp_ns": 1, "details": {"caa_record_present": False},
+                "mpic_perspective": {"code": region, "aws_region": region}}
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(body).encode())}
 
 
@@ -113,7 +114,7 @@ def test_perspective_handler_runs_real_checks(perspective_env: None) -> None:
     assert caa["check_type"] == "caa" and caa["check_completed"] is True and caa["check_passed"] is False
     dcv = lambda_handler.perspective_handler(json.dumps({
         "domain_or_ip_target": "dcv.mpic.test", "trace_id": "t-lambda",
-        "dcv_check_parameters": {"validation_method": "acme-dns-01", "key_authorization_hash": "keyauthhash-abc"}}),
+        "dcv_check_parameters": {"validation_method": "acme-dns-01", "key_authorization_hash": "keyauthhash-abc-0123456789"}}),
         None)
     assert dcv["check_type"] == "dcv" and dcv["check_passed"] is True
     assert lambda_handler.perspective_handler("{bad", None)["error"] == "request-validation-failed"

@@ -27,7 +27,7 @@ def ctx(env: Env) -> ssl.SSLContext:
 
 def website(target: str = "web.mpic.test", scheme: str = "http") -> dict[str, Any]:
     return {"domain_or_ip_target": target, "dcv_check_parameters": {
-        "validation_method": "website-change", "challenge_value": "web-challenge-1", "http_token_path": "tok1",
+        "validation_method": "website-change", "challenge_value": "web-challenge-0123456789", "http_token_path": "tok1",
         "url_scheme": scheme}}
 
 

@@ -41,7 +41,7 @@ def curl(*args: str) -> tuple[int, Any]:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None:
     p_ip, c_ip = env.ip(40), env.ip(41)
-    cert, key = env.pki.server("proc-perspective", p_ip)
+    cert, key = env.pki.server("proc-perspective", p_ip, "eu-central-1")
     p_audit, c_audit = tmp_path / "p-audit.jsonl", tmp_path / "c-audit.jsonl"
     perspective = spawn("perspective", {
         "code": "eu-central-1", "listen_host": p_ip, "listen_port": 8443,

@@ -155,6 +155,20 @@ def test_br_minimum_quorum_is_the_compliance_rule() -> None:
     assert [rules.min_remote_perspectives(d) for d in days] == [compliance.min_remote_perspectives(d) for d in days]
 
 
+def test_the_copies_of_the_evidence_rules_agree() -> None:
+    """The runtime's copies (its images ship no config/ and no plan/): the Random Value floor and
+    the name of a perspective's certificate."""
+    from config import br
+    from config.model import StackConfig
+    from plan.pki import perspective_cert_name
+    from service import challenge, identity
+
+    assert challenge.RANDOM_VALUE_MIN_CHARS == br.RANDOM_VALUE_MIN_CHARS == 19
+    assert StackConfig.model_fields["min_challenge_length"].default == br.RANDOM_VALUE_MIN_CHARS
+    assert [identity.cert_name(c) for c in ("us-east-1", "my-dc")] == [perspective_cert_name(c)
+                                                                        for c in ("us-east-1", "my-dc")]
+
+
 def test_the_br_date_defaults_to_today(env: Env, tmp_path: Path) -> None:
     from service import rules
 

@@ -68,7 +68,7 @@ def test_a_failing_caa_check_conforms(env: Env, coordinator: Any) -> None:
 
 @pytest.mark.parametrize("params", [
     {"validation_method": "acme-tls-alpn-01", "key_authorization_hash": "b" * 64},  # common_name: null before
-    {"validation_method": "website-change", "challenge_value": "x", "http_token_path": "tok1"},
+    {"validation_method": "website-change", "challenge_value": "x-0123456789abcdefghij", "http_token_path": "tok1"},
     {"validation_method": "dns-persistent", "issuer_domain_names": ["ca.mpic.test"],
      "expected_account_uri": "https://ca.mpic.test/acct/1"},
 ])

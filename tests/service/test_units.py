@@ -226,7 +226,7 @@ def test_one_retry_when_a_pooled_connection_was_closed(env: Env, drop: int, expe
 
     ip = env.ip(73)
     lt = infra.LoopThread()
-    peer = infra.FlakyPeer(lt, ip, 8443, *env.pki.server("flaky", ip), drop=drop)
+    peer = infra.FlakyPeer(lt, ip, 8443, *env.pki.server("flaky", ip, "us-east-1"), drop=drop)
     transport = HttpsTransport(ClientTls(cert=env.pki.client[0], key=env.pki.client[1], ca=env.pki.ca.cert_path))
     target = PerspectiveTarget(code="us-east-1", url=f"https://{ip}:8443")
 

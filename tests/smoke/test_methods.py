@@ -77,7 +77,7 @@ def test_method_dns_change_cname(target):
 
 
 def test_method_dns_change_caa(target):
-    domain, value = _domain(target, "dc-caa"), secrets.token_hex(8)
+    domain, value = _domain(target, "dc-caa"), secrets.token_hex(16)
     target.challenges.set_caa(domain, f'0 issue "{CA}; token={value}"')
     _settle()
     corroborated(target, target.mpic(_dcv(domain, "dns-change", dns_record_type="CAA", challenge_value=value)))
@@ -259,7 +259,7 @@ def _zone(folder: Path, origin: str, value: str) -> Path:
 def test_method_dnssec_bogus_zone_is_refused(local_target, tmp_path):
     """A record in a zone whose chain of trust is broken (its DS matches no key) is accepted by no
     perspective: every resolver validates and answers SERVFAIL; the same zone, intact, passes."""
-    value = secrets.token_hex(8)
+    value = secrets.token_hex(16)
     good = _domain(local_target, "signed") + "."
     bad = _domain(local_target, "bogus") + "."
     local_target.challenges.load_zone(str(_zone(tmp_path, good, value)))
