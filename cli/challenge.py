@@ -105,11 +105,18 @@ def challenge_tls_alpn(identifier: str = typer.Argument(..., help="A DNS name, o
 def challenge_zone(file: str, origin: Optional[str] = typer.Option(None, help="Origin if the file has no $ORIGIN."),
                    break_dnssec: bool = typer.Option(False, "--break-dnssec",
                                                      help="Publish a DS matching no key: resolvers refuse the zone."),
+                   insecure: bool = typer.Option(False, "--insecure",
+                                                 help="Delegate without DS: the zone has no chain of trust."),
+                   unreachable: bool = typer.Option(False, "--unreachable",
+                                                    help="Point its name servers at an address no query reaches."),
                    stack: Optional[str] = StackOpt) -> None:
     """Load a zone file (any origin), signed and delegated from the fake root. @INTERNET_IP@ is substituted."""
-    loaded = _run(challenges.load_zone, stack, file, origin, break_dnssec=break_dnssec)
-    chain = "a DS that matches no key: DNSSEC-bogus" if break_dnssec else "delegated with DS"
-    typer.echo(f"zone {loaded} loaded from {file} (signed, {chain})")
+    loaded = _run(challenges.load_zone, stack, file, origin, break_dnssec=break_dnssec, insecure=insecure,
+                  unreachable=unreachable)
+    chain = ("a DS that matches no key: DNSSEC-bogus" if break_dnssec else
+             "delegated without DS: no chain of trust" if insecure else "delegated with DS")
+    reach = "; its name servers unreachable" if unreachable else ""
+    typer.echo(f"zone {loaded} loaded from {file} (signed, {chain}{reach})")
 
 
 @challenge_app.command("clear")

@@ -68,21 +68,30 @@ def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the
         st = lifecycle.status(stack)
         rows = lifecycle.process_table(stack)
     down_ = [row["name"] for row in rows if not row["alive"]]
+    wrong = [row for row in rows if row["alive"] and row["user"] != row["planned_user"]]
     if as_json:
-        typer.echo(json.dumps(st, indent=1))
+        typer.echo(json.dumps({**st, "processes": rows}, indent=1))
     else:
         typer.echo(f"stack {st['stack']}: coordinator {st['coordinator_url']} (CA {st['ca_cert']}), "
                    f"test domain {st['test_domain']}")
         for row in rows:
+            user = row["user"] or "-"
+            if row["alive"] and row["user"] != row["planned_user"]:
+                user += f" (USER: planned {row['planned_user']})"
             typer.echo(f"  {'up  ' if row['alive'] else 'DOWN'} {row['name']:<28} pid {row['pid']:<8} "
-                       f"{row['netns'] or '(host)'}")
+                       f"{(row['netns'] or '(host)'):<28} {user}")
         sites = st.get("coordinator_sites")
         if sites:
             typer.echo(f"failover: {sites['name']} -> {sites['active']} ("
                        + ", ".join(f"{r} {'healthy' if v['healthy'] else 'UNHEALTHY'}" for r, v in sites["sites"].items())
                        + ")")
         typer.echo(describe(st.get("canary")))
+    if wrong:
+        typer.echo("mpic: " + "; ".join(f"{r['name']} runs as {r['user']}, planned {r['planned_user']}" for r in wrong)
+                   + " (least privilege: plan/local.py PROCESS_USERS); `./scripts/mpic down` then `up` restarts the "
+                   "fleet as planned", err=True)
     if down_:
         typer.echo(f"mpic: {len(down_)} process(es) down: {', '.join(down_)}; `./scripts/mpic fault heal` or "
                    "`./scripts/mpic up` restarts them", err=True)
+    if down_ or wrong:
         raise typer.Exit(EXIT_FAILED)

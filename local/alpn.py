@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from local.users import drop_to, own
+
 ACME_IDENTIFIER = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 """id-pe-acmeIdentifier (RFC 8737 section 3): the critical extension carrying the digest."""
 ALPN = "acme-tls/1"
@@ -97,7 +99,7 @@ class Responder:
         writer.close()
 
 
-async def serve(listen: str, config: Path, fallback: tuple[Path, Path]) -> None:
+async def serve(listen: str, config: Path, fallback: tuple[Path, Path], user: str | None = None) -> None:
     host, _, port = listen.rpartition(":")
     responder = Responder(config, fallback)
     loop = asyncio.get_running_loop()
@@ -105,6 +107,8 @@ async def serve(listen: str, config: Path, fallback: tuple[Path, Path]) -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     server = await asyncio.start_server(responder.handle, host, int(port), ssl=responder.default)
+    if user:
+        drop_to(user)
     async with server:
         await stop.wait()
 
@@ -113,9 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m local.alpn", description=__doc__.splitlines()[0])
     ap.add_argument("--listen", required=True, help="ADDR:PORT (the internet host's TLS-ALPN address, port 443)")
     ap.add_argument("--config", required=True, type=Path, help="JSON {sni: [cert, key]} (SIGHUP reloads it)")
+    ap.add_argument("--user", help="run as this user once the port is bound (it must read the config's files)")
     args = ap.parse_args(argv)
     fallback = challenge_cert(args.config.parent / "default", "alpn.invalid", "00" * 32)
-    asyncio.run(serve(args.listen, args.config, fallback))
+    if args.user:
+        own(fallback[1], args.user, 0o600)
+    asyncio.run(serve(args.listen, args.config, fallback, args.user))
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a fleet process

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import time
 from pathlib import Path
@@ -25,10 +24,11 @@ from local.errors import FleetError
 from local.proc import run
 from local.state import State
 from local.supervisor import start_process
+from local.users import own, setpriv
 from plan import runtime
 from plan.canary import CanaryPlan, plan_canary
 from plan.dnsnames import zone_for_name
-from plan.local import FleetPlan
+from plan.local import PROCESS_USERS, FleetPlan
 
 KEY_NAME = "mpic-canary"
 
@@ -69,10 +69,12 @@ def settings(state: State, plan: FleetPlan, cfg: StackConfig) -> dict[str, Any]:
 
 
 def _settings_file(state: State, plan: FleetPlan, cfg: StackConfig) -> Path:
+    """The canary's folder and settings, its user's alone (the API key and the TSIG secret)."""
     path = folder(state) / "settings.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    own(path.parent, PROCESS_USERS["canary"], 0o700)
     path.write_text(yaml.safe_dump(settings(state, plan, cfg)))
-    os.chmod(path, 0o600)  # the API key and the TSIG secret
+    own(path, PROCESS_USERS["canary"], 0o600)
     return path
 
 
@@ -82,7 +84,7 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig) -> bool:
         return False
     path = _settings_file(state, plan, cfg)
     start_process(state, "canary", [state.data["runtime_python"], "-m", "service", "canary", "--settings", str(path)],
-                  None, "canary", runtime=True)
+                  None, "canary", runtime=True, setuid=True)
     return True
 
 
@@ -91,8 +93,8 @@ def run_once(state: State) -> dict[str, Any]:
     if "canary" not in state.data:
         raise FleetError("the canary is off for this stack (mpic:canary.enabled: false)")
     path = folder(state) / "settings.yaml"
-    res = run([state.data["runtime_python"], "-m", "service", "canary", "--settings", str(path), "--once"],
-              check=False, timeout=180, cwd=state.workdir, kit_path=False)
+    res = run([*setpriv(PROCESS_USERS["canary"]), state.data["runtime_python"], "-m", "service", "canary",
+               "--settings", str(path), "--once"], check=False, timeout=180, cwd=state.workdir, kit_path=False)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise FleetError(f"the canary printed no result (exit {res.returncode}): {res.stderr.strip()[-500:]}")

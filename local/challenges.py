@@ -26,7 +26,8 @@ from local.proc import signal_proc
 from local.state import State, load_plan, load_state, locked
 from plan import challenges as method
 from plan.dnsnames import zone_for_name
-from plan.local import FleetPlan
+from local.users import own
+from plan.local import KEY_OWNERS, FleetPlan
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 T = TypeVar("T")
@@ -211,6 +212,7 @@ def set_tls_alpn(stack: str | None, identifier: str, key_authorization_hash: str
             cert, key = challenge_cert(state.workdir / "alpn" / "certs", name, key_authorization_hash)
         except ValueError as exc:
             raise ChallengeError(str(exc)) from None
+        own(key, KEY_OWNERS["alpn"], 0o600)
         alpn = state.data["challenges"]["alpn"]
         alpn[:] = [a for a in alpn if a["identifier"] != name]
         alpn.append({"identifier": name, "sni": sni_of(name), "cert": str(cert), "key": str(key)})
@@ -234,15 +236,18 @@ def _reload_alpn(state: State) -> None:
 
 
 # ------------------------------------------------------------------------------------ zones
-def load_zone(stack: str | None, file: str | Path, origin: str | None = None, *, break_dnssec: bool = False) -> str:
+def load_zone(stack: str | None, file: str | Path, origin: str | None = None, *, break_dnssec: bool = False,
+              insecure: bool = False, unreachable: bool = False) -> str:
     """Serve a zone file (any origin), signed and delegated from the fake root; return its origin.
 
     ``@INTERNET_IP@`` in the file stands for the internet host's address; ``break_dnssec`` makes
-    the delegation's DS match no key, so validating resolvers refuse every answer from the zone.
+    the delegation's DS match no key, so validating resolvers refuse every answer from the zone;
+    ``insecure`` delegates it without DS (no chain of trust); ``unreachable`` points its name
+    servers at an address no query reaches (a lookup failure outside the CA's infrastructure).
     """
     with locked(load_state(stack).stack):
         state = _fresh(stack)
-        return zones.load_file(state, load_plan(state), file, origin, break_dnssec)
+        return zones.load_file(state, load_plan(state), file, origin, break_dnssec, insecure, unreachable)
 
 
 # ------------------------------------------------------------------------------------ undo

@@ -3,13 +3,12 @@ each its replicas behind HAProxy on a host link of its own.
 
 Settings come from the one renderer (:mod:`plan.runtime`), local placement: replicas on the
 namespace's loopback (plain HTTP) behind HAProxy, which terminates TLS on the site's URL; API keys
-and hash secret inline in a 0600 file (the state directory is root's). Both sites get the same
+and hash secret inline in a 0600 file of the runtime's user, as they run (``mpic``). Both sites get the same
 keys, perspectives and settings, as aws-hosts' two coordinator regions do.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,10 @@ from config.model import StackConfig
 from local import lb, netns
 from local.client import api_request, curl
 from local.state import State
-from local.supervisor import start_process, wait_for
+from local.supervisor import audit_file, start_process, wait_for
+from local.users import own
 from plan import runtime
-from plan.local import FleetPlan, SitePlan
+from plan.local import RUNTIME_USER, FleetPlan, SitePlan
 
 INTERNAL_PORT_OFFSET = 1000
 """A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""
@@ -36,7 +36,7 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
         log_level="INFO",
         internal_listen=("127.0.0.1", port + INTERNAL_PORT_OFFSET),
-        audit_log=str(state.workdir / "logs" / f"audit-coordinator-{port}.jsonl"))
+        audit_log=audit_file(state, f"audit-coordinator-{port}.jsonl"))
 
 
 def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig, site: SitePlan) -> None:
@@ -47,10 +47,10 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
     for j, port in enumerate(site.replica_ports):
         sfile = cdir / f"coordinator-{j + 1}.yaml"
         sfile.write_text(yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg)))
-        os.chmod(sfile, 0o600)
+        own(sfile, RUNTIME_USER, 0o600)  # the API keys and the hash secret
         start_process(state, f"coordinator{site.suffix}#{j + 1}",
                       [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", str(sfile)],
-                      site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}")
+                      site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}", setuid=True)
     hconf = cdir / "haproxy.cfg"
     hconf.write_text(lb.coordinator_haproxy(site, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
                                             internal_offset=INTERNAL_PORT_OFFSET))

@@ -18,10 +18,13 @@ from local.proc import CommandError, run
 from local.state import State
 from local.supervisor import Progress, start_process, wait_for
 from plan.dnsnames import tld_of, zone_parents
-from plan.local import FleetPlan, ReplicaPlan
+from local.users import own
+from plan.local import PROCESS_USERS, FleetPlan, ReplicaPlan
 from plan.resolver import UnboundPlacement, unbound_conf
 
 ROOT_NS = "a.root-servers.mpic."
+KNOT_USER = PROCESS_USERS["dns"]
+"""knotd binds port 53 as root, then runs as this user (``server: user``, as the packaged service)."""
 CHALLENGE_TTL = 1
 """TTL of records set with ``mpic challenge``: changes are visible within a second."""
 
@@ -37,6 +40,15 @@ def knot_conf(workdir: Path) -> Path:
 def zone_file(workdir: Path, origin: str) -> Path:
     name = "root" if origin == "." else origin.rstrip(".")
     return knot_dir(workdir) / "zones" / f"{name}.zone"
+
+
+def write_zone(workdir: Path, origin: str, text: str) -> Path:
+    """Write the zone file of ``origin``, owned by Knot's user (knotd writes its changes back)."""
+    path = zone_file(workdir, origin)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    own(path, KNOT_USER, 0o640)
+    return path
 
 
 def abs_name(name: str) -> str:
@@ -55,6 +67,7 @@ def write_knot_conf(state: State, plan: FleetPlan, zones: list[str]) -> Path:
     canary = state.data.get("canary")
     lines = [
         "server:",
+        f"    user: {KNOT_USER}:{KNOT_USER}",
         f"    listen: [{plan.internet_ip}@53, {plan.dns_admin_ip}@53]",
         f"    rundir: {d}",
         f"    pidfile: {d / 'knot.pid'}",
@@ -104,7 +117,9 @@ def write_knot_conf(state: State, plan: FleetPlan, zones: list[str]) -> Path:
             lines.append("    acl: [canary-update]")
     path = knot_conf(workdir)
     path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)  # holds the canary's TSIG secret
+    own(path, KNOT_USER, 0o600)  # holds the canary's TSIG secret
+    for folder in (d, d / "zones", d / "db"):
+        own(folder, KNOT_USER, 0o750)
     return path
 
 
@@ -291,6 +306,7 @@ def write_unbound(workdir: Path, plan: FleetPlan, host: ReplicaPlan, root_ksk: l
     conf = unbound_conf(UnboundPlacement(
         interfaces=("127.0.0.1@53",), foreground_dir=str(d), root_hints=str(d / "root.hints"),
         trust_anchor_file=str(d / "root.key"), outgoing_interface=host.uplink_ip, cache=False,
+        username=PROCESS_USERS["resolver"],
         extra=(
             "do-not-query-localhost: no",
             "val-log-level: 2",
@@ -317,9 +333,7 @@ def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
     zones = kit_zones(plan)
     test = abs_name(plan.test_domain)
     for z in zones:
-        f = zone_file(wd, z)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(kit_zone_text(z, plan.internet_ip, apex_records=(z == test)))
+        write_zone(wd, z, kit_zone_text(z, plan.internet_ip, apex_records=(z == test)))
     conf = write_knot_conf(state, plan, zones)
     rec = start_process(state, "knotd", ["knotd", "-c", str(conf)], plan.internet_ns, "dns",
                         pidfile=knot_dir(wd) / "knot.pid")

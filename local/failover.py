@@ -21,7 +21,7 @@ from local.state import State
 from local.supervisor import Progress, python, start_process, wait_for
 from plan.dnsnames import zone_for_name
 from plan.failover import plan_failover
-from plan.local import FleetPlan
+from plan.local import PROCESS_USERS, FleetPlan
 from plan.resolver import UnboundPlacement, unbound_conf
 
 
@@ -34,7 +34,7 @@ def client_resolver_conf(d: Path, plan: FleetPlan, root_ksk: list[str]) -> str:
     (d / "root.key").write_text("".join(f"{k}\n" for k in root_ksk))
     placement = UnboundPlacement(
         interfaces=(f"{plan.dns_admin_host_ip}@53",), allow=(f"{plan.dns_admin_host_ip}/32", "127.0.0.0/8"),
-        foreground_dir=str(d), trust_anchor_file=str(d / "root.key"),
+        foreground_dir=str(d), trust_anchor_file=str(d / "root.key"), username=PROCESS_USERS["resolver"],
         extra=("do-not-query-localhost: no", 'module-config: "validator iterator"',
                'local-zone: "test." nodefault', 'local-zone: "invalid." nodefault'))
     return unbound_conf(placement) + f'forward-zone:\n    name: "."\n    forward-addr: {plan.dns_admin_ip}\n'
@@ -52,7 +52,7 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig, root_ksk: list[str], 
     d.mkdir(parents=True, exist_ok=True)
     conf = d / "unbound.conf"
     conf.write_text(client_resolver_conf(d, plan, root_ksk))
-    rec = start_process(state, "unbound@client", ["unbound", "-d", "-c", str(conf)], None, "dns")
+    rec = start_process(state, "unbound@client", ["unbound", "-d", "-c", str(conf)], None, "resolver")
     config = {"name": fp.name, "zone": zone, "ttl": fp.ttl_s, "interval": fp.interval_s,
               "threshold": fp.failure_threshold, "timeout": fp.timeout_s, "path": fp.path, "ca": state.data["ca_cert"],
               "knot_workdir": str(state.workdir), "status": str(d / "status.json"),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plan.local import RegionPlan, SitePlan
+from plan.local import PROCESS_USERS, RegionPlan, SitePlan
+
+USER = PROCESS_USERS["lb"]
+"""HAProxy binds as root, then runs as this user (``global user``/``group``, as the packaged service)."""
 
 
 def region_haproxy(region: RegionPlan, *, ca: Path, check_pem: Path, sock: Path) -> str:
@@ -13,6 +16,8 @@ def region_haproxy(region: RegionPlan, *, ca: Path, check_pem: Path, sock: Path)
     servers = "\n".join(f"    server {h.name} {h.lan_ip}:{h.port}" for h in region.replicas)
     return f"""global
     maxconn 4096
+    user {USER}
+    group {USER}
     stats socket {sock} mode 600 level admin
 defaults
     mode tcp
@@ -53,6 +58,8 @@ def coordinator_haproxy(site: SitePlan, *, tls_pem: Path, sock: Path, internal_o
                  f'"message":"request body over {MAX_BODY_BYTES} bytes"}}]}}')
     return f"""global
     maxconn 4096
+    user {USER}
+    group {USER}
     stats socket {sock} mode 600 level admin
 defaults
     mode http

@@ -30,10 +30,11 @@ from local.region import start_region, wait_region
 from local.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.supervisor import Progress, ensure_running, quiet
 from local.runtime import runtime_python
+from local.users import ensure_users, user_of
 from local.web import start_alpn, start_web, wait_web
 from plan import outputs
 from plan.artifacts import require_artifacts
-from plan.local import FleetPlan, plan_from_config
+from plan.local import LAB_USER, PROCESS_USERS, RUNTIME_USER, FleetPlan, plan_from_config
 
 DEFAULT_CIDR = "10.213.0.0/16"
 
@@ -117,6 +118,7 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
         raise FleetError(f"stack '{cfg.name}' has mpic:target {cfg.target}; `mpic up` runs local stacks only "
                          f"(deploy this one with `pulumi up -s {cfg.name}`)")
     built = require_artifacts(cfg)  # the wheelhouse a host installs (`mpic up` builds it when missing)
+    ensure_users((RUNTIME_USER, LAB_USER), tuple(sorted(set(PROCESS_USERS.values()) - {RUNTIME_USER, LAB_USER, "root"})))
     runtime = built.artifacts[0].sha256
     name = cfg.name
     others = [s for s in list_stacks() if s != name]
@@ -257,7 +259,13 @@ def _host(plan: FleetPlan, h: Any) -> dict[str, Any]:
 
 
 def process_table(stack: str | None = None) -> list[dict[str, Any]]:
-    """Every recorded process: name, PID, namespace, role and whether it runs."""
+    """Every recorded process: name, PID, namespace, role, whether it runs, the user it runs as
+    and the user it should run as (:data:`plan.local.PROCESS_USERS`)."""
     state = load_state(stack)
-    return [{"name": name, "pid": rec["pid"], "netns": rec["netns"], "role": rec["role"], "alive": alive(rec)}
-            for name, rec in state.data["processes"].items()]
+    rows = []
+    for name, rec in state.data["processes"].items():
+        running = alive(rec)
+        rows.append({"name": name, "pid": rec["pid"], "netns": rec["netns"], "role": rec["role"], "alive": running,
+                     "user": user_of(rec["pid"]) if running else None,
+                     "planned_user": rec.get("user") or PROCESS_USERS.get(rec["role"])})
+    return rows

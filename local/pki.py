@@ -13,9 +13,12 @@ API (all files are PEM; keys are written 0600; every call is idempotent)::
     ca = KitCA.load_or_create("state/pki")          # ca.cert_path, ca.key_path
     cert, key = ca.issue_server("persp-eu-west-1", dns_names=["localhost"], ips=["10.0.0.5"])
     cert, key = ca.issue_client("coordinator")
+    ca = KitCA.ephemeral("run/pki")                 # the key stays in memory: never on disk
 
 Re-running reuses existing files; a server certificate is re-issued only when the requested
-names differ from the stored one, has expired, or was not signed by this CA.
+names differ from the stored one, has expired, or was not signed by this CA. ``leaves`` puts the
+issued certificates and keys in another directory than the CA's own (whose key no process but
+the issuer may read).
 """
 
 from __future__ import annotations
@@ -62,8 +65,11 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
 class KitCA:
     """A private CA kept in one directory: ``ca.crt`` + ``ca.key`` and the leaves it issued."""
 
-    def __init__(self, directory: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate):
+    def __init__(self, directory: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate,
+                 leaves: Path | None = None):
         self.directory = directory
+        self.leaves = leaves or directory
+        self.leaves.mkdir(parents=True, exist_ok=True)
         self._key = key
         self.cert = cert
 
@@ -77,17 +83,33 @@ class KitCA:
         return self.directory / "ca.key"
 
     @classmethod
-    def load_or_create(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME) -> "KitCA":
+    def load_or_create(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME,
+                       leaves: str | os.PathLike[str] | None = None) -> "KitCA":
         """Load the CA in ``directory`` or create it there (key + self-signed certificate)."""
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
+        out = Path(leaves) if leaves is not None else None
         cert_file, key_file = path / "ca.crt", path / "ca.key"
         if cert_file.exists() and key_file.exists():
             key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
             cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
             if not isinstance(key, ec.EllipticCurvePrivateKey):
                 raise ValueError(f"{key_file}: the kit CA key must be an EC key")
-            return cls(path, key, cert)
+            return cls(path, key, cert, out)
+        ca = cls._new(path, common_name, out)
+        _write_key(key_file, ca._key)
+        return ca
+
+    @classmethod
+    def ephemeral(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME) -> "KitCA":
+        """A new CA whose certificate is written to ``directory`` and whose key is never written:
+        it signs while this object lives, then it is gone (no process can read it afterwards)."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        return cls._new(path, common_name, None)
+
+    @classmethod
+    def _new(cls, path: Path, common_name: str, leaves: Path | None) -> "KitCA":
         key = ec.generate_private_key(_CURVES[CURVE]())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION)])
@@ -112,9 +134,8 @@ class KitCA:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256())
         )
-        _write_key(key_file, key)
-        _write_cert(cert_file, cert)
-        return cls(path, key, cert)
+        _write_cert(path / "ca.crt", cert)
+        return cls(path, key, cert, leaves)
 
     # -- leaves -----------------------------------------------------------------------------
     def issue_server(
@@ -137,7 +158,7 @@ class KitCA:
     def _issue(self, name: str, sans: list[x509.GeneralName], usage: x509.ObjectIdentifier) -> tuple[Path, Path]:
         if not _SAFE_NAME.match(name):
             raise ValueError(f"certificate name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
-        cert_file, key_file = self.directory / f"{name}.crt", self.directory / f"{name}.key"
+        cert_file, key_file = self.leaves / f"{name}.crt", self.leaves / f"{name}.key"
         if cert_file.exists() and key_file.exists() and self._reusable(cert_file, sans, usage):
             return cert_file, key_file
         key = ec.generate_private_key(_CURVES[CURVE]())

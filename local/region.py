@@ -18,9 +18,9 @@ from config.model import StackConfig
 from local import dns, lb, netns
 from local.client import curl
 from local.state import State
-from local.supervisor import python, start_process, wait_for
+from local.supervisor import audit_file, python, start_process, wait_for
 from plan import runtime
-from plan.local import FleetPlan, RegionPlan, ReplicaPlan
+from plan.local import PROCESS_USERS, FleetPlan, RegionPlan, ReplicaPlan
 
 
 def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,
@@ -33,8 +33,8 @@ def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region
         cfg, region.code, region.rir, listen_host=host.lan_ip, listen_port=host.port,
         tls={"cert": rp["cert"], "key": rp["key"], "client_ca": pki["ca"]},
         resolver={"nameservers": ["127.0.0.1"], "port": 53, "timeout": 2.0, "lifetime": 4.0},
-        verify_ssl=True, http_ca_file=pki["ca"], http_timeout=5.0, log_level="INFO",
-        audit_log=str(state.workdir / "logs" / f"audit-{host.name}.jsonl"),
+        verify_ssl=True, http_ca_file=pki["web_ca"], http_timeout=5.0, log_level="INFO",
+        audit_log=audit_file(state, f"audit-{host.name}.jsonl"),
         allowed_reserved_networks=[f"{plan.internet_ip}/32", f"{plan.alpn_ip}/32"])
 
 
@@ -52,7 +52,7 @@ def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPl
     sfile.write_text(yaml.safe_dump(perspective_settings(state, plan, cfg, region, host, pki)))
     start_process(state, f"perspective@{host.name}",
                   [state.data["runtime_python"], "-m", "service", "perspective", "--settings", str(sfile)],
-                  host.netns, "perspective", region.code, runtime=True, host=host.name)
+                  host.netns, "perspective", region.code, runtime=True, host=host.name, setuid=True)
 
 
 def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, pki: dict,
@@ -73,7 +73,8 @@ def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: Region
         delay_file.write_text(f"{region.delay_ms}\n")
     start_process(state, f"relay@{region.code}",
                   [python(), "-m", "local.relay", "--listen", f"{region.backbone_ip}:{region.front_port}",
-                   "--upstream", f"127.0.0.1:{region.lb_port}", "--delay-file", str(delay_file)],
+                   "--upstream", f"127.0.0.1:{region.lb_port}", "--delay-file", str(delay_file),
+                   "--user", PROCESS_USERS["wan"]],
                   region.netns, "wan", region.code, host=region.host)
 
 

@@ -19,6 +19,8 @@ import signal
 import time
 from pathlib import Path
 
+from local.users import drop_to
+
 
 class Relay:
     def __init__(self, upstream: tuple[str, int], delay_file: Path | None, delay_ms: float = 0.0):
@@ -75,8 +77,10 @@ class Relay:
         await asyncio.gather(self.pump(reader, up_writer), self.pump(up_reader, writer), return_exceptions=True)
 
 
-async def serve(listen: tuple[str, int], relay: Relay) -> None:
+async def serve(listen: tuple[str, int], relay: Relay, user: str | None = None) -> None:
     server = await asyncio.start_server(relay.handle, listen[0], listen[1], reuse_address=True)
+    if user:
+        drop_to(user)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, relay.reload)
     stop = asyncio.Event()
@@ -97,8 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--upstream", required=True, type=_hostport)
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--delay-file", type=Path)
+    ap.add_argument("--user", help="run as this user once the port is bound")
     args = ap.parse_args(argv)
-    asyncio.run(serve(args.listen, Relay(args.upstream, args.delay_file, args.delay_ms)))
+    asyncio.run(serve(args.listen, Relay(args.upstream, args.delay_file, args.delay_ms), args.user))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from local.proc import alive
 from local.state import State
 from local import netns
 from local.supervisor import Progress, python, start_process, tcp_listening, wait_for
-from plan.local import UPLINK_PREFIX, FleetPlan
+from local.users import own_tree
+from plan.local import PROCESS_USERS, UPLINK_PREFIX, FleetPlan
 
 
 def nginx_conf(workdir: Path, listen_ip: str, cert: Path, key: Path) -> str:
@@ -46,16 +47,20 @@ http {{
 
 
 def start_web(state: State, plan: FleetPlan, say: Progress) -> None:
+    """nginx, master and worker as ``www-data`` (only CAP_NET_BIND_SERVICE for 80 and 443): its
+    runtime folder is that user's, its config root's."""
     wd = state.workdir
     (wd / "www").mkdir(parents=True, exist_ok=True)
     for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (wd / "nginx" / "tmp" / k).mkdir(parents=True, exist_ok=True)
+    own_tree(wd / "nginx", PROCESS_USERS["web"])
     hosts = sorted({h["host"] for h in state.data["challenges"]["http"]})
     cert, key = web_certificate(state, plan, hosts)
-    conf = wd / "nginx" / "nginx.conf"
+    conf = wd / "nginx.conf"
     conf.write_text(nginx_conf(wd, plan.internet_ip, cert, key))
     start_process(state, "nginx", ["nginx", "-c", str(conf), "-p", str(wd / "nginx"), "-e",
-                                   str(wd / "nginx" / "error.log")], plan.internet_ns, "web")
+                                   str(wd / "nginx" / "error.log")], plan.internet_ns, "web",
+                  setuid=True, bind_low_ports=True)
     wait_web(state, plan)
     say(f"web: nginx serves challenge files on http(s)://<host> -> {plan.internet_ip}:80/443")
 
@@ -75,6 +80,7 @@ def start_alpn(state: State, plan: FleetPlan, say: Progress) -> None:
     if not config.exists():
         config.write_text("{}")
     rec = start_process(state, "alpn", [python(), "-m", "local.alpn", "--listen", f"{plan.alpn_ip}:443",
-                                        "--config", str(config)], plan.internet_ns, "alpn")
+                                        "--config", str(config), "--user", PROCESS_USERS["alpn"]],
+                        plan.internet_ns, "alpn")
     wait_for(lambda: tcp_listening(plan.internet_ns, plan.alpn_ip, 443), 10, "TLS-ALPN responder", rec)
     say(f"web: TLS-ALPN-01 responder on {plan.alpn_ip}:443 (acme-tls/1 challenge certificates by SNI)")

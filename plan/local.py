@@ -20,8 +20,9 @@ Topology (one network namespace per host; the backbone and uplink are two bridge
 
 Addresses in the base /16: ``.0.x`` host links (``.0.0/30`` to the coordinator, ``.0.4/30`` the DNS
 admin link to the internet host, ``.0.8/30`` to the standby coordinator site), ``.1.10``/``.1.11``
-the coordinator sites on the backbone, ``.1.x`` backbone, ``.64.0/18`` uplink segment
-(the internet host is ``.64.2``, its TLS-ALPN responder ``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
+the coordinator sites on the backbone, ``.1.x`` backbone, ``.63.254`` unreachable (no segment,
+no route), ``.64.0/18`` uplink segment (the internet host is ``.64.2``, its TLS-ALPN responder
+``.64.3``), ``.128.0/17`` the LAN links (a /30 each).
 """
 
 from __future__ import annotations
@@ -52,6 +53,40 @@ PERSP_LB_PORT = 8444  # HAProxy (TCP, TLS passthrough) on the load balancer host
 PERSP_PORT = 8443  # a perspective host's mTLS listener, on its LAN address
 DNS_PORT = 53
 MAX_REGIONS = 100
+
+RUNTIME_USER = "mpic"
+"""The runtime's system user: the perspectives, coordinators and the canary run as it, as on the
+cloud hosts (plan/cloud_init.py)."""
+LAB_USER = "mpic-lab"
+"""The lab's own stand-ins for the WAN and the Internet (the WAN relays, the TLS-ALPN-01 responder)."""
+PROCESS_USERS: dict[str, str] = {
+    "perspective": RUNTIME_USER,
+    "coordinator": RUNTIME_USER,
+    "canary": RUNTIME_USER,
+    "resolver": "unbound",
+    "dns": "knot",
+    "lb": "haproxy",
+    "web": "www-data",
+    "wan": LAB_USER,
+    "alpn": LAB_USER,
+    "failover": "root",
+}
+"""The user every fleet process runs as, by role: the runtime as :data:`RUNTIME_USER`; Unbound,
+Knot, HAProxy and nginx as the users their Debian packages create (Unbound, Knot and HAProxy bind
+their ports as root and drop to it themselves, nginx starts as ``www-data`` with the one capability
+to bind ports 80 and 443); the lab's relays and responder as :data:`LAB_USER`. Only the health
+checker stays root: it stands for Route53's control plane and writes the coordinator's record
+through knotd's control socket (``mpic status`` shows every process with its user)."""
+KEY_OWNERS: dict[str, str] = {
+    "perspective": RUNTIME_USER,
+    "coordinator-client": RUNTIME_USER,
+    "lb": "haproxy",
+    "web": "www-data",
+    "alpn": LAB_USER,
+}
+"""Who owns each kind of private key (mode 0600): the user of the one process that needs it. The
+kit CA's key is kept by no one: ``up`` signs every certificate with it in memory and never
+writes it; the mini-internet's own web CA key stays root's (``mpic challenge`` issues with it)."""
 UPLINK_PREFIX = 18
 LAN_PREFIX = 30
 LAN_PREFIX_SIZE = 4
@@ -186,6 +221,9 @@ class FleetPlan:
     wan_delay: bool
     standby: SitePlan | None = None
     """The standby coordinator site (``mpic:failover.standby``): clients then use :attr:`coordinator_name`."""
+    unreachable_ip: str = ""
+    """An address on no segment and behind no route (``.63.254``): the authoritative server of a
+    zone loaded with ``mpic challenge zone --unreachable``; a query to it fails at once."""
 
     @property
     def coordinator_name(self) -> str | None:
@@ -346,6 +384,7 @@ def plan_fleet(
         test_domain=test_domain.rstrip("."),
         wan_delay=wan_delay,
         standby=standby_site,
+        unreachable_ip=ip(63, 254),
     )
 
 

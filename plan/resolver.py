@@ -59,8 +59,11 @@ class UnboundPlacement:
     """Client networks answered; everything else is refused."""
     do_ip6: bool = False
     foreground_dir: str | None = None
-    """Run in the foreground as the invoking user with this working directory (k8s, local);
-    None: the distribution's service defaults (aws-hosts)."""
+    """Run in the foreground with this working directory (k8s, local); None: the distribution's
+    service defaults (aws-hosts, where the packaged service drops to ``unbound``)."""
+    username: str = ""
+    """In the foreground: the user Unbound drops to once its port is bound (local: ``unbound``, as
+    the packaged service); empty: stay the invoking user (k8s: the pod's non-root user)."""
     trust_anchors: tuple[str, ...] = ()
     """Inline trust anchors (DS records)."""
     trust_anchor_file: str | None = None
@@ -84,7 +87,7 @@ def unbound_conf(p: UnboundPlacement) -> str:
     server += ["access-control: 0.0.0.0/0 refuse", "access-control: ::/0 refuse"]
     server += [f"access-control: {net} allow" for net in p.allow]
     if p.foreground_dir is not None:
-        server += ['username: ""', 'chroot: ""', f'directory: "{p.foreground_dir}"', 'pidfile: ""',
+        server += [f'username: "{p.username}"', 'chroot: ""', f'directory: "{p.foreground_dir}"', 'pidfile: ""',
                    "use-syslog: no", 'logfile: ""', "do-daemonize: no"]
     if p.outgoing_interface is not None:
         server.append(f"outgoing-interface: {p.outgoing_interface}")

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from cli.fleet import build_missing
@@ -73,3 +74,64 @@ def release() -> None:
         if _users <= 0 and _started is not None and not os.environ.get("MPIC_KEEP_FLEET"):
             fleet.down(_started)
             _started = None
+
+
+class ExtraCoordinator:
+    """A coordinator process beside the fleet's, in the primary site's namespace, from a copy of
+    its settings changed by the test (another stack key, swapped perspective URLs): the same
+    installed runtime, user and certificates. Reached with curl inside that namespace."""
+
+    def __init__(self, stack: str, port: int, change: Any):
+        import yaml
+
+        from local.proc import spawn
+        from local.state import load_plan, load_state
+        from local.supervisor import audit_file, wait_for
+        from local.users import own, setpriv
+        from plan.local import RUNTIME_USER
+
+        state = load_state(stack)
+        self.netns = load_plan(state).coordinator_ns
+        self.api_key = state.data["api_key"]
+        self.url = f"http://127.0.0.1:{port}"
+        self.audit = Path(audit_file(state, f"audit-extra-{port}.jsonl"))
+        settings = yaml.safe_load((state.workdir / "coordinator" / "coordinator-1.yaml").read_text())
+        settings = change(settings)
+        settings.update(listen_port=port, internal_listen_port=port + 1000, audit_log=str(self.audit))
+        self.settings_file = state.workdir / "coordinator" / f"extra-{port}.yaml"
+        self.settings_file.write_text(yaml.safe_dump(settings))
+        own(self.settings_file, RUNTIME_USER, 0o600)
+        self.rec = spawn(setpriv(RUNTIME_USER) + [state.data["runtime_python"], "-m", "service", "coordinator",
+                                                  "--settings", str(self.settings_file)],
+                         netns=self.netns, log=state.workdir / "logs" / f"extra-{port}.log", cwd=state.workdir,
+                         kit_path=False)
+        try:
+            # its internal /healthz: /readyz may rightly stay 503 (e.g. perspectives refused as impostors)
+            wait_for(lambda: self.get(f"http://127.0.0.1:{port + 1000}/healthz")[0] == 200, 30,
+                     f"extra coordinator on {port}", self.rec)
+        except BaseException:
+            self.stop()
+            raise
+
+    def get(self, url: str) -> tuple[int, Any]:
+        from local.client import curl
+
+        return curl(self.netns, url, timeout=5)
+
+    def post(self, body: Any) -> tuple[int, Any]:
+        import json
+
+        from local.client import curl
+
+        status, raw = curl(self.netns, self.url + "/mpic", data=json.dumps(body), headers={"x-api-key": self.api_key},
+                           timeout=30)
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
+    def stop(self) -> None:
+        from local.proc import stop
+
+        stop(self.rec)
+        self.settings_file.unlink(missing_ok=True)

@@ -53,7 +53,10 @@ def test_up_is_idempotent(fleet):
 def test_status_json_cli(fleet):
     res = cli("status", "--json")
     assert res.returncode == 0, res.stderr
-    assert _stable(json.loads(res.stdout)) == _stable(fleet)
+    out = json.loads(res.stdout)
+    rows = out.pop("processes")
+    assert _stable(out) == _stable(fleet)
+    assert rows and all(r["alive"] and r["user"] == r["planned_user"] for r in rows), rows
     plain = cli("status")
     assert plain.returncode == 0 and "coordinator" in plain.stdout
 
@@ -92,6 +95,7 @@ def test_zone_any_origin_gets_a_signed_delegation_chain(fleet, tmp_path):
                     f"ns1 IN A @INTERNET_IP@\ncaa-deny IN CAA 0 issue \"other.example\"\n")
     res = cli("challenge", "zone", str(zone))
     assert res.returncode == 0, res.stderr
+    assert cli("challenge", "zone", str(zone)).returncode == 0  # loaded again: still the owner of the TLD it added
     out = _region_dig(fleet, f"caa-deny.{origin}", "CAA")
     assert 'issue "other.example"' in out and " ad" in out.split("Flags:")[1].split(";")[0], out
     code, resp = mpic(fleet, {"check_type": "caa", "domain_or_ip_target": f"caa-deny.{origin}",
@@ -99,6 +103,7 @@ def test_zone_any_origin_gets_a_signed_delegation_chain(fleet, tmp_path):
     assert code == 200 and resp["is_valid"] is False
     res = cli("challenge", "clear")
     assert res.returncode == 0, res.stderr
+    assert "test." not in State.load(fleet["stack"]).data["zones"]  # the TLD the kit added went with it
     time.sleep(1.1)
     assert "NXDOMAIN" in _region_dig(fleet, f"caa-deny.{origin}", "CAA")
 
