@@ -28,7 +28,8 @@ from local.users import own, setpriv
 from plan import runtime
 from plan.canary import CanaryPlan, plan_canary
 from plan.dnsnames import zone_for_name
-from plan.local import PROCESS_USERS, FleetPlan
+from plan.local import FleetPlan
+from plan.privileges import PROCESS_USERS
 
 KEY_NAME = "mpic-canary"
 

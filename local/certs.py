@@ -24,7 +24,8 @@ from typing import Any
 from local.pki import KitCA
 from local.state import State
 from local.users import own
-from plan.local import KEY_OWNERS, FleetPlan
+from plan.local import FleetPlan
+from plan.privileges import KEY_OWNERS
 from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 
 WEB_CA_NAME = "MPIC Fleet mini-internet web CA"

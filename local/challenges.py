@@ -27,7 +27,8 @@ from local.state import State, load_plan, load_state, locked
 from plan import challenges as method
 from plan.dnsnames import zone_for_name
 from local.users import own
-from plan.local import KEY_OWNERS, FleetPlan
+from plan.local import FleetPlan
+from plan.privileges import KEY_OWNERS
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 T = TypeVar("T")

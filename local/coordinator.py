@@ -21,7 +21,8 @@ from local.state import State
 from local.supervisor import audit_file, start_process, wait_for
 from local.users import own
 from plan import runtime
-from plan.local import RUNTIME_USER, FleetPlan, SitePlan
+from plan.local import FleetPlan, SitePlan
+from plan.privileges import RUNTIME_USER
 
 INTERNAL_PORT_OFFSET = 1000
 """A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""

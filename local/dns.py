@@ -19,7 +19,8 @@ from local.state import State
 from local.supervisor import Progress, start_process, wait_for
 from plan.dnsnames import tld_of, zone_parents
 from local.users import own
-from plan.local import PROCESS_USERS, FleetPlan, ReplicaPlan
+from plan.local import FleetPlan, ReplicaPlan
+from plan.privileges import PROCESS_USERS
 from plan.resolver import UnboundPlacement, unbound_conf
 
 ROOT_NS = "a.root-servers.mpic."

@@ -21,7 +21,8 @@ from local.state import State
 from local.supervisor import Progress, python, start_process, wait_for
 from plan.dnsnames import zone_for_name
 from plan.failover import plan_failover
-from plan.local import PROCESS_USERS, FleetPlan
+from plan.local import FleetPlan
+from plan.privileges import PROCESS_USERS
 from plan.resolver import UnboundPlacement, unbound_conf
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plan.local import PROCESS_USERS, RegionPlan, SitePlan
+from plan.local import RegionPlan, SitePlan
+from plan.privileges import PROCESS_USERS
 
 USER = PROCESS_USERS["lb"]
 """HAProxy binds as root, then runs as this user (``global user``/``group``, as the packaged service)."""

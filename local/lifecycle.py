@@ -34,7 +34,8 @@ from local.users import ensure_users, user_of
 from local.web import start_alpn, start_web, wait_web
 from plan import outputs
 from plan.artifacts import require_artifacts
-from plan.local import LAB_USER, PROCESS_USERS, RUNTIME_USER, FleetPlan, plan_from_config
+from plan.local import FleetPlan, plan_from_config
+from plan.privileges import LAB_USER, PROCESS_USERS, RUNTIME_USER
 
 DEFAULT_CIDR = "10.213.0.0/16"
 

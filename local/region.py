@@ -20,7 +20,8 @@ from local.client import curl
 from local.state import State
 from local.supervisor import audit_file, python, start_process, wait_for
 from plan import runtime
-from plan.local import PROCESS_USERS, FleetPlan, RegionPlan, ReplicaPlan
+from plan.local import FleetPlan, RegionPlan, ReplicaPlan
+from plan.privileges import PROCESS_USERS
 
 
 def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,

@@ -17,7 +17,7 @@ from local.netns import namespace_pids
 from local.proc import KIT_ROOT, alive, kill_pid, run, spawn
 from local.state import State, locked
 from local.users import own, setpriv
-from plan.local import PROCESS_USERS, RUNTIME_USER
+from plan.privileges import PROCESS_USERS, RUNTIME_USER
 
 Progress = Callable[[str], None]
 

@@ -15,7 +15,8 @@ from local.state import State
 from local import netns
 from local.supervisor import Progress, python, start_process, tcp_listening, wait_for
 from local.users import own_tree
-from plan.local import PROCESS_USERS, UPLINK_PREFIX, FleetPlan
+from plan.local import UPLINK_PREFIX, FleetPlan
+from plan.privileges import PROCESS_USERS
 
 
 def nginx_conf(workdir: Path, listen_ip: str, cert: Path, key: Path) -> str:

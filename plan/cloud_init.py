@@ -81,12 +81,15 @@ def _unit(description: str, exec_start: str, after: str = "network-online.target
 
 
 def _fetch_parameters(region: str, files: dict[str, str]) -> str:
-    """Shell that writes each SSM SecureString parameter to its file (0600, owner mpic)."""
-    out = ["#!/bin/bash", "set -euo pipefail", f"install -d -m 0750 -o root -g mpic {ETC}/tls"]
+    """Shell that writes each SSM SecureString parameter to its file: a private key 0600 owned by
+    ``mpic`` (the runtime's user reads it, no one else), a certificate 0640 root:mpic; written
+    under umask 077 so no key is ever readable by others, even for an instant."""
+    out = ["#!/bin/bash", "set -euo pipefail", "umask 077", f"install -d -m 0750 -o root -g mpic {ETC}/tls"]
     for path, param in files.items():
         out.append(f"aws ssm get-parameter --region {shlex.quote(region)} --with-decryption "
                    f"--name {shlex.quote(param)} --query Parameter.Value --output text > {shlex.quote(path)}")
-        out.append(f"chown root:mpic {shlex.quote(path)} && chmod 0640 {shlex.quote(path)}")
+        owner, mode = ("mpic:mpic", "0600") if path.endswith(".key") else ("root:mpic", "0640")
+        out.append(f"chown {owner} {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}")
     return "\n".join(out) + "\n"
 
 

@@ -88,7 +88,7 @@ class ExtraCoordinator:
         from local.state import load_plan, load_state
         from local.supervisor import audit_file, wait_for
         from local.users import own, setpriv
-        from plan.local import RUNTIME_USER
+        from plan.privileges import RUNTIME_USER
 
         state = load_state(stack)
         self.netns = load_plan(state).coordinator_ns

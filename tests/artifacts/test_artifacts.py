@@ -23,7 +23,7 @@ from config.errors import PlanError
 from config.stackfile import load_stack
 from local.pki import KitCA
 from plan.artifacts import DIST_ENV, MANIFEST, folder_sha256, load_manifest, require_artifacts, source_sha256
-from plan.pki import COORDINATOR_CLIENT_NAME
+from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 from tests.service import infra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_a_clean_virtualenv_installs_the_wheelhouse_offline_and_serves_caa_over_
     try:
         for i, code in enumerate(("us-east-1", "eu-west-1")):
             ip = f"{prefix}.{11 + i}"
-            cert, key = ca.issue_server(f"p-{code}", ips=[ip])
+            cert, key = ca.issue_server(perspective_cert_name(code), ips=[ip])  # its identity (service/identity.py)
             procs.append(_start(venv, tmp_path, "perspective", code, env, {
                 "code": code, "listen_host": ip, "listen_port": 8443,
                 "tls": {"cert": str(cert), "key": str(key), "client_ca": str(ca.cert_path)},
@@ -201,6 +201,7 @@ def test_perspective_zip_answers_a_direct_invoke_alone(artifacts, tmp_path):
     out = _isolated(folder, code, env)
     assert out["r"]["check_type"] == "caa" and out["r"]["check_completed"] is False  # no resolver answers here
     assert out["w"] == {"warmup": "ok", "role": "perspective"} and out["boto3"] is False
+    assert out["r"]["mpic_perspective"]["code"] == "eu-west-1"  # the answer names the perspective
 
 
 @pytest.mark.parametrize("role", ["perspective", "coordinator"])

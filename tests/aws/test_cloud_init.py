@@ -74,6 +74,9 @@ def test_perspective_cloud_init_installs_runtime_and_own_resolver(tmp_path):
     assert "DNS=127.0.0.1" in files["/etc/systemd/resolved.conf.d/mpic.conf"]
     fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
     assert "--region eu-west-1" in fetch and f"{p.ssm_prefix}/tls-key" in fetch and "--with-decryption" in fetch
+    # least privilege: the key is the runtime user's alone, written under umask 077
+    assert "umask 077" in fetch and "chown mpic:mpic /etc/mpic/tls/server.key && chmod 0600" in fetch
+    assert "chown root:mpic /etc/mpic/tls/server.crt && chmod 0640" in fetch
     unit = configparser.ConfigParser(strict=False)
     unit.read_string(files["/etc/systemd/system/mpic-perspective.service"])
     assert unit["Service"]["ExecStart"].endswith("-m service perspective --settings /etc/mpic/perspective.yaml")

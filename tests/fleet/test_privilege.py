@@ -23,7 +23,7 @@ import yaml
 from local import lifecycle
 from local.proc import run
 from local.state import load_state
-from plan.local import KEY_OWNERS, PROCESS_USERS, RUNTIME_USER
+from plan.privileges import KEY_OWNERS, PROCESS_USERS, RUNTIME_USER
 from tests.fleetsession import ExtraCoordinator
 
 MISMATCH = "mpic_error:coordinator:perspective_identity_mismatch"

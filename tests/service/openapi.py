@@ -16,7 +16,12 @@ Errata and extensions, kept as small and explicit as possible (see service/READM
   of strings: validated as an array of strings or null;
 - ``dns-persistent`` (BR 3.2.2.4.22) is implemented by open-mpic-core but absent from spec 3.5:
   added to the method enum with its core parameters (``issuer_domain_names``,
-  ``expected_account_uri``).
+  ``expected_account_uri``);
+- the other request fields of spec 3.6-3.9 as open-mpic-core 6.5 models them (no later version of
+  the specification file is published): ``caa_check_parameters.allow_lookup_failure`` (3.6) and
+  ``require_exact_case`` of website-change and dns-change (3.9), which the echo may carry;
+  ``orchestration_parameters.cohort_for_single_attempt`` (3.7) is never echoed (the closed
+  ``RequestOrchestrationParameters`` holds the 3.5 fields only).
 
 The spec defines no body for 400/500; the kit's error bodies are validated against
 :data:`ERROR_SCHEMA` (``{"error", "message"?, "validation_issues"?}``).
@@ -94,6 +99,10 @@ def schemas() -> dict[str, Any]:
             "expected_account_uri": {"type": "string"}}}]}
     spec["DcvCheckParameters"]["discriminator"]["mapping"]["dns-persistent"] = _REF + "DnsPersistentValidationParameters"
     spec["DcvCheckParameters"]["oneOf"].append({"$ref": _REF + "DnsPersistentValidationParameters"})
+    # extensions: spec 3.6-3.9 request fields (open-mpic-core 6.5)
+    spec["CaaCheckParameters"]["properties"]["allow_lookup_failure"] = {"type": "boolean"}
+    for name in ("WebsiteChangeValidationParameters", "DNSChangeValidationParameters"):
+        spec[name]["allOf"][1]["properties"]["require_exact_case"] = {"type": "boolean"}
     out = _convert(spec)
     for name in CLOSED:
         out[name] = {"allOf": [out[name]], "unevaluatedProperties": False}
