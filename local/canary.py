@@ -21,6 +21,7 @@ import yaml
 from config.errors import ConfigError
 from config.model import StackConfig
 from local.errors import FleetError
+from local import private
 from local.proc import run
 from local.state import State
 from local.supervisor import start_process
@@ -32,6 +33,8 @@ from plan.local import FleetPlan
 from plan.privileges import PROCESS_USERS
 
 KEY_NAME = "mpic-canary"
+NAME = "canary"
+"""The canary's process name (and its own folder's)."""
 
 
 def folder(state: State) -> Path:
@@ -59,24 +62,24 @@ def prepare(state: State, plan: FleetPlan, cfg: StackConfig, zones: list[str]) -
 
 
 def settings(state: State, plan: FleetPlan, cfg: StackConfig) -> dict[str, Any]:
-    """The canary's settings (the one renderer, local placement)."""
+    """The canary's settings (the one renderer, local placement; the kit CA from its own folder)."""
     c = state.data["canary"]
+    ca = private.place(state, NAME, "ca.crt", "root", 0o644, source=state.data["ca_cert"])
     return runtime.canary_settings(
-        cfg, coordinator_url=plan.coordinator_url, api_key=state.data["api_key"], ca_file=state.data["ca_cert"],
+        cfg, coordinator_url=plan.coordinator_url, api_key=state.data["api_key"], ca_file=ca,
         dns={"provider": "rfc2136", "zone": c["zone"], "server": plan.dns_admin_ip, "key_name": c["key_name"],
              "key_secret": c["secret"]},
         sink={"kind": "file", "path": str(results_path(state))},
         resolver=plan.dns_admin_host_ip if plan.coordinator_name else None)
 
 
-def _settings_file(state: State, plan: FleetPlan, cfg: StackConfig) -> Path:
-    """The canary's folder and settings, its user's alone (the API key and the TSIG secret)."""
-    path = folder(state) / "settings.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    own(path.parent, PROCESS_USERS["canary"], 0o700)
-    path.write_text(yaml.safe_dump(settings(state, plan, cfg)))
-    own(path, PROCESS_USERS["canary"], 0o600)
-    return path
+def _settings_file(state: State, plan: FleetPlan, cfg: StackConfig) -> str:
+    """The canary's settings (the API key and the TSIG secret) in its own folder (:mod:`local.private`),
+    its results folder its user's alone."""
+    folder(state).mkdir(parents=True, exist_ok=True)
+    own(folder(state), PROCESS_USERS["canary"], 0o700)
+    return private.place(state, NAME, "settings.yaml", PROCESS_USERS["canary"], 0o600,
+                         text=yaml.safe_dump(settings(state, plan, cfg)))
 
 
 def start(state: State, plan: FleetPlan, cfg: StackConfig) -> bool:
@@ -84,8 +87,8 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig) -> bool:
     if "canary" not in state.data:
         return False
     path = _settings_file(state, plan, cfg)
-    start_process(state, "canary", [state.data["runtime_python"], "-m", "service", "canary", "--settings", str(path)],
-                  None, "canary", runtime=True, setuid=True)
+    start_process(state, NAME, [state.data["runtime_python"], "-m", "service", "canary", "--settings", path],
+                  None, "canary", runtime=True, setuid=True, own_folder=True)
     return True
 
 
@@ -93,9 +96,10 @@ def run_once(state: State) -> dict[str, Any]:
     """One canary run now, with the same code and settings as the loop; its result."""
     if "canary" not in state.data:
         raise FleetError("the canary is off for this stack (mpic:canary.enabled: false)")
-    path = folder(state) / "settings.yaml"
-    res = run([*setpriv(PROCESS_USERS["canary"]), state.data["runtime_python"], "-m", "service", "canary",
-               "--settings", str(path), "--once"], check=False, timeout=180, cwd=state.workdir, kit_path=False)
+    path = private.root(state) / "settings.yaml"  # as the canary sees its own folder
+    res = run([*private.prefix(state, NAME), *setpriv(PROCESS_USERS["canary"]), state.data["runtime_python"], "-m",
+               "service", "canary", "--settings", str(path), "--once"], check=False, timeout=180, cwd=state.workdir,
+              kit_path=False)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise FleetError(f"the canary printed no result (exit {res.returncode}): {res.stderr.strip()[-500:]}")

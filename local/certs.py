@@ -7,11 +7,13 @@ balancer), the coordinator's client certificate (:data:`plan.pki.COORDINATOR_CLI
 certificate for the coordinator's load balancer and one client certificate per region for its
 load balancer's health checks.
 
-Least privilege (:data:`plan.local.KEY_OWNERS`): the kit CA signs them all in memory and its key is
-never written, so no process can mint itself a certificate afterwards; each private key is 0600,
-owned by the user of the one process that reads it. The mini-internet's HTTPS certificate comes
-from a CA of its own, as the Web PKI is not the CA's mTLS CA: its key stays in a root-only folder
-for ``mpic challenge`` to issue with.
+Least privilege (:data:`plan.privileges.KEY_OWNERS`): the kit CA signs them all in memory and its
+key is never written, so no process can mint itself a certificate afterwards. The runtime's keys
+are issued into ``private/issued/`` (root's alone); each runtime process gets a copy of the one it
+uses in its own folder (:mod:`local.private`, 0600, owned by ``mpic``); the load balancers' keys
+are bundled for HAProxy (0600, ``haproxy``). The mini-internet's HTTPS certificate comes from a CA
+of its own, as the Web PKI is not the CA's mTLS CA: its key stays in a root-only folder for
+``mpic challenge`` to issue with.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from local import private
 from local.pki import KitCA
 from local.state import State
 from local.users import own
@@ -36,29 +39,29 @@ def pki_dir(state: State) -> Path:
 
 
 def _bundle(state: State, name: str, cert: Path, key: Path, owner: str) -> str:
-    """cert + key in one 0600 PEM file (HAProxy's format); the separate key is removed."""
+    """cert + key in one 0600 PEM file in ``pki/`` (HAProxy's format); the issued files are removed."""
     pem = pki_dir(state) / f"{name}.pem"
     pem.write_text(cert.read_text() + key.read_text())
     key.unlink()
+    cert.unlink()
     own(pem, owner, 0o600)
     return str(pem)
 
 
 def fleet_certificates(state: State, plan: FleetPlan) -> dict[str, Any]:
     """Issue every mTLS certificate of the fleet with a new kit CA whose key is never written;
-    return their paths."""
+    return their paths (the runtime's in ``private/issued/``, root's alone)."""
     folder = pki_dir(state)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)
-    ca = KitCA.ephemeral(folder)
+    ca = KitCA.ephemeral(folder, leaves=private.folder(state, "issued"))
+    os.chmod(ca.leaves, 0o700)
     out: dict[str, Any] = {"ca": str(ca.cert_path), "regions": {}, "web_ca": web_ca_cert(state)}
     ccert, ckey = ca.issue_client(COORDINATOR_CLIENT_NAME)
-    own(ckey, KEY_OWNERS["coordinator-client"], 0o600)
     out["client"] = [str(ccert), str(ckey)]
     for r in plan.regions:
         cert, key = ca.issue_server(perspective_cert_name(r.code), dns_names=["localhost", r.host],
                                     ips=[r.backbone_ip, "127.0.0.1", *(h.lan_ip for h in r.replicas)])
-        own(key, KEY_OWNERS["perspective"], 0o600)
         hcert, hkey = ca.issue_client(f"lb-check-{r.code}")
         out["regions"][r.code] = {"cert": str(cert), "key": str(key),
                                   "check_pem": _bundle(state, f"lb-check-{r.code}", hcert, hkey, KEY_OWNERS["lb"])}

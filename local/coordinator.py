@@ -3,7 +3,8 @@ each its replicas behind HAProxy on a host link of its own.
 
 Settings come from the one renderer (:mod:`plan.runtime`), local placement: replicas on the
 namespace's loopback (plain HTTP) behind HAProxy, which terminates TLS on the site's URL; API keys
-and hash secret inline in a 0600 file of the runtime's user, as they run (``mpic``). Both sites get the same
+and hash secret inline in a 0600 file of the runtime's user (``mpic``), in each replica's own
+folder (:mod:`local.private`) with its client key. Both sites get the same
 keys, perspectives and settings, as aws-hosts' two coordinator regions do.
 """
 
@@ -15,11 +16,10 @@ from typing import Any
 import yaml
 
 from config.model import StackConfig
-from local import lb, netns
+from local import lb, netns, private
 from local.client import api_request, curl
 from local.state import State
 from local.supervisor import audit_file, start_process, wait_for
-from local.users import own
 from plan import runtime
 from plan.local import FleetPlan, SitePlan
 from plan.privileges import RUNTIME_USER
@@ -28,12 +28,21 @@ INTERNAL_PORT_OFFSET = 1000
 """A replica's internal listener (``/healthz``, ``/metrics``) is its port + 1000, on loopback."""
 
 
-def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig) -> dict[str, Any]:
-    """The settings of one coordinator replica (local placement)."""
+def client_tls(state: State, name: str, pki: dict) -> dict[str, str]:
+    """The coordinator's client certificate, key (0600 ``mpic``) and the kit CA, placed in process
+    ``name``'s own folder (:mod:`local.private`)."""
+    return {"cert": private.place(state, name, "client.crt", "root", 0o644, source=pki["client"][0]),
+            "key": private.place(state, name, "client.key", RUNTIME_USER, 0o600, source=pki["client"][1]),
+            "ca": private.place(state, name, "ca.crt", "root", 0o644, source=pki["ca"])}
+
+
+def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig,
+                         name: str) -> dict[str, Any]:
+    """The settings of coordinator replica ``name`` (local placement)."""
     return runtime.coordinator_settings(
         cfg, listen_host="127.0.0.1", listen_port=port,
         perspectives=[{"code": r.code, "rir": r.rir, "url": r.url} for r in plan.regions],
-        client_tls={"cert": pki["client"][0], "key": pki["client"][1], "ca": pki["ca"]},
+        client_tls=client_tls(state, name, pki),
         api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
         log_level="INFO",
         internal_listen=("127.0.0.1", port + INTERNAL_PORT_OFFSET),
@@ -46,12 +55,12 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
     cdir.mkdir(parents=True, exist_ok=True)
     netns.write_resolv_conf(state, site.netns, "127.0.0.1")
     for j, port in enumerate(site.replica_ports):
-        sfile = cdir / f"coordinator-{j + 1}.yaml"
-        sfile.write_text(yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg)))
-        own(sfile, RUNTIME_USER, 0o600)  # the API keys and the hash secret
-        start_process(state, f"coordinator{site.suffix}#{j + 1}",
-                      [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", str(sfile)],
-                      site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}", setuid=True)
+        name = f"coordinator{site.suffix}#{j + 1}"
+        sfile = private.place(state, name, "settings.yaml", RUNTIME_USER, 0o600,  # the API keys and the hash secret
+                              text=yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg, name)))
+        start_process(state, name, [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", sfile],
+                      site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}", setuid=True,
+                      own_folder=True)
     hconf = cdir / "haproxy.cfg"
     hconf.write_text(lb.coordinator_haproxy(site, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
                                             internal_offset=INTERNAL_PORT_OFFSET))

@@ -101,12 +101,13 @@ class KitCA:
         return ca
 
     @classmethod
-    def ephemeral(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME) -> "KitCA":
+    def ephemeral(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME,
+                  leaves: str | os.PathLike[str] | None = None) -> "KitCA":
         """A new CA whose certificate is written to ``directory`` and whose key is never written:
         it signs while this object lives, then it is gone (no process can read it afterwards)."""
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        return cls._new(path, common_name, None)
+        return cls._new(path, common_name, Path(leaves) if leaves is not None else None)
 
     @classmethod
     def _new(cls, path: Path, common_name: str, leaves: Path | None) -> "KitCA":

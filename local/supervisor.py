@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from local import private
 from local.errors import FleetError
 from local.netns import namespace_pids
 from local.proc import KIT_ROOT, alive, kill_pid, run, spawn
@@ -42,17 +43,20 @@ def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str
 def start_process(state: State, name: str, argv: list[str], netns_name: str | None, role: str,
                   region: str | None = None, env: dict[str, str] | None = None,
                   runtime: bool = False, host: str | None = None, pidfile: Path | None = None,
-                  setuid: bool = False, bind_low_ports: bool = False) -> dict[str, Any]:
+                  setuid: bool = False, bind_low_ports: bool = False, own_folder: bool = False) -> dict[str, Any]:
     """Start ``argv`` in ``netns_name`` as fleet process ``name`` of ``host`` and record it with
     the user its role runs as (:data:`plan.local.PROCESS_USERS`). ``setuid``: exec it as that user
     (``bind_low_ports``: with only CAP_NET_BIND_SERVICE); else the program drops to it itself
     (Unbound, Knot and HAProxy from their configs, the lab's daemons after binding). ``runtime``: a
     process of the installed runtime (working directory the fleet's, the source tree out of
     sight). ``pidfile``: the server's own PID file, removed before a restart (a server killed with
-    SIGKILL leaves it behind, and the new one would take it for a live server)."""
+    SIGKILL leaves it behind, and the new one would take it for a live server). ``own_folder``: it
+    sees its own folder of :mod:`local.private` at ``<workdir>/private`` and no one else's."""
     log = state.workdir / "logs" / f"{name.replace('@', '_').replace('#', '_')}.log"
     if setuid:
         argv = setpriv(PROCESS_USERS[role], bind_low_ports=bind_low_ports) + list(argv)
+    if own_folder:
+        argv = private.prefix(state, name) + list(argv)
     rec = spawn(argv, netns=netns_name, log=log, env=env, cwd=state.workdir if runtime else None,
                 kit_path=not runtime)
     _record(state, name, rec, role, region, host, str(pidfile) if pidfile else None)

@@ -84,10 +84,11 @@ class ExtraCoordinator:
     def __init__(self, stack: str, port: int, change: Any):
         import yaml
 
+        from local import private
         from local.proc import spawn
         from local.state import load_plan, load_state
         from local.supervisor import audit_file, wait_for
-        from local.users import own, setpriv
+        from local.users import setpriv
         from plan.privileges import RUNTIME_USER
 
         state = load_state(stack)
@@ -95,15 +96,18 @@ class ExtraCoordinator:
         self.api_key = state.data["api_key"]
         self.url = f"http://127.0.0.1:{port}"
         self.audit = Path(audit_file(state, f"audit-extra-{port}.jsonl"))
-        settings = yaml.safe_load((state.workdir / "coordinator" / "coordinator-1.yaml").read_text())
-        settings = change(settings)
+        name, first = f"extra-{port}", private.folder(state, "coordinator#1")
+        for filename in ("client.crt", "client.key", "ca.crt"):  # the same identity, in a folder of its own
+            mode = 0o600 if filename.endswith(".key") else 0o644
+            private.place(state, name, filename, RUNTIME_USER if mode == 0o600 else "root", mode,
+                          source=first / filename)
+        settings = change(yaml.safe_load((first / "settings.yaml").read_text()))
         settings.update(listen_port=port, internal_listen_port=port + 1000, audit_log=str(self.audit))
-        self.settings_file = state.workdir / "coordinator" / f"extra-{port}.yaml"
-        self.settings_file.write_text(yaml.safe_dump(settings))
-        own(self.settings_file, RUNTIME_USER, 0o600)
-        self.rec = spawn(setpriv(RUNTIME_USER) + [state.data["runtime_python"], "-m", "service", "coordinator",
-                                                  "--settings", str(self.settings_file)],
-                         netns=self.netns, log=state.workdir / "logs" / f"extra-{port}.log", cwd=state.workdir,
+        path = private.place(state, name, "settings.yaml", RUNTIME_USER, 0o600, text=yaml.safe_dump(settings))
+        self.folder = private.folder(state, name)
+        self.rec = spawn(private.prefix(state, name) + setpriv(RUNTIME_USER)
+                         + [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", path],
+                         netns=self.netns, log=state.workdir / "logs" / f"{name}.log", cwd=state.workdir,
                          kit_path=False)
         try:
             # its internal /healthz: /readyz may rightly stay 503 (e.g. perspectives refused as impostors)
@@ -134,4 +138,4 @@ class ExtraCoordinator:
         from local.proc import stop
 
         stop(self.rec)
-        self.settings_file.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,15 +8,15 @@ import json
 import time
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from cli.__main__ import app
 from local import canary as local_canary
-from local import faults
+from local import faults, private
 from local.client import api_request
 from local.state import State
 from service import canary
-from service.settings import load_settings
 from service.settings_canary import CanaryDnsSettings, CanarySettings
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
@@ -28,7 +28,11 @@ def _state(fleet) -> State:
 
 
 def _settings(fleet) -> CanarySettings:
-    return load_settings(CanarySettings, local_canary.folder(_state(fleet)) / "settings.yaml")
+    """The canary's settings as it reads them in its own folder (local/private.py), seen from root."""
+    own = private.folder(_state(fleet), local_canary.NAME)
+    doc = yaml.safe_load((own / "settings.yaml").read_text())
+    assert doc["ca_file"] == str(private.root(_state(fleet)) / "ca.crt")
+    return CanarySettings(**{**doc, "ca_file": str(own / "ca.crt")})
 
 
 def test_the_fleet_runs_its_canary_from_up(fleet):

@@ -80,34 +80,58 @@ def test_every_key_file_is_0600_and_its_processs_alone(fleet):
     keys = sorted(p for p in wd.rglob("*") if p.is_file() and p.suffix in (".key", ".pem")
                   and "knot" not in p.parts and p.name != "root.key")  # root.key: a DNSKEY (public)
     table = {str(p.relative_to(wd)): (oct(stat.S_IMODE(p.stat().st_mode)), _owner(p)) for p in keys}
-    print("\nkey files (mode, owner):\n" + "\n".join(f"  {k:<48} {m} {o}" for k, (m, o) in table.items()))
-    expected = {"pki/mpic-coordinator-client.key": KEY_OWNERS["coordinator-client"],
-                "pki/coordinator-lb.pem": KEY_OWNERS["lb"], "pki/internet-web.key": KEY_OWNERS["web"],
-                "web-ca/ca.key": "root"}
+    print("\nkey files (mode, owner):\n" + "\n".join(f"  {k:<58} {m} {o}" for k, (m, o) in table.items()))
+    expected = {"pki/coordinator-lb.pem": KEY_OWNERS["lb"], "pki/internet-web.key": KEY_OWNERS["web"],
+                "web-ca/ca.key": "root", "private/issued/mpic-coordinator-client.key": "root"}
     for code in (p["code"] for p in fleet["perspectives"]):
-        expected[f"pki/perspective-{code}.key"] = KEY_OWNERS["perspective"]
         expected[f"pki/lb-check-{code}.pem"] = KEY_OWNERS["lb"]
+        expected[f"private/issued/perspective-{code}.key"] = "root"
+    for name, rec in state.data["processes"].items():  # each runtime process: the copy of its own key
+        if rec["role"] == "perspective":
+            expected[f"private/{name.replace('@', '_')}/tls.key"] = KEY_OWNERS["perspective"]
+        elif rec["role"] == "coordinator":
+            expected[f"private/{name.replace('#', '_')}/client.key"] = KEY_OWNERS["coordinator-client"]
     for rel, owner in expected.items():
         assert table.pop(rel) == ("0o600", owner), rel
     assert all(mode == "0o600" and owner == KEY_OWNERS["alpn"] for rel, (mode, owner) in table.items()
                if rel.startswith("alpn/")), table
     assert not [rel for rel in table if not rel.startswith("alpn/")], table  # nothing unaccounted for
-    assert not (wd / "pki" / "ca.key").exists() and not list(wd.rglob("ca.key"))[1:]  # only the web CA's
-    assert stat.S_IMODE((wd / "web-ca").stat().st_mode) == 0o700
+    assert [str(p.relative_to(wd)) for p in wd.rglob("ca.key")] == ["web-ca/ca.key"]  # no kit CA key anywhere
+    for folder in ("web-ca", "private", "private/issued"):
+        assert stat.S_IMODE((wd / folder).stat().st_mode) == 0o700, folder
     knot_keys = list((wd / "knot" / "db").rglob("*.pem"))  # the zones' DNSSEC keys: knotd's
     assert knot_keys and all(_owner(k) == PROCESS_USERS["dns"] and not k.stat().st_mode & 0o007 for k in knot_keys)
-    secrets = [wd / "coordinator" / "coordinator-1.yaml", wd / "canary" / "settings.yaml"]
+    secrets = [wd / "private" / "coordinator_1" / "settings.yaml", wd / "private" / "canary" / "settings.yaml"]
     assert all((oct(stat.S_IMODE(p.stat().st_mode)), _owner(p)) == ("0o600", RUNTIME_USER) for p in secrets)
 
 
-def test_the_runtime_user_cannot_read_what_is_not_its_own(fleet):
-    """As ``mpic`` (a perspective's user): no CA key to mint a certificate with, no load balancer key."""
+def _as_process(state, name: str, command: str):
+    """``command`` (sh) run as the runtime's user in process ``name``'s view: its namespace, its own folder."""
+    from local import private
+    from local.users import setpriv
+
+    rec = state.data["processes"][name]
+    argv = (["ip", "netns", "exec", rec["netns"]] if rec["netns"] else []) + private.prefix(state, name) \
+        + setpriv(RUNTIME_USER) + ["sh", "-c", command]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+def test_a_perspective_sees_its_own_files_and_no_one_elses(fleet):
+    """As a perspective process (``mpic``, its own view): its key and settings only; no other
+    region's key, no coordinator client key or API key, no CA key, no load balancer key."""
     state = load_state(fleet["stack"])
     wd = state.workdir
-    for path in (wd / "web-ca" / "ca.key", wd / "pki" / "coordinator-lb.pem", wd / "state.json"):
-        res = run(["setpriv", f"--reuid={RUNTIME_USER}", f"--regid={RUNTIME_USER}", "--clear-groups", "cat", str(path)],
-                  check=False)
-        assert res.returncode != 0 and "Permission denied" in res.stderr, path
+    name = next(n for n in state.data["processes"] if n.startswith("perspective@"))
+    listing = _as_process(state, name, f"ls {wd / 'private'}")
+    assert listing.returncode == 0 and sorted(listing.stdout.split()) == [
+        "ca.crt", "settings.yaml", "tls.crt", "tls.key", "web-ca.crt"], listing
+    assert _as_process(state, name, f"head -c 30 {wd / 'private' / 'tls.key'}").stdout.startswith("-----BEGIN")
+    for path in (wd / "private" / "coordinator_1" / "client.key", wd / "private" / "issued",
+                 wd / "web-ca" / "ca.key", wd / "pki" / "coordinator-lb.pem", wd / "state.json"):
+        res = _as_process(state, name, f"cat {path}")
+        assert res.returncode != 0 and ("Permission denied" in res.stderr or "No such file" in res.stderr), path
+    coordinator = _as_process(state, "coordinator#1", f"ls {wd / 'private'}")
+    assert sorted(coordinator.stdout.split()) == ["ca.crt", "client.crt", "client.key", "settings.yaml"], coordinator
 
 
 def _swap(settings: dict, a: str, b: str) -> dict:
@@ -142,9 +166,13 @@ def test_swapped_urls_give_no_corroboration(fleet):
 
 
 def test_a_coordinator_with_one_url_for_two_perspectives_does_not_start(fleet, tmp_path):
+    from local import private
+
     state = load_state(fleet["stack"])
-    settings = yaml.safe_load((state.workdir / "coordinator" / "coordinator-1.yaml").read_text())
+    settings = yaml.safe_load((private.folder(state, "coordinator#1") / "settings.yaml").read_text())
     settings["perspectives"][1]["url"] = settings["perspectives"][0]["url"]
+    settings["client_tls"] = {k: str(private.folder(state, "coordinator#1") / Path(v).name)
+                              for k, v in settings["client_tls"].items()}  # as root sees its folder
     path = tmp_path / "dup.yaml"
     path.write_text(yaml.safe_dump(settings))
     os.chmod(tmp_path, 0o755)

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -172,14 +173,21 @@ def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     ca = KitCA.load_or_create(tmp_path / "pki")
     client = ca.issue_client("coordinator")
     pki = {"client": [str(client[0]), str(client[1])], "ca": str(ca.cert_path)}
+    from local import private
+
     state = State.new("lab")
+    state.workdir.mkdir(parents=True)
     state.data.update(api_key="k" * 32, hash_secret="s" * 32)
     regions = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"]
     for quorum in (None, 5):
         raw = {"target": "local", "perspectives": regions, **({"quorum": quorum} if quorum else {})}
         cfg = StackConfig.from_config(raw, name="lab")
-        doc = coordinator_settings(state, plan_from_config(cfg), 8080, pki, cfg)
+        doc = coordinator_settings(state, plan_from_config(cfg), 8080, pki, cfg, "coordinator#1")
         assert doc.get("default_quorum_count") == quorum  # unset: omitted, the core default applies
+        own = private.folder(state, "coordinator#1")  # the replica sees it at <workdir>/private
+        assert {Path(v).parent for v in doc["client_tls"].values()} == {private.root(state)}
+        assert sorted(p.name for p in own.iterdir()) == ["ca.crt", "client.crt", "client.key"]
+        doc["client_tls"] = {k: str(own / Path(v).name) for k, v in doc["client_tls"].items()}
         s = CoordinatorSettings(**doc)
         assert (s.default_quorum_count, s.default_perspective_count) == (quorum, 5)
 
