@@ -13,7 +13,7 @@ the certificate request) cannot be one. The coordinator refuses both with 400 fo
 - **too short** (``challenge-value-too-short``): the Random Values and Request Tokens of the
   methods that use them (website-change and dns-change ``challenge_value``, acme-http-01
   ``token``, acme-dns-01 and acme-tls-alpn-01 ``key_authorization_hash``) have at least
-  ``min_challenge_length`` characters. The contact methods compare an e-mail address or a phone
+  ``min_challenge_length`` characters besides surrounding whitespace. The contact methods compare an e-mail address or a phone
   number, ip-address an address, reverse-address-lookup a domain name, dns-persistent an issuer
   and an account URI: none of them is a random value, so no length applies to them.
 
@@ -75,9 +75,10 @@ def challenge_issues(params: Any, min_length: int | None = RANDOM_VALUE_MIN_CHAR
                 f"dcv_check_parameters.{field}: empty or whitespace only for {method}; an empty value matches "
                 "anything the domain publishes and proves nothing. Send the value the Applicant was asked to "
                 "place")})
-        elif min_length is not None and field in random_values and len(value) < min_length:
+        elif min_length is not None and field in random_values and len(value.strip()) < min_length:
             out.append({"issue_type": TOO_SHORT, "message": (
-                f"dcv_check_parameters.{field}: {len(value)} characters for {method}, below the minimum of "
+                f"dcv_check_parameters.{field}: {len(value.strip())} characters (without surrounding whitespace) "
+                f"for {method}, below the minimum of "
                 f"{min_length} (min_challenge_length): a BR Random Value carries at least {RANDOM_VALUE_BITS} "
                 f"bits ({RANDOM_VALUE_MIN_CHARS} base64url characters) and a Request Token incorporates the "
                 "certificate key. Send a longer value, e.g. 32 random bytes in base64url")})

@@ -82,6 +82,7 @@ def test_an_empty_value_is_refused_for_every_method_before_any_perspective(servi
     ("acme-http-01", {"token": "tokA", "key_authorization": "tokA.keyauth"}, "token"),
     ("acme-dns-01", {"key_authorization_hash": "x" * 18}, "key_authorization_hash"),
     ("acme-tls-alpn-01", {"key_authorization_hash": "ab"}, "key_authorization_hash"),
+    ("dns-change", {"challenge_value": " " * 30 + "padded" + " " * 30, "dns_record_type": "TXT"}, "challenge_value"),
 ])
 def test_a_random_value_below_the_minimum_is_refused(service: Any, method: str, params: dict[str, Any],
                                                      field: str) -> None:
