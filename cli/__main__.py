@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cli import app, bench, build, canary, challenge, check, fault, fleet, plan, reference, smoke, suggest  # noqa: F401 - registers the commands
+from cli import (  # noqa: F401 - registers the commands
+    app, bench, build, canary, challenge, check, evidence, fault, fleet, plan, reference, smoke, suggest)
 
 
 def main() -> None:

@@ -112,9 +112,16 @@ def project_version(root: Path) -> str:
     return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 
-def runtime_wheel(root: Path, out: Path) -> Path:
+BUILD_FILE = "_build.json"
+"""Written into the runtime wheel's ``service`` package: the ``source_sha256`` it was built from."""
+
+
+def runtime_wheel(root: Path, out: Path, source: str | None = None) -> Path:
     """``mpic-fleet-runtime`` (pure Python): ``service/`` and ``config/{__init__,catalog}.py``,
-    ``config/regions.yaml``; its dependencies are the names of ``service/requirements.in``."""
+    ``config/regions.yaml``, and ``_build.json`` in the ``service`` package naming the
+    ``source_sha256`` it was built from (every audit line carries it: service.audit.build_id); its
+    dependencies are the names of ``service/requirements.in``."""
+    source = source or source_sha256(root)
     version = project_version(root)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{RUNTIME_DIST.replace('-', '_')}-{version}-py3-none-any.whl"
@@ -135,6 +142,9 @@ def runtime_wheel(root: Path, out: Path) -> Path:
             info_z.external_attr = 0o644 << 16
             info_z.compress_type = zipfile.ZIP_DEFLATED
             wf.writestr(info_z, p.read_bytes())
+        build = zipfile.ZipInfo("/".join(("service", BUILD_FILE)), date_time=(1980, 1, 1, 0, 0, 0))
+        build.external_attr = 0o644 << 16
+        wf.writestr(build, json.dumps({"source_sha256": source, "version": version}, sort_keys=True) + "\n")
         wf.writestr(f"{info}/METADATA", metadata)
         wf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: mpic-build\nRoot-Is-Purelib: true\n"
                                      "Tag: py3-none-any\n")
@@ -254,7 +264,7 @@ def build(kinds: list[str], dist: Path, root: Path = KIT_ROOT, say: Say = _quiet
     source = source_sha256(root)
     dist.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mpic-build-") as tmp:
-        runtime = runtime_wheel(root, Path(tmp))
+        runtime = runtime_wheel(root, Path(tmp), source)
         artifacts: list[Artifact] = []
         if "wheel" in kinds or "image-context" in kinds:
             artifacts += [build_wheelhouse(root, dist, runtime, arch, say) for arch in PLATFORMS]

@@ -52,10 +52,13 @@ def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<nam
 
 
 @app.command()
-def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (default: every local fleet that is up).")) -> None:
-    """Stop the local fleet: every process, namespace, link and file it created (also after a crash)."""
+def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (default: every local fleet that is up)."),
+         purge: bool = typer.Option(False, "--purge", help="Remove its audit records too (kept by default: "
+                                                            "BR 5.4.3 keeps them two years).")) -> None:
+    """Stop the local fleet: every process, namespace, link and file it created (also after a crash);
+    its audit records stay in /var/lib/mpic-fleet/<stack>/audit unless --purge."""
     guarded(require_root)
-    if not guarded(lifecycle.down, stack, progress()):
+    if not guarded(lifecycle.down, stack, progress(), purge=purge):
         typer.echo("mpic: no local fleet recorded; nothing to do", err=True)
 
 

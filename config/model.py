@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from config.audit import AuditSettings
 from config.br import RANDOM_VALUE_MIN_CHARS
 from config.caa import CaaSettings
 from config.canary import SECRET_KEYS as CANARY_SECRET_KEYS
@@ -183,6 +184,8 @@ class StackConfig(BaseModel):
     proxy: str | dict[str, str] | None = None
     """Explicit HTTP(S) proxy of the perspectives' HTTP checks: one URL for every perspective, or a
     map perspective code -> URL (ambient HTTP(S)_PROXY variables are always ignored)."""
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    """The audit records (``mpic:audit``, below): kept two years on every target."""
     caa: CaaSettings = Field(default_factory=CaaSettings)
     """CAA lookup failures (``mpic:caa``, below): never permission unless allowed, and then only on
     BR 3.2.2.8's terms."""

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from config.model import StackConfig
-from local import lb, netns, private
+from local import audit, lb, netns, private
 from local.client import api_request, curl
 from local.state import State
-from local.supervisor import audit_file, start_process, wait_for
+from local.supervisor import start_process, wait_for
 from plan import runtime
 from plan.local import FleetPlan, SitePlan
 from plan.privileges import RUNTIME_USER
@@ -37,8 +37,9 @@ def client_tls(state: State, name: str, pki: dict) -> dict[str, str]:
 
 
 def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig,
-                         name: str) -> dict[str, Any]:
-    """The settings of coordinator replica ``name`` (local placement)."""
+                         name: str, site: SitePlan | None = None) -> dict[str, Any]:
+    """The settings of coordinator replica ``name`` of ``site`` (default the primary; local placement)."""
+    site = site or plan.sites[0]
     return runtime.coordinator_settings(
         cfg, listen_host="127.0.0.1", listen_port=port,
         perspectives=[{"code": r.code, "rir": r.rir, "url": r.url} for r in plan.regions],
@@ -46,7 +47,12 @@ def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cf
         api_keys=[state.data["api_key"]], hash_secret=state.data["hash_secret"],
         log_level="INFO",
         internal_listen=("127.0.0.1", port + INTERNAL_PORT_OFFSET),
-        audit_log=audit_file(state, f"audit-coordinator-{port}.jsonl"))
+        audit=audit.placement(state, name, site.role, replica_name(site, port))[0])
+
+
+def replica_name(site: SitePlan, port: int) -> str:
+    """A coordinator replica's name in its audit lines: ``coordinator-1``, ``coordinator-2``..."""
+    return f"coordinator-{site.replica_ports.index(port) + 1}"
 
 
 def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig, site: SitePlan) -> None:
@@ -57,10 +63,10 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
     for j, port in enumerate(site.replica_ports):
         name = f"coordinator{site.suffix}#{j + 1}"
         sfile = private.place(state, name, "settings.yaml", RUNTIME_USER, 0o600,  # the API keys and the hash secret
-                              text=yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg, name)))
+                              text=yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg, name, site)))
         start_process(state, name, [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", sfile],
                       site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}", setuid=True,
-                      own_folder=True)
+                      own_folder=True, binds=(audit.placement(state, name, site.role, replica_name(site, port))[1],))
     hconf = cdir / "haproxy.cfg"
     hconf.write_text(lb.coordinator_haproxy(site, tls_pem=Path(pki["coordinator_lb_pem"]), sock=cdir / "haproxy.sock",
                                             internal_offset=INTERNAL_PORT_OFFSET))

@@ -19,7 +19,7 @@ from typing import Any
 from config.gate import compliance_gate
 from config.model import StackConfig
 from config.stackfile import load_stack
-from local import canary, challenges, failover, netns
+from local import audit, canary, challenges, failover, netns
 from local.certs import fleet_certificates
 from local.client import mpic
 from local.coordinator import start_coordinator, wait_coordinator
@@ -192,7 +192,7 @@ def verify_fleet(state: State, say: Progress) -> dict:
     return resp
 
 
-def _remove(name: str, say: Progress) -> bool:
+def _remove(name: str, say: Progress, purge: bool = False) -> bool:
     with locked(name):
         state = State.load(name)
         if state is None:
@@ -219,15 +219,26 @@ def _remove(name: str, say: Progress) -> bool:
     if wd.resolve().parent == run_root().resolve():
         shutil.rmtree(wd, ignore_errors=True)
     shutil.rmtree(stack_dir(name), ignore_errors=True)
+    kept = [] if purge else audit.files(name)
     say(f"down: stack '{name}': {len(procs)} processes stopped, {len(namespaces)} namespaces and "
-        f"{len(state.data.get('root_links', []))} host link removed, {wd} deleted")
+        f"{len(state.data.get('root_links', []))} host link removed, {wd} deleted"
+        + (f"; the audit records stay ({len(kept)} files in {kept[0].parent}; `down --purge` removes them)"
+           if kept else ""))
     return True
 
 
-def down(stack: str | None = None, say: Progress = quiet) -> list[str]:
-    """Remove everything the state file of ``stack`` recorded (all stacks when None)."""
+def down(stack: str | None = None, say: Progress = quiet, *, purge: bool = False) -> list[str]:
+    """Remove everything the state file of ``stack`` recorded (all stacks when None). The audit
+    records stay (BR 5.4.3: two years) unless ``purge``; with ``purge`` and no fleet up, the
+    records of ``stack`` (without a stack: of every stack) go all the same."""
     require_root()
-    removed = [name for name in ([stack] if stack else list_stacks()) if _remove(name, say)]
+    removed = [name for name in ([stack] if stack else list_stacks()) if _remove(name, say, purge)]
+    if purge:
+        for name in set(removed) | ({stack} if stack else set(audit.stacks())):
+            gone = audit.purge(name)
+            say(f"down --purge: stack '{name}': {gone} audit files removed")
+            if gone and name not in removed:
+                removed.append(name)
     try:
         run_root().rmdir()
     except OSError:
@@ -246,7 +257,7 @@ def status(stack: str | None = None) -> dict[str, Any]:
         hosts=[_host(plan, h) for h in plan.hosts], auth_failure_status=401, api_paths=outputs.KIT_API_PATHS)
     return {**out, "api_key": state.data.get("api_key", ""),
             "challenge_hosts": {"http": plan.internet_ip, "tls_alpn": plan.alpn_ip},
-            "canary": canary.report(state),
+            "canary": canary.report(state), "audit_dir": str(audit.folder(state.stack)),
             **({"client_resolver": plan.dns_admin_host_ip, "coordinator_sites": failover.report(state)}
                if plan.standby else {})}
 

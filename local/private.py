@@ -49,9 +49,14 @@ def place(state: State, name: str, filename: str, owner: str, mode: int, *, sour
     return str(root(state) / filename)
 
 
-def prefix(state: State, name: str) -> list[str]:
+def prefix(state: State, name: str, binds: tuple[tuple[Path, str], ...] = ()) -> list[str]:
     """The command prefix that starts a program in a mount namespace where process ``name``'s
-    folder is mounted over ``<workdir>/private`` (then the program, e.g. ``setpriv ... python``)."""
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-            'mount --bind "$1" "$2" && shift 2 && exec "$@"', "mpic-private", str(folder(state, name)),
-            str(root(state))]
+    folder is mounted over ``<workdir>/private`` (then the program, e.g. ``setpriv ... python``).
+    ``binds``: further files mounted over files of its folder, ``(source, name in the folder)``
+    (its audit file: :mod:`local.audit`)."""
+    view = root(state)
+    mounts = [str(folder(state, name)), str(view)]
+    for source, target in binds:
+        mounts += [str(source), str(view / target)]
+    script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "mpic-private", *mounts, "--"]

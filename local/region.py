@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 
 from config.model import StackConfig
-from local import dns, lb, netns, private
+from local import audit, dns, lb, netns, private
 from local.client import curl
 from local.state import State
-from local.supervisor import audit_file, python, start_process, wait_for
+from local.supervisor import python, start_process, wait_for
 from plan import runtime
 from plan.local import FleetPlan, RegionPlan, ReplicaPlan
 from plan.privileges import PROCESS_USERS
@@ -30,7 +30,7 @@ def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region
     own folder (:mod:`local.private`: the region's key, 0600 ``mpic``; the kit CA and the
     mini-internet's web CA). Its checks may reach the mini-internet's host only (its web server
     and its TLS-ALPN responder): every other private address stays refused, as in the cloud."""
-    rp, name, user = pki["regions"][region.code], f"perspective@{host.name}", PROCESS_USERS["perspective"]
+    rp, name, user = pki["regions"][region.code], perspective_name(host), PROCESS_USERS["perspective"]
     tls = {"cert": private.place(state, name, "tls.crt", "root", 0o644, source=rp["cert"]),
            "key": private.place(state, name, "tls.key", user, 0o600, source=rp["key"]),
            "client_ca": private.place(state, name, "ca.crt", "root", 0o644, source=pki["ca"])}
@@ -38,8 +38,7 @@ def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region
         cfg, region.code, region.rir, listen_host=host.lan_ip, listen_port=host.port, tls=tls,
         resolver={"nameservers": ["127.0.0.1"], "port": 53, "timeout": 2.0, "lifetime": 4.0},
         verify_ssl=True, http_ca_file=private.place(state, name, "web-ca.crt", "root", 0o644, source=pki["web_ca"]),
-        http_timeout=5.0, log_level="INFO",
-        audit_log=audit_file(state, f"audit-{host.name}.jsonl"),
+        http_timeout=5.0, log_level="INFO", audit=audit.placement(state, name, region.code, host.name)[0],
         allowed_reserved_networks=[f"{plan.internet_ip}/32", f"{plan.alpn_ip}/32"])
 
 
@@ -53,11 +52,17 @@ def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPl
     urec = start_process(state, f"unbound@{host.name}", ["unbound", "-d", "-c", str(uconf)], host.netns,
                          "resolver", region.code, host=host.name)
     wait_for(lambda: dns.resolver_answers(host.netns), 15, f"unbound on {host.name}", urec)
-    name = f"perspective@{host.name}"
+    name = perspective_name(host)
     sfile = private.place(state, name, "settings.yaml", PROCESS_USERS["perspective"], 0o600,
                           text=yaml.safe_dump(perspective_settings(state, plan, cfg, region, host, pki)))
     start_process(state, name, [state.data["runtime_python"], "-m", "service", "perspective", "--settings", sfile],
-                  host.netns, "perspective", region.code, runtime=True, host=host.name, setuid=True, own_folder=True)
+                  host.netns, "perspective", region.code, runtime=True, host=host.name, setuid=True, own_folder=True,
+                  binds=(audit.placement(state, name, region.code, host.name)[1],))
+
+
+def perspective_name(host: ReplicaPlan) -> str:
+    """The fleet process name of the perspective on ``host``."""
+    return f"perspective@{host.name}"
 
 
 def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, pki: dict,

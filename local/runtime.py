@@ -4,8 +4,9 @@ Exactly what an aws-hosts host does at boot (the system's Python 3.11, ``python3
 ``pip install --no-index --require-hashes`` from the wheelhouse of ``./scripts/mpic build``), not
 the source tree: the fleet proves the artifact a cloud stack deploys, run by the same user
 (``mpic``). One virtualenv per wheelhouse digest, under :func:`runtime_root`
-(``/var/lib/mpic-fleet/runtime``, ``MPIC_FLEET_RUNTIME`` to change it): root's, readable by all,
-outside the kit's folder (which may sit in a home directory the runtime's user cannot enter).
+(``/var/lib/mpic-fleet/runtime``; ``MPIC_FLEET_LIB`` moves ``/var/lib/mpic-fleet``): root's,
+readable by all, outside the kit's folder (which may sit in a home directory the runtime's user
+cannot enter).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from local.proc import run
+from local.state import lib_root
 from local.supervisor import Progress
 from plan.artifacts import Built
 
@@ -26,7 +28,7 @@ where the runtime's user cannot read it."""
 
 
 def runtime_root() -> Path:
-    return Path(os.environ.get("MPIC_FLEET_RUNTIME", "/var/lib/mpic-fleet/runtime"))
+    return lib_root() / "runtime"
 
 
 def runtime_python(built: Built, say: Progress) -> Path:

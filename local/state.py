@@ -28,6 +28,12 @@ def run_root() -> Path:
     return Path(os.environ.get("MPIC_FLEET_RUN", "/run/mpic-fleet"))
 
 
+def lib_root() -> Path:
+    """``/var/lib/mpic-fleet`` (``MPIC_FLEET_LIB``): what outlives a fleet (the installed runtime,
+    the audit records); ``run_root`` holds what ``down`` removes."""
+    return Path(os.environ.get("MPIC_FLEET_LIB", "/var/lib/mpic-fleet"))
+
+
 def stack_dir(stack: str) -> Path:
     return run_root() / stack
 

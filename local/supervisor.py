@@ -17,8 +17,8 @@ from local.errors import FleetError
 from local.netns import namespace_pids
 from local.proc import KIT_ROOT, alive, kill_pid, run, spawn
 from local.state import State, locked
-from local.users import own, setpriv
-from plan.privileges import PROCESS_USERS, RUNTIME_USER
+from local.users import setpriv
+from plan.privileges import PROCESS_USERS
 
 Progress = Callable[[str], None]
 
@@ -43,7 +43,8 @@ def _record(state: State, name: str, rec: dict[str, Any], role: str, region: str
 def start_process(state: State, name: str, argv: list[str], netns_name: str | None, role: str,
                   region: str | None = None, env: dict[str, str] | None = None,
                   runtime: bool = False, host: str | None = None, pidfile: Path | None = None,
-                  setuid: bool = False, bind_low_ports: bool = False, own_folder: bool = False) -> dict[str, Any]:
+                  setuid: bool = False, bind_low_ports: bool = False, own_folder: bool = False,
+                  binds: tuple[tuple[Path, str], ...] = ()) -> dict[str, Any]:
     """Start ``argv`` in ``netns_name`` as fleet process ``name`` of ``host`` and record it with
     the user its role runs as (:data:`plan.local.PROCESS_USERS`). ``setuid``: exec it as that user
     (``bind_low_ports``: with only CAP_NET_BIND_SERVICE); else the program drops to it itself
@@ -51,25 +52,17 @@ def start_process(state: State, name: str, argv: list[str], netns_name: str | No
     process of the installed runtime (working directory the fleet's, the source tree out of
     sight). ``pidfile``: the server's own PID file, removed before a restart (a server killed with
     SIGKILL leaves it behind, and the new one would take it for a live server). ``own_folder``: it
-    sees its own folder of :mod:`local.private` at ``<workdir>/private`` and no one else's."""
+    sees its own folder of :mod:`local.private` at ``<workdir>/private`` and no one else's, with
+    ``binds`` mounted into it (its audit file)."""
     log = state.workdir / "logs" / f"{name.replace('@', '_').replace('#', '_')}.log"
     if setuid:
         argv = setpriv(PROCESS_USERS[role], bind_low_ports=bind_low_ports) + list(argv)
     if own_folder:
-        argv = private.prefix(state, name) + list(argv)
+        argv = private.prefix(state, name, binds) + list(argv)
     rec = spawn(argv, netns=netns_name, log=log, env=env, cwd=state.workdir if runtime else None,
                 kit_path=not runtime)
     _record(state, name, rec, role, region, host, str(pidfile) if pidfile else None)
     return rec
-
-
-def audit_file(state: State, name: str) -> str:
-    """``logs/<name>``, created for the runtime's user to append its audit lines to (0640)."""
-    path = state.workdir / "logs" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(exist_ok=True)
-    own(path, RUNTIME_USER, 0o640)
-    return str(path)
 
 
 def respawn(state: State, name: str) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
                          api_keys: list[str] | None = None, api_keys_file: str | None = None,
                          hash_secret: str | None = None, audit_log: str = AUDIT_TO_STDOUT,
                          log_level: str | None = None, internal_listen: tuple[str, int] | None = None,
-                         ) -> dict[str, Any]:
+                         audit: dict[str, str] | None = None) -> dict[str, Any]:
     """``service.settings.CoordinatorSettings`` of one coordinator.
 
     ``perspectives``: ``[{code, rir, url}]`` (``url`` ``https://HOST:PORT`` or ``lambda:<arn>``);
@@ -62,7 +62,8 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
     ``tls``: its own server certificate when it terminates TLS itself (``{cert, key}``); the API
     keys and hash secret inline (local fleet), from a file, or from the environment (None here);
     ``internal_listen``: where ``/healthz`` and ``/metrics`` listen (never published; default the
-    runtime's 127.0.0.1:9090).
+    runtime's 127.0.0.1:9090); ``audit``: where its audit lines go and the writer's site and replica
+    (``audit_log``, ``audit_site``, ``audit_replica``; overrides ``audit_log``).
     """
     doc: dict[str, Any] = {
         "listen_host": listen_host,
@@ -78,6 +79,7 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
         "perspectives": perspectives,
         "audit_log": audit_log,
         "log_level": log_level,
+        **(audit or {}),
     }
     return _drop_unset(doc)
 
@@ -88,7 +90,8 @@ def perspective_settings(fleet: StackConfig, code: str, rir: str, *, resolver: d
                          caa_domains: list[str] | tuple[str, ...] = (), verify_ssl: bool | None = True,
                          http_ca_file: str | None = None, http_timeout: float | None = None,
                          audit_log: str = AUDIT_TO_STDOUT, log_level: str | None = None,
-                         allowed_reserved_networks: list[str] | None = None) -> dict[str, Any]:
+                         allowed_reserved_networks: list[str] | None = None,
+                         audit: dict[str, str] | None = None) -> dict[str, Any]:
     """``service.settings.PerspectiveSettings`` of one perspective.
 
     ``resolver``: its own recursive resolver ``{nameservers, port[, timeout, lifetime]}`` (BR
@@ -114,6 +117,7 @@ def perspective_settings(fleet: StackConfig, code: str, rir: str, *, resolver: d
         "audit_log": audit_log,
         "allowed_reserved_networks": allowed_reserved_networks,
         **perspective_behaviour(fleet, code),
+        **(audit or {}),
     }
     return _drop_unset(doc)
 

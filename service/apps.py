@@ -29,7 +29,7 @@ from service.errors import bad_request
 from service.limits import BodyTooLarge, InputRejected, read_limited, too_large
 from service.peer import ClientAllowlist
 from service.perspective import PerspectiveRuntime, RequestInvalid
-from service.transport import TRACE_HEADER
+from service.transport import REQUEST_HEADER, TRACE_HEADER
 
 log = logging.getLogger("service.apps")
 _PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
@@ -108,7 +108,7 @@ class CheckEndpoints:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             raw = await read_limited(headers, _body_chunks(receive), self.limit)
-            response = await self.runtime.check(check_type, raw, headers.get(TRACE_HEADER))
+            response = await self.runtime.check(check_type, raw, headers.get(TRACE_HEADER), headers.get(REQUEST_HEADER))
             status, body = 200, response.model_dump_json().encode()
         except BodyTooLarge as exc:
             status, payload = too_large(exc)

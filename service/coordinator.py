@@ -31,7 +31,8 @@ from service.orchestration import (
     OrchestrationError,
     Orchestrator,
     RequestValidationFailed,
-    new_trace_id,
+    method_of,
+    new_request_id,
 )
 from service.policy import RequestPolicy
 from service.readiness import Readiness
@@ -91,7 +92,9 @@ class CoordinatorService:
                  audit: AuditLog | None = None, metrics: Metrics | None = None,
                  lambda_client_factory: Any = None):
         self.settings = settings
-        self.audit = audit if audit is not None else AuditLog(settings.audit_log, role="coordinator")
+        self.audit = audit if audit is not None else AuditLog(
+            settings.audit_log, role="coordinator", **{"site": "coordinator", **{
+                k: v for k, v in settings.audit_identity().items() if v}})
         self.metrics = metrics if metrics is not None else Metrics()
         self.metrics.describe("mpic_requests_total", "counter", "MPIC requests by check type and outcome")
         self.metrics.describe("mpic_request_duration_seconds", "histogram", "MPIC request duration")
@@ -244,31 +247,51 @@ class CoordinatorService:
         check_type = labels["check_type"] = request.check_type.value
         self._check_evidence(request)
         self._check_floor(request)
-        trace_id = request.trace_identifier or new_trace_id()
+        request_id = new_request_id()  # the coordinator's own: a caller's trace identifier is not unique
         params = request.orchestration_parameters
+        # on record before any perspective is called: a request a crash cuts short is still accounted for
+        self.audit.write("request", now=True, request_id=request_id, trace_id=request.trace_identifier,
+                         target=request.domain_or_ip_target, check_type=check_type, method=method_of(request))
         try:
             await_all = headers.get(AWAIT_ALL_HEADER, "").strip().lower() in ("1", "true", "yes")
-            response = await self.orchestrator.coordinate(request, trace_id, await_all=await_all)
+            response = await self.orchestrator.coordinate(request, request_id, await_all=await_all)
         except RequestValidationFailed as exc:
+            self._ended(request_id, request, started, "bad_request")
             return *bad_request(exc.issues), "bad_request"
         except OrchestrationError as exc:
-            if exc.selection:
-                return *bad_request([{"issue_type": "invalid-cohort-selection", "message": (
-                    f"orchestration_parameters.cohort_for_single_attempt: {params.cohort_for_single_attempt}: "
-                    f"{exc}; omit it or ask for an existing cohort")}]), "bad_request"
-            if params is not None and params.perspective_count is not None:
-                return *bad_request([{"issue_type": "invalid-perspective-count", "message": (
-                    f"orchestration_parameters.perspective_count: {params.perspective_count}: {exc} spanning "
-                    "2 RIRs from this pool (RIRs, too_close_codes); omit it to use the default")}]), "bad_request"
-            return 500, {"error": str(exc)}, "error"
+            status, answer = self._no_cohort(exc, params)
+            self._ended(request_id, request, started, "bad_request" if status == 400 else "error")
+            return status, answer, "bad_request" if status == 400 else "error"
+        except BaseException:  # cancelled or unexpected: the request line still gets its end
+            self._ended(request_id, request, started, "error")
+            raise
         self.audit.write(
-            "request", trace_id=trace_id, target=response.domain_or_ip_target,
-            check_type=check_type, is_valid=response.is_valid, mpic_completed=response.mpic_completed,
+            "response", request_id=request_id, trace_id=request.trace_identifier, target=response.domain_or_ip_target,
+            check_type=check_type, outcome="valid" if response.is_valid else "invalid", is_valid=response.is_valid,
+            mpic_completed=response.mpic_completed,
             attempts=response.actual_orchestration_parameters.attempt_count
             if response.actual_orchestration_parameters else None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return 200, response_body(response, data), "valid" if response.is_valid else "invalid"
+
+    def _ended(self, request_id: str, request: Any, started: float, outcome: str) -> None:
+        """The ``response`` line of a request that got no MPIC answer (400, 500, cancelled)."""
+        self.audit.write("response", request_id=request_id, trace_id=request.trace_identifier, outcome=outcome,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+    @staticmethod
+    def _no_cohort(exc: OrchestrationError, params: Any) -> tuple[int, Any]:
+        """The answer when no cohort can be built: 400 for the request's own selection or count, else 500."""
+        if exc.selection:
+            return bad_request([{"issue_type": "invalid-cohort-selection", "message": (
+                f"orchestration_parameters.cohort_for_single_attempt: {params.cohort_for_single_attempt}: "
+                f"{exc}; omit it or ask for an existing cohort")}])
+        if params is not None and params.perspective_count is not None:
+            return bad_request([{"issue_type": "invalid-perspective-count", "message": (
+                f"orchestration_parameters.perspective_count: {params.perspective_count}: {exc} spanning "
+                "2 RIRs from this pool (RIRs, too_close_codes); omit it to use the default")}])
+        return 500, {"error": str(exc)}
 
     async def aclose(self) -> None:
         await self.orchestrator.aclose()

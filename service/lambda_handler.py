@@ -127,6 +127,7 @@ def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
     payload = dict(event)
     declared = payload.pop("check_type", None)
     trace_id = payload.pop("trace_id", None)
+    request_id = payload.pop("request_id", None)
     if declared is None:
         declared = "dcv" if "dcv_check_parameters" in payload else "caa"
     try:
@@ -134,7 +135,7 @@ def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
     except ValueError:
         return bad_request([{"issue_type": "invalid-check-type", "message": f"check_type {declared!r}: use caa or dcv"}])[1]
     try:
-        response = _loop().run_until_complete(runtime.check(check_type, payload, trace_id))
+        response = _loop().run_until_complete(runtime.check(check_type, payload, trace_id, request_id))
     except RequestInvalid as exc:
         return bad_request(exc.issues)[1]
     answer = json.loads(response.model_dump_json())

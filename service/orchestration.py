@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from itertools import cycle
 from typing import Any, Awaitable, Callable
@@ -61,6 +59,8 @@ from open_mpic_core import (
     RemotePerspective,
 )
 from service.audit import AuditLog, iso_ns
+from service.context import (  # noqa: F401 - new_request_id: the coordinator's, from here
+    answered_as, current_check_body, current_request, method_of, new_request_id, request_id_now, rir_of)
 from service.errors import incomplete_check
 from service.identity import MISMATCH_ERROR, IdentityMismatch
 from service.metrics import Metrics
@@ -72,14 +72,7 @@ CallFunction = Callable[[RemotePerspective, CheckType, CheckRequest], Awaitable[
 EARLY_QUORUM_ERROR = "mpic_error:coordinator:early_quorum_cancelled"
 TIMEOUT_ERROR_TEXT = "no answer within {0:g} s (perspective_timeout)"
 
-#: the trace id of the request being orchestrated (read by transports to tag their calls)
-current_trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("mpic_trace_id", default=None)
-#: the check request of the attempt being run and its JSON, serialised once for every perspective
-current_check_body: contextvars.ContextVar[tuple[Any, bytes] | None] = contextvars.ContextVar(
-    "mpic_check_body", default=None)
-
-
-_Outcome = tuple[PerspectiveResponse, str, float]  # response, outcome kind, seconds
+_Outcome = tuple[PerspectiveResponse, str, float, "dict[str, Any] | None"]  # response, outcome kind, seconds, identity
 
 
 class RequestValidationFailed(Exception):
@@ -170,25 +163,27 @@ class Orchestrator:
             return core
         return max(core, count - (self.default_perspective_count - self.default_quorum_count))
 
-    async def coordinate(self, request: MpicRequest, trace_id: str | None = None, *, await_all: bool = False) -> MpicResponse:
+    async def coordinate(self, request: MpicRequest, request_id: str | None = None, *,
+                         await_all: bool = False) -> MpicResponse:
         """The core's ``coordinate_mpic`` with early quorum unless ``await_all``; raises RequestValidationFailed
-        or OrchestrationError. ``trace_id`` tags audit lines and calls (default: the request's, else new)."""
+        or OrchestrationError. ``request_id`` (the coordinator's, default new) keys the audit lines and
+        tags the calls, with the caller's ``trace_identifier`` beside it."""
         ok, issues = MpicRequestValidator.is_request_valid(request, self.perspectives)
         if not ok:
             raise RequestValidationFailed([vars(issue) for issue in issues])
-        trace_id = trace_id or request.trace_identifier or new_trace_id()
-        token = current_trace_id.set(trace_id)
+        request_id = request_id or new_request_id()
+        token = current_request.set((request_id, request.trace_identifier))
         try:
             with self.audit.batch() if self.audit is not None else contextlib.nullcontext():
-                return await self._coordinate(request, trace_id, await_all)
+                return await self._coordinate(request, request_id, await_all)
         except CohortCreationException as exc:
             raise OrchestrationError(str(exc)) from None
         except CohortSelectionException as exc:
             raise OrchestrationError(str(exc), selection=True) from None
         finally:
-            current_trace_id.reset(token)
+            current_request.reset(token)
 
-    async def _coordinate(self, request: MpicRequest, trace_id: str, await_all: bool = False) -> MpicResponse:
+    async def _coordinate(self, request: MpicRequest, request_id: str, await_all: bool = False) -> MpicResponse:
         params = request.orchestration_parameters
         count = self.default_perspective_count
         if params is not None and params.perspective_count is not None:
@@ -217,7 +212,7 @@ class Orchestrator:
         attempt = 1
         while True:
             cohort = cohorts[chosen - 1] if chosen is not None else next(cohort_cycle)
-            result = await self._attempt(request, cohort, quorum, attempt, trace_id, await_all)
+            result = await self._attempt(request, cohort, quorum, attempt, request_id, await_all)
             if result.is_valid or attempt >= max_attempts:
                 response = MpicResponseBuilder.build_response(
                     request, count, quorum, attempt, result.responses, result.is_valid, previous
@@ -232,7 +227,7 @@ class Orchestrator:
 
     # -- one attempt ----------------------------------------------------------------------------
     async def _attempt(self, request: MpicRequest, cohort: list[RemotePerspective], quorum: int,
-                       attempt: int, trace_id: str, await_all: bool = False) -> AttemptResult:
+                       attempt: int, request_id: str, await_all: bool = False) -> AttemptResult:
         started = time.time_ns()
         calls = MpicCoordinator.collect_checker_calls_to_issue(request, cohort)
         check = calls[0].check_request  # one object for the whole cohort (the core builds it once)
@@ -247,9 +242,9 @@ class Orchestrator:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     i = tasks[task]
-                    response, kind, elapsed = task.result()
+                    response, kind, elapsed, seen = task.result()
                     results[i] = response
-                    self._record(calls[i], request, attempt, trace_id, response, kind, elapsed)
+                    self._record(calls[i], request, attempt, request_id, response, kind, elapsed, seen)
                 if self.early_quorum and not await_all and pending:
                     passed = [self._rir[cohort[i].code] for i, r in enumerate(results)
                               if r is not None and r.check_response.check_passed]
@@ -268,7 +263,7 @@ class Orchestrator:
         for i, response in enumerate(results):
             if response is None:
                 response = self._cancelled(calls[i], decided, answered, len(calls))
-                self._audit_perspective(calls[i], request, attempt, trace_id, response, "cancelled", None)
+                self._audit_perspective(calls[i], request, attempt, request_id, response, "cancelled", None, None)
             responses.append(response)
         passing = [self._rir[p.perspective_code] for p in responses if p.check_response.check_passed]
         is_valid = quorum_met(len(cohort), quorum, passing)
@@ -277,9 +272,10 @@ class Orchestrator:
         ended = time.time_ns()
         if self.audit is not None:
             self.audit.write(
-                "attempt", trace_id=trace_id, target=request.domain_or_ip_target,
-                check_type=request.check_type.value, method=_method(request), attempt=attempt,
-                cohort=[p.code for p in cohort], quorum=f"{len(passing)}/{len(cohort)}", quorum_required=quorum,
+                "attempt", request_id=request_id, trace_id=request.trace_identifier, target=request.domain_or_ip_target,
+                check_type=request.check_type.value, method=method_of(request), attempt=attempt,
+                cohort=[p.code for p in cohort], perspectives=[{"code": p.code, "rir": rir_of(p)} for p in cohort],
+                quorum=f"{len(passing)}/{len(cohort)}", quorum_required=quorum,
                 rirs_passing=sorted({str(getattr(r, "value", r)) for r in passing}), is_valid=is_valid,
                 decided_early=early, answered=answered, started_at=iso_ns(started), ended_at=iso_ns(ended),
                 duration_ms=round((ended - started) / 1e6, 3),
@@ -318,6 +314,7 @@ class Orchestrator:
         started = time.perf_counter()
         code = cfg.perspective.code
         kind: str
+        answered_as.set(None)
         try:
             async with asyncio.timeout(self.perspective_timeout):
                 check_response = await self.call(cfg.perspective, cfg.check_type, cfg.check_request)
@@ -327,8 +324,8 @@ class Orchestrator:
             raise
         except IdentityMismatch as exc:  # another perspective answered: never a corroboration (service.identity)
             kind = "identity_mismatch"
-            log.warning("perspective %s, target %s: %s; trace ID: %s", code, cfg.check_request.domain_or_ip_target,
-                        exc, cfg.check_request.trace_identifier)
+            log.warning("perspective %s, target %s: %s; request %s", code, cfg.check_request.domain_or_ip_target,
+                        exc, request_id_now())
             params = getattr(cfg.check_request, "dcv_check_parameters", None)
             response = PerspectiveResponse(perspective_code=code, check_response=incomplete_check(
                 cfg.check_type, params.validation_method if params else None,
@@ -339,19 +336,19 @@ class Orchestrator:
             kind = "timeout" if isinstance(exc, TimeoutError) else "error"
             wrapped = RemoteCheckException(
                 f"Check failed for perspective {code}, target {cfg.check_request.domain_or_ip_target}: {text}; "
-                f"trace ID: {cfg.check_request.trace_identifier}",
+                f"request {request_id_now()}",
                 call_config=cfg,
             )
             log.warning(str(wrapped))
             response = MpicCoordinator.build_error_perspective_response_from_exception(wrapped)
-        return response, kind, time.perf_counter() - started
+        return response, kind, time.perf_counter() - started, answered_as.get()
 
-    def _record(self, cfg: RemoteCheckCallConfiguration, request: MpicRequest, attempt: int, trace_id: str,
-                response: PerspectiveResponse, kind: str, elapsed: float) -> None:
+    def _record(self, cfg: RemoteCheckCallConfiguration, request: MpicRequest, attempt: int, request_id: str,
+                response: PerspectiveResponse, kind: str, elapsed: float, seen: dict[str, Any] | None) -> None:
         code = cfg.perspective.code
         self.metrics.inc("mpic_perspective_calls_total", perspective=code, check_type=cfg.check_type.value, outcome=kind)
         self.metrics.observe("mpic_perspective_latency_seconds", elapsed, perspective=code)
-        self._audit_perspective(cfg, request, attempt, trace_id, response, kind, elapsed)
+        self._audit_perspective(cfg, request, attempt, request_id, response, kind, elapsed, seen)
 
     def _cancelled(self, cfg: RemoteCheckCallConfiguration, decided: bool | None, answered: int,
                    total: int) -> PerspectiveResponse:
@@ -368,16 +365,18 @@ class Orchestrator:
         return PerspectiveResponse(perspective_code=cfg.perspective.code, check_response=check)
 
     def _audit_perspective(self, cfg: RemoteCheckCallConfiguration, request: MpicRequest, attempt: int,
-                           trace_id: str, response: PerspectiveResponse, outcome: str,
-                           elapsed: float | None) -> None:
+                           request_id: str, response: PerspectiveResponse, outcome: str,
+                           elapsed: float | None, seen: dict[str, Any] | None) -> None:
         if self.audit is None:
             return
         check = response.check_response
-        extra = {"detail": check.errors[0].error_message} if outcome == "identity_mismatch" and check.errors else {}
+        extra: dict[str, Any] = {"identity": seen} if seen else {}
+        if outcome == "identity_mismatch" and check.errors:
+            extra["detail"] = check.errors[0].error_message
         self.audit.write(
-            "perspective_result", trace_id=trace_id, target=request.domain_or_ip_target,
-            check_type=request.check_type.value, method=_method(request), attempt=attempt,
-            perspective=cfg.perspective.code, rir=str(getattr(cfg.perspective.rir, "value", cfg.perspective.rir)),
+            "perspective_result", request_id=request_id, trace_id=request.trace_identifier,
+            target=request.domain_or_ip_target, check_type=request.check_type.value, method=method_of(request),
+            attempt=attempt, perspective=cfg.perspective.code, rir=rir_of(cfg.perspective),
             outcome=outcome, check_completed=check.check_completed, check_passed=check.check_passed,
             errors=[e.error_type for e in check.errors or []],
             checked_at=iso_ns(check.timestamp_ns) if check.timestamp_ns else None,
@@ -388,13 +387,3 @@ class Orchestrator:
 def _was_abandoned(response: PerspectiveResponse) -> bool:
     errors = response.check_response.errors or []
     return any(e.error_type == EARLY_QUORUM_ERROR for e in errors)
-
-
-def new_trace_id() -> str:
-    return f"mpic-{uuid.uuid4()}"
-
-
-def _method(request: MpicRequest) -> str:
-    params = getattr(request, "dcv_check_parameters", None)
-    return params.validation_method.value if params is not None else "caa"
-

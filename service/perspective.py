@@ -194,7 +194,9 @@ class PerspectiveRuntime:
         self.settings = settings
         self.code = settings.code
         self.rir = settings.effective_rir.value
-        self.audit = audit if audit is not None else AuditLog(settings.audit_log, role="perspective", source=self.code)
+        self.audit = audit if audit is not None else AuditLog(
+            settings.audit_log, role="perspective", **{"site": self.code, **{
+                k: v for k, v in settings.audit_identity().items() if v}})
         self.metrics = metrics if metrics is not None else Metrics()
         self.metrics.describe("mpic_checks_total", "counter", "Checks run by this perspective, by outcome")
         self.metrics.describe("mpic_check_duration_seconds", "histogram", "Duration of one check")
@@ -235,7 +237,8 @@ class PerspectiveRuntime:
             raise RequestInvalid(validation_issues(exc)) from None
         return _refuse_empty(request)
 
-    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None) -> CheckResponse:
+    async def check(self, check_type: CheckType, payload: Any, trace_id: str | None = None,
+                    request_id: str | None = None) -> CheckResponse:
         """Validate ``payload`` (a dict, or the raw JSON body) as the core's check request and run
         it; never raises for a check-level problem (only RequestInvalid / InputRejected for a body
         that is not a check request)."""
@@ -270,10 +273,10 @@ class PerspectiveRuntime:
             ))
         if response.timestamp_ns is None:
             response.timestamp_ns = time.time_ns()
-        self._record(check_type, method, target, trace_id or request.trace_identifier, started, response)
+        self._record(check_type, method, target, trace_id or request.trace_identifier, request_id, started, response)
         return response
 
-    def _record(self, check_type: CheckType, method: Any, target: str, trace_id: str | None,
+    def _record(self, check_type: CheckType, method: Any, target: str, trace_id: str | None, request_id: str | None,
                 started: int, response: CheckResponse) -> None:
         ended = time.time_ns()
         outcome = "pass" if response.check_passed else ("fail" if response.check_completed else "error")
@@ -282,6 +285,7 @@ class PerspectiveRuntime:
         self.metrics.observe("mpic_check_duration_seconds", (ended - started) / 1e9, check_type=check_type.value)
         self.audit.write(
             "check",
+            request_id=request_id,
             trace_id=trace_id,
             target=target,
             check_type=check_type.value,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import ssl
 from pathlib import Path
 from typing import Any, Literal
@@ -143,6 +144,17 @@ class _Base(BaseSettings):
 
     audit_log: str = "-"
     """Audit JSON lines: "-" = stdout, else a file path (appended)."""
+    audit_site: str | None = None
+    """The writer's site in every audit line: a perspective's region (default its code), a
+    coordinator's site (``primary``, ``standby``, its region; default ``coordinator``)."""
+    audit_replica: str | None = None
+    """The writer's replica in every audit line: the host, instance id or pod name (``MPIC_AUDIT_REPLICA``
+    from the platform); default the Lambda environment's log stream, else the host name."""
+
+    def audit_identity(self) -> dict[str, str | None]:
+        """``site`` and ``replica`` of this process's audit writer."""
+        return {"site": self.audit_site,
+                "replica": self.audit_replica or os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME") or None}
     log_level: LogLevel = "INFO"
 
     @property

@@ -24,11 +24,14 @@ from urllib.parse import urlsplit
 
 from open_mpic_core import CaaCheckResponse, CheckRequest, CheckResponse, CheckType, DcvCheckResponse, RemotePerspective
 from service import __version__, identity
-from service.orchestration import current_check_body, current_trace_id
+from service.context import answered_as, current_check_body, current_request
 from service.pool import CallFailed, HostPool
 from service.settings import ClientTls, PerspectiveTarget
 
 TRACE_HEADER = "x-mpic-trace-id"
+"""The caller's trace identifier, when it gave one."""
+REQUEST_HEADER = "x-mpic-request-id"
+"""The coordinator's id of the request (every audit line of the request, the perspectives' too)."""
 #: idle keep-alive connections are dropped by the coordinator after this long; perspectives keep
 #: them open longer (service.server.PERSPECTIVE_KEEPALIVE_SECONDS) so the client closes first
 KEEPALIVE_SECONDS = 30
@@ -59,9 +62,13 @@ def check_body(request: CheckRequest) -> bytes:
     return request.model_dump_json().encode()
 
 
+Tags = tuple[str, "str | None"]
+"""(request id, caller's trace identifier or None)."""
+
+
 class Transport(Protocol):
     async def call(self, target: PerspectiveTarget, check_type: CheckType, request: CheckRequest,
-                   trace_id: str | None, timeout: float) -> CheckResponse: ...
+                   tags: Tags | None, timeout: float) -> CheckResponse: ...
 
     async def close(self) -> None: ...
 
@@ -119,12 +126,12 @@ class HttpsTransport:
                 f"{extra}\r\n").encode("latin-1")
 
     async def call(self, target: PerspectiveTarget, check_type: CheckType, request: CheckRequest,
-                   trace_id: str | None, timeout: float) -> CheckResponse:
+                   tags: Tags | None, timeout: float) -> CheckResponse:
         assert target.url is not None
         body = check_body(request)
         extra = f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-        if trace_id:
-            extra += f"{TRACE_HEADER}: {trace_id}\r\n"
+        if tags is not None:
+            extra += f"{REQUEST_HEADER}: {tags[0]}\r\n" + (f"{TRACE_HEADER}: {tags[1]}\r\n" if tags[1] else "")
         path = f"{urlsplit(target.url).path.rstrip('/')}/{check_type.value}"
         try:
             async with asyncio.timeout(timeout):
@@ -137,6 +144,8 @@ class HttpsTransport:
                                        f"{answer[:200].decode(errors='replace')}")
         response = parse_check_response(check_type, answer)
         _check_told(target, headers.get(identity.CODE_HEADER), headers.get(identity.RIR_HEADER), target.url or "")
+        answered_as.set({"certificate": identity.cert_name(target.code), "code": headers.get(identity.CODE_HEADER),
+                         "rir": headers.get(identity.RIR_HEADER)})
         return response
 
     async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
@@ -172,13 +181,15 @@ class LambdaTransport:
         return self._clients[region]
 
     async def call(self, target: PerspectiveTarget, check_type: CheckType, request: CheckRequest,
-                   trace_id: str | None, timeout: float) -> CheckResponse:
+                   tags: Tags | None, timeout: float) -> CheckResponse:
         arn = target.lambda_arn
         assert arn is not None
         payload = json.loads(check_body(request))
         payload["check_type"] = check_type.value
-        if trace_id:
-            payload["trace_id"] = trace_id
+        if tags is not None:
+            payload["request_id"] = tags[0]
+            if tags[1]:
+                payload["trace_id"] = tags[1]
         client = self._client(arn)
         result = await asyncio.to_thread(
             client.invoke, FunctionName=arn, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
@@ -196,6 +207,8 @@ class LambdaTransport:
         told = told if isinstance(told, dict) else {}
         _check_told(target, told.get("code"), told.get("rir"), arn, region=arn_region(arn),
                     told_region=told.get("aws_region"))
+        answered_as.set({"function": arn, "code": told.get("code"), "rir": told.get("rir"),
+                         "aws_region": told.get("aws_region")})
         return response
 
     async def close(self) -> None:
@@ -233,14 +246,14 @@ class RoutingTransport:
         )
 
     async def __call__(self, perspective: RemotePerspective, check_type: CheckType, request: CheckRequest,
-                       trace_id: str | None = None, timeout: float = 5.0) -> CheckResponse:
+                       tags: Tags | None = None, timeout: float = 5.0) -> CheckResponse:
         target = self.targets[perspective.code]
-        trace_id = trace_id or current_trace_id.get()
+        tags = tags or current_request.get()
         if target.lambda_arn is not None:
             assert self._lambda is not None
-            return await self._lambda.call(target, check_type, request, trace_id, timeout)
+            return await self._lambda.call(target, check_type, request, tags, timeout)
         assert self._https is not None
-        return await self._https.call(target, check_type, request, trace_id, timeout)
+        return await self._https.call(target, check_type, request, tags, timeout)
 
     async def probe(self, target: PerspectiveTarget, timeout: float) -> bool:
         """Readiness of an https perspective (Lambda perspectives are not probed: True)."""

@@ -84,10 +84,10 @@ class ExtraCoordinator:
     def __init__(self, stack: str, port: int, change: Any):
         import yaml
 
-        from local import private
+        from local import audit, private
         from local.proc import spawn
         from local.state import load_plan, load_state
-        from local.supervisor import audit_file, wait_for
+        from local.supervisor import wait_for
         from local.users import setpriv
         from plan.privileges import RUNTIME_USER
 
@@ -95,17 +95,18 @@ class ExtraCoordinator:
         self.netns = load_plan(state).coordinator_ns
         self.api_key = state.data["api_key"]
         self.url = f"http://127.0.0.1:{port}"
-        self.audit = Path(audit_file(state, f"audit-extra-{port}.jsonl"))
         name, first = f"extra-{port}", private.folder(state, "coordinator#1")
+        placed, bind = audit.placement(state, name, "lab", name)
+        self.audit = bind[0]
         for filename in ("client.crt", "client.key", "ca.crt"):  # the same identity, in a folder of its own
             mode = 0o600 if filename.endswith(".key") else 0o644
             private.place(state, name, filename, RUNTIME_USER if mode == 0o600 else "root", mode,
                           source=first / filename)
         settings = change(yaml.safe_load((first / "settings.yaml").read_text()))
-        settings.update(listen_port=port, internal_listen_port=port + 1000, audit_log=str(self.audit))
+        settings.update(listen_port=port, internal_listen_port=port + 1000, **placed)
         path = private.place(state, name, "settings.yaml", RUNTIME_USER, 0o600, text=yaml.safe_dump(settings))
         self.folder = private.folder(state, name)
-        self.rec = spawn(private.prefix(state, name) + setpriv(RUNTIME_USER)
+        self.rec = spawn(private.prefix(state, name, (bind,)) + setpriv(RUNTIME_USER)
                          + [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", path],
                          netns=self.netns, log=state.workdir / "logs" / f"{name}.log", cwd=state.workdir,
                          kit_path=False)

@@ -3,7 +3,7 @@
 Walks every product module with ``ast`` (imports inside functions included: a deferred import is
 still a dependency) and checks the table of docs/architecture.md:
 
-    config  <- plan <- components <- stacks, local, policy <- cli
+    config  <- plan <- components <- stacks, local, policy <- evidence <- cli
     service (the deployed runtime) imports config/catalog.py only
 """
 
@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "plan", "service", "components", "local", "policy", "stacks", "cli")
+PRODUCT = ("config", "plan", "service", "components", "local", "policy", "stacks", "evidence", "cli")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "config": ("config",),
     "plan": ("plan", "config"),
     "service": ("service", "config.catalog"),
     "components": ("components", "plan", "config"),
-    "local": ("local", "plan", "config", "service.settings"),
+    "local": ("local", "plan", "config", "service.settings", "service.audit"),
     "policy": ("policy", "plan", "config"),
     "stacks": ("stacks", "components", "plan", "config"),
+    "evidence": ("evidence", "local", "plan", "config", "service.audit", "service"),
     "cli": PRODUCT,
     "__main__": ("stacks",),
 }

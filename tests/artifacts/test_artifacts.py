@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from cli.builder import BuildError, build, deterministic_zip, read_lock, runtime_wheel
+from cli.builder import BuildError, build, deterministic_zip, project_version, read_lock, runtime_wheel
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local.pki import KitCA
@@ -50,6 +50,8 @@ def test_runtime_wheel_holds_the_runtime_only(tmp_path):
     assert "Requires-Dist: open-mpic-core" in meta and "Name: mpic-fleet-runtime" in meta
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(wheel).infolist())
     assert runtime_wheel(ROOT, tmp_path / "again").read_bytes() == wheel.read_bytes()
+    build = json.loads(zipfile.ZipFile(wheel).read("service/_build.json"))  # what every audit line names
+    assert build == {"source_sha256": source_sha256(ROOT), "version": project_version(ROOT)}
 
 
 def test_deterministic_zip_sorts_and_dates_entries(tmp_path):

@@ -46,7 +46,7 @@ CASES = [
     Bad("no perspectives", ["check", STACK], "mpic:perspectives", None,
         ["missing", "e.g. mpic:perspectives: [us-west-2, eu-west-1"], stack="config:\n  mpic:target: local\n"),
     Bad("unknown mpic key", ["check", STACK], "mpic:perspectiveCont", 4,
-        ["did you mean mpic:perspectiveCount?", "Valid keys of mpic: mpic:asOf, mpic:aws"],
+        ["did you mean mpic:perspectiveCount?", "Valid keys of mpic: mpic:asOf, mpic:audit, mpic:aws"],
         stack=f"config:\n  mpic:perspectives: {FIVE}\n  mpic:perspectiveCont: 4\n"),
     Bad("typo inside mpic:aws", ["check", STACK], "mpic:aws.coordinatorRegon", "us-east-1",
         ["did you mean coordinatorRegion?", "Valid keys of mpic:aws: apiGatewayKeys, architecture"],

@@ -148,7 +148,7 @@ def test_the_runtime_is_installed_with_the_system_python_where_every_user_can_ru
             (Path(argv[3]) / "bin" / "python").write_text("")
         return subprocess.CompletedProcess(argv, 0, "", "")
 
-    monkeypatch.setenv("MPIC_FLEET_RUNTIME", str(tmp_path / "lib" / "runtime"))
+    monkeypatch.setenv("MPIC_FLEET_LIB", str(tmp_path / "lib"))
     monkeypatch.setattr(runtime, "run", fake_run)
     house = Artifact("wheelhouse", "wheelhouse-linux_x86_64", "dist/wheelhouse/linux_x86_64", "ab" * 32, "linux_x86_64")
     built = Built(tmp_path / "dist", (house,))

@@ -164,17 +164,21 @@ def test_haproxy_accepts_both_configs(tmp_path):
 # ------------------------------------------------------------------------------ coordinator settings
 def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     from config.model import StackConfig
+    from local import private as private_module
     from local.coordinator import coordinator_settings
     from plan.local import plan_from_config
     from local.pki import KitCA
     from service.settings import CoordinatorSettings
 
     monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path / "run"))
+    monkeypatch.setenv("MPIC_FLEET_LIB", str(tmp_path / "lib"))
+    from local import audit as local_audit
+
+    for module in (local_audit, private_module):  # file owners need root and the runtime's user: not here
+        monkeypatch.setattr(module, "own", lambda *a: None)
     ca = KitCA.load_or_create(tmp_path / "pki")
     client = ca.issue_client("coordinator")
     pki = {"client": [str(client[0]), str(client[1])], "ca": str(ca.cert_path)}
-    from local import private
-
     state = State.new("lab")
     state.workdir.mkdir(parents=True)
     state.data.update(api_key="k" * 32, hash_secret="s" * 32)
@@ -182,11 +186,14 @@ def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     for quorum in (None, 5):
         raw = {"target": "local", "perspectives": regions, **({"quorum": quorum} if quorum else {})}
         cfg = StackConfig.from_config(raw, name="lab")
-        doc = coordinator_settings(state, plan_from_config(cfg), 8080, pki, cfg, "coordinator#1")
+        fleet_plan = plan_from_config(cfg)
+        doc = coordinator_settings(state, fleet_plan, fleet_plan.coordinator_replica_ports[0], pki, cfg, "coordinator#1")
         assert doc.get("default_quorum_count") == quorum  # unset: omitted, the core default applies
-        own = private.folder(state, "coordinator#1")  # the replica sees it at <workdir>/private
-        assert {Path(v).parent for v in doc["client_tls"].values()} == {private.root(state)}
-        assert sorted(p.name for p in own.iterdir()) == ["ca.crt", "client.crt", "client.key"]
+        own = private_module.folder(state, "coordinator#1")  # the replica sees it at <workdir>/private
+        assert {Path(v).parent for v in doc["client_tls"].values()} == {private_module.root(state)}
+        assert sorted(p.name for p in own.iterdir()) == ["audit.jsonl", "ca.crt", "client.crt", "client.key"]
+        assert (doc["audit_site"], doc["audit_replica"]) == ("primary", "coordinator-1")
+        assert local_audit.files("lab")[0].name == "primary--coordinator-1.jsonl"
         doc["client_tls"] = {k: str(own / Path(v).name) for k, v in doc["client_tls"].items()}
         s = CoordinatorSettings(**doc)
         assert (s.default_quorum_count, s.default_perspective_count) == (quorum, 5)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import ALPN_HASH, API_KEY, INTERNAL_OFFSET, Env, http, read_audit
+import service
+from tests.service.conftest import ALPN_HASH, API_KEY, FLEET, INTERNAL_OFFSET, Env, http, read_audit
 
 KEY = {"x-api-key": API_KEY}
 EARLY = "mpic_error:coordinator:early_quorum_cancelled"
@@ -378,32 +379,44 @@ def test_e2e_latency_figures(fleet_url: str, capsys: Any) -> None:
 
 # -------------------------------------------------------------------------------------- audit
 def test_audit_lines_are_complete(env: Env, fleet_url: str) -> None:
+    """BR 5.4.1: the request (on record before any perspective runs), each perspective's result
+    with what answered, the attempt with its cohort's RIRs and quorum, the response; keyed by the
+    coordinator's request id (the caller's trace identifier kept beside it), every line naming its
+    writer; each perspective's own line carries the same request id."""
     trace = f"audit-{time.time_ns()}"
     body = {**caa("caa-permit.mpic.test"), "trace_identifier": trace}
     status, resp, _ = http("POST", fleet_url + "/mpic", body, headers=KEY)
     assert status == 200
-    lines = [r for r in read_audit(env.tmp / "audit-coordinator.jsonl") if r.get("trace_id") == trace]
-    per = [r for r in lines if r["event"] == "perspective_result"]
-    attempt = [r for r in lines if r["event"] == "attempt"]
-    request = [r for r in lines if r["event"] == "request"]
-    assert len(per) == 5 and len(attempt) == 1 and len(request) == 1
+    mine = [r for r in read_audit(env.tmp / "audit-coordinator.jsonl") if r.get("trace_id") == trace]
+    request_id = mine[0]["request_id"]
+    assert request_id.startswith("mpic-") and all(r["request_id"] == request_id for r in mine)
+    assert [r["event"] for r in mine] == ["request"] + ["perspective_result"] * 5 + ["attempt", "response"]
+    for r in mine:
+        assert (r["role"], r["site"], r["version"]) == ("coordinator", "coordinator", service.__version__)
+        assert r["replica"] and {"seq", "prev", "chain", "at", "build"} <= set(r)
+    per = mine[1:6]
     for r in per:
-        assert {"trace_id", "target", "check_type", "method", "perspective", "rir", "outcome", "check_completed",
-                "check_passed", "errors", "attempt"} <= set(r)
+        assert {"request_id", "trace_id", "target", "check_type", "method", "perspective", "rir", "outcome",
+                "check_completed", "check_passed", "errors", "attempt"} <= set(r)
         assert r["target"] == "caa-permit.mpic.test" and r["check_type"] == "caa" and r["method"] == "caa"
         assert r["outcome"] in {"pass", "cancelled"}
-    a = attempt[0]
+        if r["outcome"] == "pass":  # what answered, as the channel verified it
+            assert r["identity"] == {"certificate": f"perspective-{r['perspective']}", "code": r["perspective"],
+                                     "rir": r["rir"]}
+    a = mine[6]
     passed = sum(r["outcome"] == "pass" for r in per)
     assert a["quorum"] == f"{passed}/5" and a["quorum_required"] == 4 and a["is_valid"] is True
     assert a["started_at"] <= a["ended_at"] and sorted(a["cohort"]) == sorted(env.perspectives)
-    assert request[0]["is_valid"] is True and request[0]["attempts"] == 1
-    # each perspective logged its own check, with the coordinator's trace id
+    assert sorted((p["code"], p["rir"]) for p in a["perspectives"]) == sorted(FLEET)
+    assert mine[7]["is_valid"] is True and mine[7]["attempts"] == 1 and mine[7]["outcome"] == "valid"
+    # each perspective logged its own check, with the coordinator's request id
     awaited = {r["perspective"] for r in per if r["outcome"] == "pass"}
     deadline = time.monotonic() + 5
     seen: set[str] = set()
     while time.monotonic() < deadline and seen != awaited:
         seen = {code for code in awaited
-                if any(x.get("trace_id") == trace and x["outcome"] == "pass" for x in read_audit(env.audit_files[code]))}
+                if any(x.get("request_id") == request_id and x["outcome"] == "pass" and x["trace_id"] == trace
+                       and x["site"] == code for x in read_audit(env.audit_files[code]))}
         time.sleep(0.05)
     assert seen == awaited
 

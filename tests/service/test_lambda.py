@@ -79,7 +79,7 @@ def test_coordinator_handler_http_api_v2(lambda_env: list[dict[str, Any]]) -> No
     call = next(c for c in lambda_env if "eu-west-1" in c["function"])
     assert call["region"] == "eu-west-1" and call["type"] == "RequestResponse"
     assert call["payload"]["check_type"] == "caa" and call["payload"]["domain_or_ip_target"] == "example.com"
-    assert call["payload"]["trace_id"].startswith("mpic-")
+    assert call["payload"]["request_id"].startswith("mpic-") and "trace_id" not in call["payload"]  # none given
 
 
 def test_coordinator_handler_rest_proxy_and_errors(lambda_env: list[dict[str, Any]]) -> None:

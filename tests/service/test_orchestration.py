@@ -210,7 +210,7 @@ def test_a_hanging_perspective_is_cut_off_and_reported(tmp_path: Any) -> None:
     assert metrics.value("mpic_perspective_calls_total", perspective="c", check_type="caa", outcome="cancelled") == 1
     assert metrics.value("mpic_perspective_calls_total", perspective="c", check_type="caa", outcome="timeout") == 1
     lines = (tmp_path / "a.jsonl").read_text().splitlines()
-    assert len(lines) == 2 * (5 + 1)
+    assert len(lines) == 1 + 2 * (5 + 1)  # the chain's start, then per request 5 results and the attempt
 
 
 def _five() -> list[RemotePerspective]:

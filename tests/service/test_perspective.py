@@ -172,4 +172,4 @@ def test_check_timeout_and_internal_errors_are_results(env: Env, tmp_path: Any, 
     with pytest.raises(RequestInvalid):
         run(fresh, CheckType.CAA, {"nope": 1})
     lines = read_audit(tmp_path / "b")
-    assert [line["outcome"] for line in lines] == ["error"]
+    assert [line["event"] for line in lines] == ["chain_start", "check"] and lines[1]["outcome"] == "error"

@@ -87,10 +87,13 @@ def test_processes_serve_and_shut_down_cleanly(env: Env, tmp_path: Path) -> None
         codes = [proc.wait(timeout=20) for proc in (coordinator, perspective) if proc is not None]
     assert codes == [0, 0], (tmp_path / "coordinator.err").read_text() + (tmp_path / "perspective.err").read_text()
     lines = read_audit(c_audit)
-    assert [x["event"] for x in lines] == ["perspective_result", "perspective_result", "attempt", "request"]
-    assert lines[2]["quorum"] == "2/2" and lines[3]["is_valid"] is True
+    assert [x["event"] for x in lines] == ["chain_start", "request", "perspective_result", "perspective_result",
+                                           "attempt", "response"]
+    assert lines[4]["quorum"] == "2/2" and lines[5]["is_valid"] is True
+    assert [x["seq"] for x in lines] == list(range(6)) and len({x["chain"] for x in lines}) == 1
     p_lines = read_audit(p_audit)
-    assert len(p_lines) == 1 and p_lines[0]["trace_id"] == lines[0]["trace_id"]
+    assert [x["event"] for x in p_lines] == ["chain_start", "check"]
+    assert p_lines[1]["request_id"] == lines[1]["request_id"] and p_lines[1]["build"] is None  # from the source tree
     assert "no tls configured" in (tmp_path / "coordinator.err").read_text()
 
 

@@ -1,0 +1,69 @@
+"""``mpic evidence STACK``: read the stack's audit lines for a window, wherever its target keeps
+them (:mod:`evidence.sources`), and write the bundle (:mod:`evidence.bundle`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from config.errors import ConfigError
+from config.stackfile import load_stack, stack_path
+from evidence import bundle, sources
+from evidence.sources import Say, Window
+from local import audit as local_audit
+from plan import audit as audit_plan
+from plan.artifacts import dist_dir, load_manifest
+
+LogsClient = Callable[[str], Any]
+"""region -> a boto3 ``logs`` client (tests pass moto's)."""
+
+
+def _boto3_logs(region: str) -> Any:  # pragma: no cover - needs AWS credentials; tests pass a client
+    import boto3
+
+    return boto3.client("logs", region_name=region)
+
+
+def writers(cfg: Any, window: Window, say: Say, *, from_dir: Path | None = None,
+            logs: LogsClient | None = None) -> Iterable[tuple[str, list[str]]]:
+    """The window's lines of every writer of the stack."""
+    if from_dir is not None:
+        if not from_dir.is_dir():
+            raise ConfigError(f"--from-dir {from_dir}: no such folder; export the lines there, one file per writer",
+                              key="--from-dir", value=str(from_dir), fix="give the folder of exported lines")
+        return sources.from_folder(from_dir, window, say)
+    if cfg.target == "local":
+        return sources.from_folder(local_audit.folder(cfg.name), window, say)
+    if cfg.target in ("aws-hosts", "aws-lambda"):
+        client = logs or _boto3_logs
+        return (item for region in audit_plan.log_regions(cfg)
+                for item in sources.from_cloudwatch(client(region), audit_plan.log_group(cfg), window, say))
+    raise ConfigError(f"mpic:target {cfg.target}: the audit lines are in the sink the operator named "
+                      "(mpic:audit.sink), which the kit does not read back; export the window's lines into a "
+                      "folder, one file per writer, and run `mpic evidence STACK --from-dir FOLDER` (docs/audit.md)",
+                      key="--from-dir", value=None, fix="export the lines and give --from-dir")
+
+
+def collect(stack: str, window: Window, out: Path | None, say: Say, *, from_dir: Path | None = None,
+            logs: LogsClient | None = None, today: dt.date | None = None) -> tuple[Path, dict[str, Any]]:
+    """Write the bundle of ``stack`` for ``window``; (its path, its summary)."""
+    cfg = load_stack(stack)
+    manifest = load_manifest(dist_dir())
+    stamp = (today or dt.date.today()).isoformat()
+    out = out or Path(f"mpic-evidence-{cfg.name}-{stamp}.tar.gz")
+    say(f"evidence: writing {out}")
+
+    def attest(builds: set[str]) -> dict[str, Any]:
+        return bundle.attestation(cfg, _stack_file(stack), manifest.to_json() if manifest else None, window, builds,
+                                  today)
+
+    summary = bundle.write(out, writers(cfg, window, say, from_dir=from_dir, logs=logs), attest, window, say)
+    return out, summary
+
+
+def _stack_file(stack: str) -> Path | None:
+    try:
+        return stack_path(stack)
+    except ConfigError:  # pragma: no cover - load_stack found it already
+        return None
