@@ -124,7 +124,7 @@ def test_evidence_of_a_crash_a_restart_and_tampering(fleet, tmp_path):
         return ls
 
     for name, change, manifest, says in (
-        ("edited", edit, True, "prev is not the SHA-256 of audit/primary--"),
+        ("edited", edit, True, "prev is not the SHA-256 of the line before (audit/primary--"),
         ("deleted", lambda ls: ls[:3] + ls[4:], True, "a line was deleted"),
         ("swapped", lambda ls: ls[:3] + [ls[4], ls[3]] + ls[5:], True, "follows seq"),
         ("edited, manifest left", edit, False, "prev is not the SHA-256"),

@@ -124,14 +124,18 @@ def test_a_perspective_sees_its_own_files_and_no_one_elses(fleet):
     name = next(n for n in state.data["processes"] if n.startswith("perspective@"))
     listing = _as_process(state, name, f"ls {wd / 'private'}")
     assert listing.returncode == 0 and sorted(listing.stdout.split()) == [
-        "ca.crt", "settings.yaml", "tls.crt", "tls.key", "web-ca.crt"], listing
+        "audit.jsonl", "ca.crt", "settings.yaml", "tls.crt", "tls.key", "web-ca.crt"], listing
     assert _as_process(state, name, f"head -c 30 {wd / 'private' / 'tls.key'}").stdout.startswith("-----BEGIN")
+    from local import audit
+
     for path in (wd / "private" / "coordinator_1" / "client.key", wd / "private" / "issued",
-                 wd / "web-ca" / "ca.key", wd / "pki" / "coordinator-lb.pem", wd / "state.json"):
+                 wd / "web-ca" / "ca.key", wd / "pki" / "coordinator-lb.pem", wd / "state.json",
+                 audit.folder(state.stack) / "primary--coordinator-1.jsonl"):  # another writer's audit file
         res = _as_process(state, name, f"cat {path}")
         assert res.returncode != 0 and ("Permission denied" in res.stderr or "No such file" in res.stderr), path
     coordinator = _as_process(state, "coordinator#1", f"ls {wd / 'private'}")
-    assert sorted(coordinator.stdout.split()) == ["ca.crt", "client.crt", "client.key", "settings.yaml"], coordinator
+    assert sorted(coordinator.stdout.split()) == ["audit.jsonl", "ca.crt", "client.crt", "client.key",
+                                                  "settings.yaml"], coordinator
 
 
 def _swap(settings: dict, a: str, b: str) -> dict:
