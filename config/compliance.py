@@ -27,6 +27,7 @@ from config.br import (
     min_remote_perspectives,
     required_quorum,
 )
+from config.audit import MIN_RETENTION_DAYS
 from config.catalog import Location
 from config.fixes import fix_text, other_rir_example, replacement_texts, suggest_additions, suggest_replacements
 from config.geo import distance_km, format_km
@@ -309,6 +310,18 @@ def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
                     "one elsewhere.", cfg.codes, None)]
 
 
+def rule_audit_retention(cfg: StackConfig) -> list[Finding]:
+    """AUDIT — BR 5.4.3: the audit records of every validation are kept at least two years; on AWS
+    the CloudWatch Logs groups keep them ``mpic:audit.retentionDays``."""
+    days = cfg.audit.retention_days
+    if cfg.target not in ("aws-hosts", "aws-lambda") or days >= MIN_RETENTION_DAYS:
+        return []
+    return [Finding("AUDIT", "violation",
+                    f"mpic:audit.retentionDays: {days} days; BR 5.4.3 keeps the audit records of every validation at "
+                    f"least two years. Set mpic:audit.retentionDays to {MIN_RETENTION_DAYS} or more (or remove it: "
+                    f"the default is {MIN_RETENTION_DAYS}).", (), None)]
+
+
 CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = (
     lambda c, d: rule_r1_distance(c),
     lambda c, d: rule_r2_borderline(c),
@@ -318,6 +331,7 @@ CONFIG_RULES: tuple[Callable[[StackConfig, dt.date], Iterable[Finding]], ...] = 
     lambda c, d: rule_r6_resolvers(c),
     lambda c, d: rule_regions(c),
     lambda c, d: rule_provider_diversity(c),
+    lambda c, d: rule_audit_retention(c),
 )
 
 
@@ -351,7 +365,8 @@ def format_report(report: Report, cfg: StackConfig, violation_text: Callable[[Fi
     for f in report.warnings:
         lines.append(f"warning   {f.rule}: {f.message}")
     verdict = "compliant" if report.compliant else "NOT compliant"
-    lines.append(f"{cfg.name}: {verdict} with CA/B Forum BR 3.2.2.9 as of {report.as_of.isoformat()} "
+    sections = "BR 3.2.2.9 and 5.4.3" if any(f.rule == "AUDIT" for f in report.violations) else "BR 3.2.2.9"
+    lines.append(f"{cfg.name}: {verdict} with CA/B Forum {sections} as of {report.as_of.isoformat()} "
                  f"({len(report.violations)} violations, {len(report.warnings)} warnings).")
     return "\n".join(lines)
 

@@ -47,7 +47,7 @@ def compliance_gate(cfg: StackConfig, today: dt.date | None = None) -> GateDecis
     if not report.compliant and cfg.compliance_mode != "testing":
         first = report.violations[0]
         error = NonCompliantError(
-            f"{text}\nNothing was deployed (stack '{cfg.name}' is not compliant with BR 3.2.2.9: nothing started). "
+            f"{text}\nNothing was deployed (stack '{cfg.name}' is not compliant with the Baseline Requirements: nothing started). "
             f"Fix the violations above (./scripts/mpic check {cfg.name} shows the same report and one repaired "
             f"region set), or set {NAMESPACE}:complianceMode: testing for a lab stack.",
             key=first.message.split(":", 1)[0], value=list(first.regions),

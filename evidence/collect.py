@@ -38,7 +38,7 @@ def writers(cfg: Any, window: Window, say: Say, *, from_dir: Path | None = None,
     if cfg.target in ("aws-hosts", "aws-lambda"):
         client = logs or _boto3_logs
         return (item for region in audit_plan.log_regions(cfg)
-                for item in sources.from_cloudwatch(client(region), audit_plan.log_group(cfg), window, say))
+                for item in sources.from_cloudwatch(client(region), audit_plan.log_group(cfg), region, window, say))
     raise ConfigError(f"mpic:target {cfg.target}: the audit lines are in the sink the operator named "
                       "(mpic:audit.sink), which the kit does not read back; export the window's lines into a "
                       "folder, one file per writer, and run `mpic evidence STACK --from-dir FOLDER` (docs/audit.md)",

@@ -14,6 +14,7 @@ line at or before ``end`` (everything between, so the slice's chain can be check
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -62,9 +63,20 @@ def from_folder(folder: Path, window: Window, say: Say) -> Iterator[tuple[str, l
             yield path.stem, kept
 
 
-def from_cloudwatch(logs: Any, group: str, window: Window, say: Say) -> Iterator[tuple[str, list[str]]]:
-    """(writer name = log stream, its lines in the window) of CloudWatch Logs group ``group``;
-    ``logs``: a boto3 ``logs`` client."""
+AUDIT_LINE = '{"seq":'
+"""How every audit line starts (service.audit): a Lambda's stream also holds the platform's START,
+END and REPORT lines, which are not records."""
+
+
+def writer_name(region: str, stream: str) -> str:
+    """A bundle file name for the writer of ``stream`` in ``region`` (a Lambda's stream names hold
+    ``/``, ``[`` and ``$``)."""
+    return f"{region}--" + re.sub(r"[^A-Za-z0-9._-]+", "_", stream).strip("_")
+
+
+def from_cloudwatch(logs: Any, group: str, region: str, window: Window, say: Say) -> Iterator[tuple[str, list[str]]]:
+    """(writer name, its lines in the window) of CloudWatch Logs group ``group`` in ``region``, one
+    writer per log stream (:func:`writer_name`); ``logs``: a boto3 ``logs`` client of that region."""
     kwargs: dict[str, Any] = {"logGroupName": group}
     if window.start:
         kwargs["startTime"] = _millis(window.start)
@@ -74,12 +86,15 @@ def from_cloudwatch(logs: Any, group: str, window: Window, say: Say) -> Iterator
     count = 0
     for page in logs.get_paginator("filter_log_events").paginate(**kwargs):
         for event in page.get("events", []):
+            if not event["message"].startswith(AUDIT_LINE):
+                continue
             streams.setdefault(event["logStreamName"], []).append(
                 (event["timestamp"], event.get("ingestionTime", 0), event["message"].rstrip("\n")))
             count += 1
         say(f"evidence: {count} lines from {group} ({len(streams)} writers)")
     for name, events in sorted(streams.items()):
-        yield name, [message for _t, _i, message in events]
+        events.sort(key=lambda e: e[0])  # pages may interleave streams; a stream's own order is kept
+        yield writer_name(region, name), [message for _t, _i, message in events]
 
 
 def _millis(iso: str) -> int:

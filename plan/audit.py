@@ -8,6 +8,8 @@ lab), encrypted with the stack's customer-managed KMS key; the evidence command 
 
 from __future__ import annotations
 
+import json
+
 from config.audit import MIN_RETENTION_DAYS
 from config.model import StackConfig
 
@@ -29,3 +31,42 @@ def log_regions(cfg: StackConfig) -> list[str]:
 def retention_short(cfg: StackConfig) -> bool:
     """Whether the stack keeps the records less than BR 5.4.3's two years."""
     return cfg.audit.retention_days < MIN_RETENTION_DAYS
+
+
+HOST_AUDIT_FILE = "/var/log/mpic/audit.jsonl"
+"""Where a host's runtime writes its audit lines; the CloudWatch agent ships them as they are written."""
+AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
+FLUSH_SECONDS = 1
+"""The agent sends what it read at least every second (its force_flush_interval)."""
+
+
+def key_policy(account_id: str, region: str, groups: list[str]) -> str:
+    """The audit key's policy: the account administers it; CloudWatch Logs of ``region`` may use it
+    for the named log groups only (``kms:EncryptionContext:aws:logs:arn``): the audit group, and the
+    canary's in its region."""
+    arns = [f"arn:aws:logs:{region}:{account_id}:log-group:{g}" for g in groups]
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersTheKey", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchLogsEncryptTheAuditGroup", "Effect": "Allow",
+         "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+         "Resource": "*",
+         "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}}},
+    ]})
+
+
+def agent_config(group: str, site: str) -> dict:
+    """The CloudWatch agent's configuration on a host: the audit file, line by line, into the stack's
+    group, one stream per writer (``<site>--<instance id>``, the writer's own name), flushed every second."""
+    return {"agent": {"run_as_user": "root"},
+            "logs": {"force_flush_interval": FLUSH_SECONDS, "logs_collected": {"files": {"collect_list": [{
+                "file_path": HOST_AUDIT_FILE, "log_group_name": group, "log_stream_name": f"{site}--{{instance_id}}",
+                "retention_in_days": -1}]}}}}
+
+
+def writer_policy(group_arn: str) -> dict:
+    """The IAM statement a writer of the audit group needs: its own streams, nothing else."""
+    return {"Sid": "WriteAuditLines", "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [group_arn.removesuffix(":*"), f"{group_arn.removesuffix(':*')}:log-stream:*"]}

@@ -20,6 +20,8 @@ from config.catalog import Location, load_catalog
 from config.errors import PlanError
 from config.model import StackConfig
 from plan import runtime
+from config.audit import MIN_RETENTION_DAYS
+from plan.audit import HOST_AUDIT_FILE
 
 SLOT_PREFIX = 20
 SUBNET_PREFIX = 24
@@ -279,6 +281,8 @@ def fleet_manifest(fleet: StackConfig) -> dict[str, Any]:
         raw["quorum"] = fleet.quorum
     if fleet.as_of is not None:
         raw["asOf"] = fleet.as_of.isoformat()
+    if fleet.audit.retention_days != MIN_RETENTION_DAYS:  # BR 5.4.3 (config.compliance.rule_audit_retention)
+        raw["audit"] = {"retentionDays": fleet.audit.retention_days}
     if not fleet.canary.enabled:  # aws-hosts deploys the coordinator's Lambda zip only for the canary
         raw["canary"] = {"enabled": False}
     return raw
@@ -291,16 +295,18 @@ def perspective_settings(fleet: StackConfig, p: PerspectivePlan) -> dict[str, An
     return runtime.perspective_settings(
         fleet, p.code, p.rir, listen_host="0.0.0.0", listen_port=aws.perspective_port,
         tls={"cert": f"{ETC}/tls/server.crt", "key": f"{ETC}/tls/server.key", "client_ca": f"{ETC}/tls/ca.crt"},
-        resolver={"nameservers": ["127.0.0.1"], "port": 53}, caa_domains=aws.caa_domains)
+        resolver={"nameservers": ["127.0.0.1"], "port": 53}, caa_domains=aws.caa_domains,
+        audit={"audit_log": HOST_AUDIT_FILE, "audit_site": p.code})
 
 
-def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, Any]:
-    """``/etc/mpic/coordinator.yaml`` (plain HTTP behind the ALB; API keys from a file, the hash
-    secret from the environment)."""
+def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]], site: str = "primary") -> dict[str, Any]:
+    """``/etc/mpic/coordinator.yaml`` of the coordinator ``site`` (``primary``, ``standby``: plain HTTP
+    behind the ALB; API keys from a file, the hash secret from the environment)."""
     return runtime.coordinator_settings(
         fleet, listen_host="0.0.0.0", listen_port=fleet.aws.coordinator_port, perspectives=perspectives,
         client_tls={"cert": f"{ETC}/tls/client.crt", "key": f"{ETC}/tls/client.key", "ca": f"{ETC}/tls/ca.crt"},
-        api_keys_file=f"{ETC}/api-keys", internal_listen=("0.0.0.0", COORDINATOR_INTERNAL_PORT))
+        api_keys_file=f"{ETC}/api-keys", internal_listen=("0.0.0.0", COORDINATOR_INTERNAL_PORT),
+        audit={"audit_log": HOST_AUDIT_FILE, "audit_site": site})
 
 
 def perspective_url(dns_name: str, port: int) -> str:
@@ -326,7 +332,7 @@ def lambda_perspective_env(fleet: StackConfig, p: PerspectivePlan) -> dict[str, 
     resolver = vpc_resolver(p.vpc_cidr) if aws.dnssec_vpc else LAMBDA_RESOLVER
     return runtime.settings_env(runtime.perspective_settings(
         fleet, p.code, p.rir, resolver={"nameservers": [resolver], "port": 53}, caa_domains=aws.caa_domains,
-        verify_ssl=None))
+        verify_ssl=None, audit={"audit_site": p.code}))
 
 
 def lambda_coordinator_env(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, str]:
@@ -335,4 +341,4 @@ def lambda_coordinator_env(fleet: StackConfig, perspectives: list[dict[str, str]
     settings = runtime.behaviour(fleet)
     if perspectives:
         settings["perspectives"] = perspectives
-    return runtime.settings_env({**settings, "audit_log": runtime.AUDIT_TO_STDOUT})
+    return runtime.settings_env({**settings, "audit_log": runtime.AUDIT_TO_STDOUT, "audit_site": "coordinator"})

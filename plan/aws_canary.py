@@ -46,6 +46,8 @@ class AwsCanaryPlan:
     """``_mpic-canary.<domain>`` as IAM normalizes it: lower case, no trailing dot."""
     function_name: str
     log_group: str
+    log_retention_days: int
+    """``mpic:audit.retentionDays``: the canary's runs are kept as long as the audit records."""
     schedule_name: str
     topic_name: str
     alarm_names: tuple[str, ...]
@@ -87,7 +89,8 @@ def plan_aws_canary(fleet: StackConfig, package: str) -> AwsCanaryPlan | None:
     base = f"mpic-{fleet.name}-canary"
     return AwsCanaryPlan(
         canary=cp, region=fleet.aws.coordinator_region, hosted_zone=zone, record_name=cp.record.lower().rstrip("."),
-        function_name=base, log_group=f"/aws/lambda/{base}", schedule_name=base, topic_name=f"{base}-alarms",
+        function_name=base, log_group=f"/aws/lambda/{base}",
+        log_retention_days=fleet.audit.retention_days, schedule_name=base, topic_name=f"{base}-alarms",
         alarm_names=tuple(f"{base}-{a.key}" for a in cp.alarms), package=package,
         architecture=fleet.aws.architecture)
 

@@ -9,15 +9,22 @@ for the load balancer's health checks (the mTLS listener cannot be probed withou
 
 A coordinator host fetches its client certificate from SSM and its API keys and hash secret from
 Secrets Manager, then starts ``python -m service coordinator`` (plain HTTP behind the ALB).
+
+Both write their audit lines to :data:`plan.audit.HOST_AUDIT_FILE` as the writer ``<site>--<instance
+id>`` (the instance id from IMDSv2, in ``/etc/mpic/audit.env``); the CloudWatch agent (an OS
+package) ships each line to the region's audit log group within a second of its write
+(docs/audit.md), so an instance the group replaces leaves its records behind in CloudWatch.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
 import yaml
 
+from plan.audit import AGENT_CONFIG, agent_config
 from plan.aws import ETC, RUNTIME_DIR, WHEELHOUSE_DIR, WheelhouseSource
 from plan.resolver import UnboundPlacement, unbound_conf
 
@@ -68,12 +75,28 @@ http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Relay).serve_forever()
 '''.format(etc=ETC)
 
 
+AGENT_UNIT = "amazon-cloudwatch-agent.service"
+AUDIT_ENV = f"{ETC}/audit.env"
+"""``MPIC_AUDIT_REPLICA=<instance id>``: the writer's replica in every audit line (from IMDSv2 at boot)."""
+AUDIT_ENV_SCRIPT = f"""#!/bin/bash
+set -euo pipefail
+token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
+id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+umask 022
+echo "MPIC_AUDIT_REPLICA=$id" > {AUDIT_ENV}
+"""
+
+
 def _unit(description: str, exec_start: str, after: str = "network-online.target",
-          env_file: str | None = None) -> str:
+          env_file: str | None = None, audit: bool = False) -> str:
     lines = ["[Unit]", f"Description={description}", f"After={after}", f"Wants={after}", "",
              "[Service]", "Type=simple", f"ExecStart={exec_start}", "Restart=always", "RestartSec=2",
              "User=mpic", "Group=mpic", "NoNewPrivileges=true", "ProtectSystem=strict", "ProtectHome=true",
              "PrivateTmp=true", "Environment=HTTP_PROXY= HTTPS_PROXY= NO_PROXY="]
+    if audit:  # /var/log/mpic, the audit file's folder: the service's own (ProtectSystem leaves it writable)
+        lines += ["LogsDirectory=mpic", "LogsDirectoryMode=0750", f"EnvironmentFile={AUDIT_ENV}"]
+        # Started after the agent, so stopped before it: at shutdown the agent ships the last lines.
+        lines.insert(4, f"After={AGENT_UNIT}")
     if env_file:
         lines.append(f"EnvironmentFile={env_file}")
     lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
@@ -126,8 +149,22 @@ def _runtime_file(source: WheelhouseSource) -> dict[str, Any]:
     return {"path": "/usr/local/sbin/mpic-fetch-runtime", "permissions": "0700", "content": _fetch_runtime(source)}
 
 
+def _audit_files(group: str, site: str) -> list[dict[str, Any]]:
+    """The instance-id script and the CloudWatch agent's configuration (the audit file, shipped)."""
+    return [{"path": "/usr/local/sbin/mpic-audit-env", "permissions": "0700", "content": AUDIT_ENV_SCRIPT},
+            {"path": AGENT_CONFIG, "permissions": "0644", "content": json.dumps(agent_config(group, site), indent=1)}]
+
+
+AUDIT_RUNCMD: list[Any] = [
+    ["/usr/local/sbin/mpic-audit-env"],
+    ["/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", "-a", "fetch-config", "-m", "ec2", "-s",
+     "-c", f"file:{AGENT_CONFIG}"],
+]
+"""Before the runtime starts: its replica name, then the agent (it ships lines from the first one on)."""
+
+
 def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix: str, runtime: WheelhouseSource,
-                           health_port: int) -> str:
+                           health_port: int, audit_group: str) -> str:
     """The ``#cloud-config`` of a perspective host in ``region``."""
     port = settings["listen_port"]
     fetch = _fetch_parameters(region, {
@@ -146,7 +183,8 @@ def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
         {"path": "/etc/systemd/system/mpic-perspective.service", "permissions": "0644",
          "content": _unit("MPIC perspective " + settings["code"],
                           f"{RUNTIME_DIR}/bin/python -m service perspective --settings {ETC}/perspective.yaml",
-                          after="unbound.service")},
+                          after="unbound.service", audit=True)},
+        *_audit_files(audit_group, settings["audit_site"]),
         {"path": "/etc/systemd/system/mpic-health-relay.service", "permissions": "0644",
          "content": _unit("MPIC /readyz relay for the load balancer",
                           f"/usr/bin/python3 /usr/local/bin/mpic-health-relay {health_port} https://127.0.0.1:{port}",
@@ -155,16 +193,17 @@ def perspective_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
     runcmd: list[Any] = [
         *_install_runtime(),
         ["/usr/local/sbin/mpic-fetch-secrets"],
+        *AUDIT_RUNCMD,
         ["sh", "-c", "unbound-anchor -a /var/lib/unbound/root.key || true"],
         ["systemctl", "restart", "systemd-resolved"],
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "unbound", "mpic-perspective", "mpic-health-relay"],
     ]
-    return _document(files, runcmd, ["python3.11", "python3.11-pip", "unbound"])
+    return _document(files, runcmd, ["python3.11", "python3.11-pip", "unbound", "amazon-cloudwatch-agent"])
 
 
 def coordinator_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix: str, secret_arn: str,
-                           runtime: WheelhouseSource) -> str:
+                           runtime: WheelhouseSource, audit_group: str) -> str:
     """The ``#cloud-config`` of a coordinator host in ``region``."""
     fetch = _fetch_parameters(region, {
         f"{ETC}/tls/client.crt": f"{ssm_prefix}/tls-cert",
@@ -181,15 +220,17 @@ def coordinator_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
         {"path": "/etc/systemd/system/mpic-coordinator.service", "permissions": "0644",
          "content": _unit("MPIC coordinator",
                           f"{RUNTIME_DIR}/bin/python -m service coordinator --settings {ETC}/coordinator.yaml",
-                          env_file=f"{ETC}/coordinator.env")},
+                          env_file=f"{ETC}/coordinator.env", audit=True)},
+        *_audit_files(audit_group, settings["audit_site"]),
     ]
     runcmd: list[Any] = [
         *_install_runtime(),
         ["/usr/local/sbin/mpic-fetch-secrets"],
+        *AUDIT_RUNCMD,
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "mpic-coordinator"],
     ]
-    return _document(files, runcmd, ["python3.11", "python3.11-pip"])
+    return _document(files, runcmd, ["python3.11", "python3.11-pip", "amazon-cloudwatch-agent"])
 
 
 _SPLIT_SECRET = (

@@ -27,9 +27,11 @@ def perspective_resources(target: str, region: str, settings: AwsSettings | None
     """The priced resources of one perspective region of ``target`` (``aws-hosts``: the Auto
     Scaling group of ``replicas`` hosts, its launch template, the internal NLB and the internet
     gateway that carries the validation traffic; ``aws-lambda``: the function, its warm-up rule
-    or provisioned concurrency, and with ``dnssecVpc`` the NAT gateway and internet gateway)."""
+    or provisioned concurrency, and with ``dnssecVpc`` the NAT gateway and internet gateway; both:
+    the region's audit KMS key, :mod:`plan.audit`)."""
     aws = settings or AwsSettings()
     role = {"mpic:role": "perspective"}
+    audit_key = Priced("aws:kms/key:Key", "audit-key", region, {})
     if target == "aws-hosts":
         return [
             Priced("aws:ec2/launchTemplate:LaunchTemplate", "lt", region,
@@ -38,10 +40,11 @@ def perspective_resources(target: str, region: str, settings: AwsSettings | None
             Priced("aws:autoscaling/group:Group", "asg", region, {"desiredCapacity": replicas, "launchTemplate": {"id": "lt"}}),
             Priced("aws:lb/loadBalancer:LoadBalancer", "nlb", region, {"loadBalancerType": "network"}),
             Priced("aws:ec2/internetGateway:InternetGateway", "igw", region, {"tags": role}),
+            audit_key,
         ]
     if target == "aws-lambda":
         fn: dict = {"name": "fn", "memorySize": aws.lambda_memory_mb, "tags": role}
-        out = []
+        out = [audit_key]
         if aws.dnssec_vpc:
             fn["vpcConfig"] = {"subnetIds": ["private-0", "private-1"]}
             out += [Priced("aws:ec2/natGateway:NatGateway", "nat", region, {}),

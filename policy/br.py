@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from config.audit import MIN_RETENTION_DAYS
 from config.errors import ConfigError, NonCompliantError
 from config.gate import compliance_gate
 from config.model import StackConfig
 from plan.artifacts import BUILD_COMMAND, require_artifacts
 from plan.aws import MANIFEST_TYPE
-from policy.resources import PERSPECTIVE_COMPONENTS, Res, Violation, component_regions
+from policy.resources import PERSPECTIVE_COMPONENTS, UNKNOWN, Res, Violation, _int, component_regions
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 def _br_findings(items: list[Res]) -> tuple[StackConfig | None, list[Violation]]:
@@ -111,4 +114,27 @@ def one_perspective_per_region(items: list[Res]) -> list[Violation]:
                                  "perspective per region.", r.urn))
         else:
             seen[region] = r
+    return out
+
+
+def audit_records_kept(items: list[Res]) -> list[Violation]:
+    """BR 5.4.3: every CloudWatch Logs group of the stack keeps its lines at least two years
+    (``retentionInDays`` >= 731, or never expiring) and is encrypted with a customer-managed KMS key
+    (``kmsKeyId``). Mandatory, except for a declared lab (``mpic:complianceMode: testing``)."""
+    fleet, _ = _br_findings(items)
+    if fleet is not None and fleet.compliance_mode == "testing":
+        return []
+    out = []
+    for r in items:
+        if r.type != LOG_GROUP:
+            continue
+        days = r.props.get("retentionInDays")
+        if days not in (None, 0, UNKNOWN) and _int(days) < MIN_RETENTION_DAYS:
+            out.append(Violation("audit-records-kept", r.name,
+                                 f"{r.name}: retentionInDays {days}; BR 5.4.3 keeps audit records at least two years. "
+                                 f"Set mpic:audit.retentionDays to {MIN_RETENTION_DAYS} or more.", r.urn))
+        if not r.props.get("kmsKeyId"):
+            out.append(Violation("audit-records-kept", r.name,
+                                 f"{r.name}: no kmsKeyId; the kit encrypts every log group with the region's audit "
+                                 "key (components.aws.audit.AuditLogs).", r.urn))
     return out

@@ -13,7 +13,13 @@ import json
 from typing import Any, Callable, Iterable
 
 from plan.aws import COORDINATOR_LISTENER_ROLE, TAG_ROLE
-from policy.br import br_compliance, br_compliance_lab, one_perspective_per_region, runtime_artifacts
+from policy.br import (
+    audit_records_kept,
+    br_compliance,
+    br_compliance_lab,
+    one_perspective_per_region,
+    runtime_artifacts,
+)
 from policy.resources import (
     HOST_COMPONENTS,
     OPEN_V4,
@@ -256,6 +262,8 @@ BROAD_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/AmazonSSMFullAccess": "every SSM parameter",
     "arn:aws:iam::aws:policy/SecretsManagerReadWrite": "every secret",
     "arn:aws:iam::aws:policy/AWSLambda_FullAccess": "invoking every function",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole":
+        "creating and writing every log group of the account (the audit group's writers need their streams only)",
 }
 
 
@@ -333,6 +341,7 @@ POLICIES: tuple[tuple[str, str, Rule], ...] = (
     ("perspective-default-route-local", perspective_default_route_local.__doc__ or "",
      perspective_default_route_local),
     ("least-privilege", least_privilege.__doc__ or "", least_privilege),
+    ("audit-records-kept", audit_records_kept.__doc__ or "", audit_records_kept),
 )
 
 

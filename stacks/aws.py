@@ -22,6 +22,7 @@ from components.aws.hosts import (
     PerspectiveRegion,
     RuntimeArgs,
 )
+from components.aws.audit import AuditLogs
 from components.aws.canary import Canary
 from components.aws.runtime import RuntimeBucket
 from plan.aws import (
@@ -41,6 +42,7 @@ from components.inputs import StackSecrets
 from components.manifest import FleetManifest
 from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
+from plan import audit as audit_plan
 from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
 from plan.aws_canary import AwsCanaryPlan, canary_env, plan_aws_canary
@@ -85,6 +87,17 @@ def runtime_bucket(fleet: StackConfig, built: Built, provider: aws.Provider) -> 
             "prefix": prefix, "files": files}
 
 
+def audit_logs(fleet: StackConfig, providers: dict[str, aws.Provider],
+               canary_p: AwsCanaryPlan | None) -> dict[str, AuditLogs]:
+    """The audit log group and its KMS key in every region that writes audit lines (:mod:`plan.audit`);
+    the coordinator region's key also encrypts the canary's run log."""
+    group = audit_plan.log_group(fleet)
+    return {r: AuditLogs(f"audit-{r}", {
+        "region": r, "group": group, "retention_days": fleet.audit.retention_days,
+        "also_encrypts": [canary_p.log_group] if canary_p is not None and canary_p.region == r else [],
+    }, opts=pulumi.ResourceOptions(providers=[providers[r]])) for r in audit_plan.log_regions(fleet)}
+
+
 def canary_plan(fleet: StackConfig, built: Built) -> AwsCanaryPlan | None:
     """The canary's plan (None when ``mpic:canary.enabled`` is false): validated before any
     resource exists; it runs the coordinator's built Lambda zip."""
@@ -95,7 +108,7 @@ def canary_plan(fleet: StackConfig, built: Built) -> AwsCanaryPlan | None:
 
 
 def canary(fleet: StackConfig, plan: AwsCanaryPlan | None, provider: aws.Provider,
-           coordinator_url: pulumi.Input[str], secrets: StackSecrets) -> dict[str, Any]:
+           coordinator_url: pulumi.Input[str], secrets: StackSecrets, audit: dict[str, AuditLogs]) -> dict[str, Any]:
     """The canary in the coordinator's region, watching ``coordinator_url`` (the public base URL);
     returns its stack outputs (none when it is off)."""
     if plan is None:
@@ -108,6 +121,7 @@ def canary(fleet: StackConfig, plan: AwsCanaryPlan | None, provider: aws.Provide
     component = Canary(plan.name, {
         "plan": plan, "zone_id": zone.zone_id, "env": env,
         "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
+        "log_key_arn": audit[plan.region].key_arn,
     }, opts=pulumi.ResourceOptions(providers=[provider]))
     return {"canary_function": component.function_name, "canary_alarms": component.alarm_names,
             "canary_alarm_topic": component.topic_arn}
@@ -121,6 +135,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
+    audit = audit_logs(fleet, providers, canary_p)
     runtime = runtime_bucket(fleet, built, providers[plan.coordinators[0].region])
     tls_provider = tls.Provider("tls")
     ca = KitCa("kit-ca", {"common_name": f"{CA_COMMON_NAME} ({fleet.name})"},
@@ -133,12 +148,11 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
             "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.ami,
             "volume_size_gb": a.volume_size_gb, "runtime": runtime,
             "settings": perspective_settings(fleet, p),
-            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
+            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem, "audit": audit[p.code].target,
         }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
 
     targets = pulumi.Output.all(*[regions[p.code].endpoint for p in plan.perspectives]).apply(
         lambda urls: [{"code": p.code, "rir": p.rir, "url": u} for p, u in zip(plan.perspectives, urls)])
-    settings = targets.apply(lambda t: coordinator_settings(fleet, t))
     primary_provider = providers[plan.coordinators[0].region]
     zone = aws.route53.get_zone_output(name=a.hosted_zone, private_zone=False,
                                        opts=pulumi.InvokeOptions(provider=primary_provider))
@@ -148,7 +162,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         args: CoordinatorArgs = {
             "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
             "instance_type": a.coordinator_instance_type, "image_id": a.ami, "volume_size_gb": a.volume_size_gb,
-            "runtime": runtime, "settings": settings, "api_keys": secrets.api_keys,
+            "runtime": runtime, "settings": targets.apply(lambda t, site=c.role: coordinator_settings(fleet, t, site)),
+            "api_keys": secrets.api_keys, "audit": audit[c.region].target,
             "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
             "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
         }
@@ -194,7 +209,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         "coordinator_regions": {c.role: c.region for c in plan.coordinators},
         "coordinator_albs": {c.region: coordinators[c.region].alb_dns_name for c in plan.coordinators},
         "kit_ca_cert": ca.cert_pem,
-        **canary(fleet, canary_p, primary_provider, f"https://{a.domain}", secrets),
+        **canary(fleet, canary_p, primary_provider, f"https://{a.domain}", secrets, audit),
     }
 
 
@@ -206,11 +221,12 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
+    audit = audit_logs(fleet, providers, canary_p)
     spec = _function_spec(fleet, built, "perspective")
 
     functions = {p.code: PerspectiveFunction(p.name, {
         "plan": p, "stack": fleet.name, "env": lambda_perspective_env(fleet, p), "function": spec,
-        "dnssec_vpc": a.dnssec_vpc,
+        "dnssec_vpc": a.dnssec_vpc, "audit": audit[p.code].target,
     }, opts=pulumi.ResourceOptions(providers=[providers[p.code]])) for p in plan.perspectives}
 
     arns = [functions[p.code].function_arn for p in plan.perspectives]
@@ -220,7 +236,7 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
         "stack": fleet.name, "region": plan.coordinator_region, "env": lambda_coordinator_env(fleet, []),
         "perspectives_env": perspectives_env, "perspective_arns": arns, "api_keys": secrets.api_keys,
         "hash_secret": secrets.hash_secret, "function": _function_spec(fleet, built, "coordinator"),
-        "api_gateway_keys": fleet.aws.api_gateway_keys,
+        "api_gateway_keys": fleet.aws.api_gateway_keys, "audit": audit[plan.coordinator_region].target,
     }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))
 
     base = coordinator.url.apply(lambda u: u.removesuffix("/mpic"))  # .../v1: the stage; status drops it
@@ -234,5 +250,5 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
                                  for p in plan.perspectives},
         "coordinator_regions": {"primary": plan.coordinator_region},
         **canary(fleet, canary_p, providers[plan.coordinator_region], base.apply(lambda u: u.removesuffix("/v1")),
-                 secrets),
+                 secrets, audit),
     }

@@ -28,6 +28,8 @@ class CanaryArgs(TypedDict):
     """``MPIC_*`` environment without the API key (:func:`plan.aws_canary.canary_env`)."""
     api_key: pulumi.Input[str]
     """The API key the canary presents (the first of ``mpic:apiKeys``; a secret)."""
+    log_key_arn: pulumi.Input[str]
+    """The region's audit KMS key (:class:`components.aws.audit.AuditLogs`), which encrypts the run log."""
 
 
 class Canary(pulumi.ComponentResource):
@@ -49,8 +51,8 @@ class Canary(pulumi.ComponentResource):
         def tags(suffix: str) -> dict[str, str]:
             return name_tags(f"{name}-{suffix}", ROLE, region)
 
-        logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=plan.log_group, retention_in_days=90, tags=tags("logs"),
-                                       opts=child)
+        logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=plan.log_group, retention_in_days=plan.log_retention_days,
+                                       kms_key_id=args["log_key_arn"], tags=tags("logs"), opts=child)
         role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
                             tags=tags("role"), opts=child)
         policy = aws.iam.RolePolicy(

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from plan import cloud_init
 from plan.failover import FailoverPlan
+from components.aws.audit import AuditTarget
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
 from plan.aws import (
     COORDINATOR_INTERNAL_PORT,
@@ -68,6 +69,8 @@ class PerspectiveRegionArgs(TypedDict):
     """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
     ca_private_key_pem: pulumi.Input[str]
+    audit: AuditTarget
+    """The region's audit log group (:class:`components.aws.audit.AuditLogs`): the hosts ship their lines there."""
 
 
 class PerspectiveRegion(pulumi.ComponentResource):
@@ -129,11 +132,12 @@ class PerspectiveRegion(pulumi.ComponentResource):
             _ssm_secure(self, f"{name}-param-key", region, role, f"{plan.ssm_prefix}/tls-key", key_pem),
             _ssm_secure(self, f"{name}-param-ca", region, role, f"{plan.ssm_prefix}/ca-cert", args["ca_cert_pem"]),
         ]
-        _, profile = host_role(self, name, region, role, [p.arn for p in params], args["runtime"]["read_arn"])
-        user_data = pulumi.Output.from_input(args["runtime"]["bucket"]).apply(
-            lambda bucket: cloud_init.perspective_cloud_init(
+        _, profile = host_role(self, name, region, role, [p.arn for p in params], args["runtime"]["read_arn"],
+                               args["audit"]["group_arn"])
+        user_data = pulumi.Output.all(args["runtime"]["bucket"], args["audit"]["group_name"]).apply(
+            lambda a: cloud_init.perspective_cloud_init(
                 region=region, settings=args["settings"], ssm_prefix=plan.ssm_prefix,
-                runtime=_source(args["runtime"], bucket), health_port=args["health_port"]))
+                runtime=_source(args["runtime"], a[0]), health_port=args["health_port"], audit_group=a[1]))
         template = launch_template(self, name, region, role, image_id=args["image_id"],
                                    instance_type=args["instance_type"], volume_size_gb=args["volume_size_gb"],
                                    profile=profile, security_group=sg, user_data=user_data)
@@ -165,6 +169,8 @@ class CoordinatorArgs(TypedDict):
     ca_cert_pem: pulumi.Input[str]
     client_cert_pem: pulumi.Input[str]
     client_private_key_pem: pulumi.Input[str]
+    audit: AuditTarget
+    """The region's audit log group: the hosts ship their lines there."""
     validation_record_fqdn: NotRequired[pulumi.Input[str]]
     """ACM's DNS validation record of ``domain``, made by another coordinator (ACM gives a domain the
     same CNAME in every region of an account): the standby reuses it instead of managing a second
@@ -279,10 +285,12 @@ class Coordinator(pulumi.ComponentResource):
             secret_string=pulumi.Output.json_dumps({"api_keys": args["api_keys"], "hash_secret": args["hash_secret"]}),
             opts=child)
         _, profile = host_role(self, name, region, role, [p.arn for p in params], args["runtime"]["read_arn"],
-                               [secret.arn])
-        user_data = pulumi.Output.all(args["settings"], secret.arn, args["runtime"]["bucket"]).apply(
+                               args["audit"]["group_arn"], [secret.arn])
+        user_data = pulumi.Output.all(args["settings"], secret.arn, args["runtime"]["bucket"],
+                                      args["audit"]["group_name"]).apply(
             lambda a: cloud_init.coordinator_cloud_init(region=region, settings=a[0], ssm_prefix=plan.ssm_prefix,
-                                                        secret_arn=a[1], runtime=_source(args["runtime"], a[2])))
+                                                        secret_arn=a[1], runtime=_source(args["runtime"], a[2]),
+                                                        audit_group=a[3]))
         template = launch_template(self, name, region, role, image_id=args["image_id"],
                                    instance_type=args["instance_type"], volume_size_gb=args["volume_size_gb"],
                                    profile=profile, security_group=host_sg, user_data=user_data)

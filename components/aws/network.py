@@ -13,6 +13,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from plan.audit import writer_policy
 from plan.aws import assume_role_policy, host_entries, name_tags
 
 
@@ -68,27 +69,30 @@ would also grant ssm:GetParameter(s) on every parameter, i.e. other perspectives
 
 def host_role(owner: pulumi.Resource, name: str, region: str, role: str,
               read_parameters: Sequence[pulumi.Output[str]], read_runtime: pulumi.Input[str],
-              read_secrets: Sequence[pulumi.Output[str]] = ()) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+              write_audit: pulumi.Input[str], read_secrets: Sequence[pulumi.Output[str]] = ()
+              ) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
     """Instance role: SSM Session Manager (no SSH), read access to exactly the given SSM
-    parameters and Secrets Manager secrets (its own; nothing else), and ``s3:GetObject`` on the
-    runtime's prefix ``read_runtime`` only. No managed policy: the SSM core policy would let every
-    host read every parameter."""
+    parameters and Secrets Manager secrets (its own; nothing else), ``s3:GetObject`` on the
+    runtime's prefix ``read_runtime`` only, and its streams of the audit log group ``write_audit``
+    (an ARN). No managed policy: the SSM core policy would let every host read every parameter."""
     child = pulumi.ResourceOptions(parent=owner)
     iam_role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
                             tags=name_tags(f"{name}-role", role, region), opts=child)
     def document(args: list) -> str:
-        runtime, params, secrets = args[0], args[1:len(read_parameters) + 1], args[len(read_parameters) + 1:]
+        runtime, group = args[0], args[1]
+        params, secrets = args[2:len(read_parameters) + 2], args[len(read_parameters) + 2:]
         statements = [SESSION_MANAGER_STATEMENT,
                       {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"],
                        "Resource": sorted(params)},
-                      {"Sid": "ReadRuntime", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [runtime]}]
+                      {"Sid": "ReadRuntime", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [runtime]},
+                      writer_policy(group)]
         if secrets:
             statements.append({"Sid": "ReadOwnSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                                "Resource": sorted(secrets)})
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
     aws.iam.RolePolicy(f"{name}-read-own", role=iam_role.id,
-                       policy=pulumi.Output.all(read_runtime, *read_parameters, *read_secrets).apply(document),
+                       policy=pulumi.Output.all(read_runtime, write_audit, *read_parameters, *read_secrets).apply(document),
                        opts=child)
     profile = aws.iam.InstanceProfile(f"{name}-profile", role=iam_role.name,
                                       tags=name_tags(f"{name}-profile", role, region), opts=child)

@@ -14,11 +14,12 @@ from typing import NotRequired, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.audit import AuditTarget
 from components.aws.network import availability_zones
+from plan.audit import writer_policy
 from plan.aws import PerspectivePlan, assume_role_policy, name_tags
 
 PYTHON_RUNTIME = "python3.11"
-BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 WARMUP_EVENT = json.dumps({"warmup": True})
 
@@ -42,22 +43,33 @@ class FunctionSpec(TypedDict):
     cold_start: ColdStart
 
 
+def write_audit(owner: pulumi.Resource, name: str, role: aws.iam.Role, audit: AuditTarget) -> aws.iam.RolePolicy:
+    """The function's only log permission: its streams of the region's audit group (no
+    AWSLambdaBasicExecutionRole, which may create and write every log group of the account)."""
+    return aws.iam.RolePolicy(
+        f"{name}-write-audit", role=role.id,
+        policy=pulumi.Output.from_input(audit["group_arn"]).apply(lambda arn: json.dumps(
+            {"Version": "2012-10-17", "Statement": [writer_policy(arn)]})),
+        opts=pulumi.ResourceOptions(parent=owner))
+
+
 def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, function_name: str,
-              role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict],
+              role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict], audit: AuditTarget,
               vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None,
               depends_on: Sequence[pulumi.Resource] = ()) -> tuple[aws.lambda_.Function, pulumi.Output[str]]:
-    """The function, its log group and its cold-start mitigation; returns (function, invoke ARN)."""
+    """The function (its output, audit lines included, to the region's audit log group: one stream
+    per execution environment, the writer's replica) and its cold-start mitigation; returns
+    (function, invoke ARN)."""
     child = pulumi.ResourceOptions(parent=owner)
-    logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/lambda/{function_name}", retention_in_days=90,
-                                   tags=name_tags(f"{name}-logs", role_tag, region), opts=child)
     mode = spec["cold_start"]["mode"]
     fn = aws.lambda_.Function(
         f"{name}-fn", name=function_name, role=role.arn, runtime=PYTHON_RUNTIME, handler=spec["handler"],
         code=pulumi.FileArchive(spec["package"]), memory_size=spec["memory_mb"], timeout=spec["timeout_s"],
         architectures=[spec["architecture"]], publish=mode == "provisioned",
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=env), vpc_config=vpc_config,
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=audit["group_name"]),
         tags=name_tags(f"{name}-fn", role_tag, region),
-        opts=pulumi.ResourceOptions(parent=owner, depends_on=[logs, *depends_on]))
+        opts=pulumi.ResourceOptions(parent=owner, depends_on=list(depends_on)))
     invoke_arn: pulumi.Output[str] = fn.arn
     if mode == "provisioned":
         alias = aws.lambda_.Alias(f"{name}-live", name="live", function_name=fn.name, function_version=fn.version,
@@ -87,6 +99,8 @@ class PerspectiveFunctionArgs(TypedDict):
     function: FunctionSpec
     dnssec_vpc: bool
     """Run in a VPC whose Route53 Resolver validates DNSSEC (private subnets, a NAT gateway)."""
+    audit: AuditTarget
+    """The region's audit log group (:class:`components.aws.audit.AuditLogs`)."""
 
 
 class PerspectiveFunction(pulumi.ComponentResource):
@@ -104,15 +118,14 @@ class PerspectiveFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
                             tags=name_tags(f"{name}-role", role_tag, region), opts=child)
-        attach = aws.iam.RolePolicyAttachment(f"{name}-basic", role=role.name, policy_arn=BASIC_EXECUTION, opts=child)
-        deps: list[pulumi.Resource] = [attach]
+        deps: list[pulumi.Resource] = [write_audit(self, name, role, args["audit"])]
         vpc_config = None
         if args["dnssec_vpc"]:
             vpc_config, vpc_deps = self._dnssec_vpc(name, plan, role)
             deps += vpc_deps
         _, self.function_arn = _function(
             self, name, region, role_tag, function_name=f"mpic-{args['stack']}-persp-{region}",
-            role=role, spec=args["function"], env=args["env"],
+            role=role, spec=args["function"], env=args["env"], audit=args["audit"],
             vpc_config=vpc_config, depends_on=deps)
         self.register_outputs({"functionArn": self.function_arn})
 
@@ -175,6 +188,8 @@ class LambdaCoordinatorArgs(TypedDict):
     api_keys: pulumi.Input[list]
     hash_secret: pulumi.Input[str]
     function: FunctionSpec
+    audit: AuditTarget
+    """The region's audit log group."""
     api_gateway_keys: NotRequired[int]
     """How many of ``api_keys`` (from the first) API Gateway admits (default 1)."""
 
@@ -199,7 +214,7 @@ class LambdaCoordinator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
                             tags=name_tags(f"{name}-role", role_tag, region), opts=child)
-        basic = aws.iam.RolePolicyAttachment(f"{name}-basic", role=role.name, policy_arn=BASIC_EXECUTION, opts=child)
+        basic = write_audit(self, name, role, args["audit"])
         invoke = aws.iam.RolePolicy(
             f"{name}-invoke-perspectives", role=role.id,
             policy=pulumi.Output.all(*args["perspective_arns"]).apply(lambda arns: json.dumps({
@@ -212,7 +227,7 @@ class LambdaCoordinator(pulumi.ComponentResource):
                        "MPIC_HASH_SECRET": a[2]})
         fn, invoke_arn = _function(
             self, name, region, role_tag, function_name=f"mpic-{args['stack']}-coordinator",
-            role=role, spec=args["function"],
+            role=role, spec=args["function"], audit=args["audit"],
             env=pulumi.Output.secret(env), depends_on=[basic, invoke])
 
         api = aws.apigateway.RestApi(

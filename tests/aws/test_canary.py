@@ -93,7 +93,8 @@ def _canary_run(**canary):
     def build():
         env = aws_canary.canary_env(f, plan, coordinator_url="https://mpic.example.com", zone_id="Z0CANARY")
         c = Canary(plan.name, {"plan": plan, "zone_id": "Z0CANARY", "env": env,
-                               "api_key": pulumi.Output.secret("key-one")},
+                               "api_key": pulumi.Output.secret("key-one"),
+                               "log_key_arn": "arn:aws:kms:us-east-1:000000000000:key/audit"},
                    opts=pulumi.ResourceOptions(providers=[provider("us-east-1")]))
         pulumi.export("function", c.function_name)
         pulumi.export("alarms", c.alarm_names)
@@ -133,7 +134,9 @@ def test_the_function_is_the_coordinators_zip_with_the_canary_handler(canary_run
     assert env["MPIC_COORDINATOR_URL"] == "https://mpic.example.com" and env["MPIC_DOMAIN"] == "canary.fleet-test.example"
     assert fn.public_inputs["environment"]["variables"]["MPIC_API_KEY"] == "[secret]"
     logs = one(run, "aws:cloudwatch/logGroup:LogGroup")
-    assert (logs.inputs["name"], logs.inputs["retentionInDays"]) == ("/aws/lambda/mpic-t-canary", 90)
+    # kept as long as the audit records (BR 5.4.3), encrypted with the region's audit key
+    assert (logs.inputs["name"], logs.inputs["retentionInDays"], logs.inputs["kmsKeyId"]) == (
+        "/aws/lambda/mpic-t-canary", 731, "arn:aws:kms:us-east-1:000000000000:key/audit")
     async_ = one(run, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     assert (async_.inputs["maximumRetryAttempts"], async_.inputs["maximumEventAgeInSeconds"]) == (0, 300)
 

@@ -28,7 +28,8 @@ def _perspective_doc():
     p = planners.plan_hosts(f).perspectives[1]
     settings = planners.perspective_settings(f, p)
     text = cloud_init.perspective_cloud_init(region=p.code, settings=settings, ssm_prefix=p.ssm_prefix,
-                                             runtime=SOURCE, health_port=f.aws.health_port)
+                                             runtime=SOURCE, health_port=f.aws.health_port,
+                                             audit_group="/mpic/lab/audit")
     return f, p, text
 
 
@@ -101,7 +102,7 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
                                              ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
-                                             runtime=SOURCE)
+                                             runtime=SOURCE, audit_group="/mpic/lab/audit")
     files = _files(text)
     fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
     assert "secretsmanager get-secret-value --region us-east-1 --secret-id" in fetch
@@ -118,7 +119,7 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     assert strict["default_quorum_count"] == 5
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=strict, ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
-                                             runtime=SOURCE)
+                                             runtime=SOURCE, audit_group="/mpic/lab/audit")
     raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/coordinator.yaml"]), tmp_path / "etc", ca, "coordinator")
     assert CoordinatorSettings(**raw).default_quorum_count == 5
 
@@ -146,3 +147,57 @@ def test_scripts_are_valid_shell_and_python(tmp_path):
     relay.write_text(files["/usr/local/bin/mpic-health-relay"])
     py_compile.compile(str(relay), doraise=True)
     assert "/readyz" in files["/usr/local/bin/mpic-health-relay"]
+
+
+def _ini(text: str) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read_string(text)
+    return unit
+
+
+def test_hosts_write_the_audit_to_a_file_the_cloudwatch_agent_ships(tmp_path):
+    import json
+
+    from plan.audit import AGENT_CONFIG, HOST_AUDIT_FILE
+
+    f, p, text = _perspective_doc()
+    doc, files = yaml.safe_load(text), _files(text)
+    assert "amazon-cloudwatch-agent" in doc["packages"]
+    settings = yaml.safe_load(files["/etc/mpic/perspective.yaml"])
+    assert settings["audit_log"] == HOST_AUDIT_FILE and settings["audit_site"] == p.code
+    agent = json.loads(files[AGENT_CONFIG])
+    [collected] = agent["logs"]["logs_collected"]["files"]["collect_list"]
+    assert collected == {"file_path": HOST_AUDIT_FILE, "log_group_name": "/mpic/lab/audit",
+                         "log_stream_name": f"{p.code}--{{instance_id}}", "retention_in_days": -1}
+    assert agent["logs"]["force_flush_interval"] == 1
+    # the replica name and the agent come before the runtime's first line
+    start = doc["runcmd"].index(["systemctl", "enable", "--now", "unbound", "mpic-perspective", "mpic-health-relay"])
+    assert doc["runcmd"].index(["/usr/local/sbin/mpic-audit-env"]) < start
+    assert doc["runcmd"].index(["/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", "-a", "fetch-config",
+                                "-m", "ec2", "-s", "-c", f"file:{AGENT_CONFIG}"]) < start
+    unit = files["/etc/systemd/system/mpic-perspective.service"]
+    assert "After=amazon-cloudwatch-agent.service" in unit  # stopped before the agent: the last lines leave
+    service = _ini(unit)["Service"]
+    assert service["LogsDirectory"] == "mpic" and service["EnvironmentFile"] == "/etc/mpic/audit.env"
+    relay = _ini(files["/etc/systemd/system/mpic-health-relay.service"])["Service"]
+    assert "LogsDirectory" not in relay  # the relay writes no audit
+    script = tmp_path / "audit-env.sh"
+    script.write_text(files["/usr/local/sbin/mpic-audit-env"])
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    assert "X-aws-ec2-metadata-token" in script.read_text()  # IMDSv2 only
+
+
+def test_each_coordinator_site_writes_under_its_own_name():
+    f = fleet()
+    plan = planners.plan_hosts(f)
+    for site in ("primary", "standby"):
+        settings = planners.coordinator_settings(f, [], site)
+        text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
+                                                 ssm_prefix=plan.coordinators[0].ssm_prefix,
+                                                 secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
+                                                 runtime=SOURCE, audit_group="/mpic/lab/audit")
+        files = _files(text)
+        assert yaml.safe_load(files["/etc/mpic/coordinator.yaml"])["audit_site"] == site
+        assert f'"log_stream_name": "{site}--{{instance_id}}"' in files[
+            "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"]
+        assert "EnvironmentFile=/etc/mpic/audit.env" in files["/etc/systemd/system/mpic-coordinator.service"]

@@ -40,6 +40,12 @@ RUNTIME = {"bucket": "mpic-runtime-0123", "read_arn": "arn:aws:s3:::mpic-runtime
            "files": ["mpic_fleet_runtime-0.1.0-py3-none-any.whl", "requirements.txt"]}
 
 
+def _audit(region: str) -> dict:
+    """What :class:`components.aws.audit.AuditLogs` gives the writers of ``region``."""
+    return {"group_name": "/mpic/t/audit", "group_arn": f"arn:aws:logs:{region}:000000000000:log-group:/mpic/t/audit",
+            "key_arn": f"arn:aws:kms:{region}:000000000000:key/audit"}
+
+
 def _perspective_region(code: str = "eu-west-1"):
     f = fleet()
     plan = next(p for p in planners.plan_hosts(f).perspectives if p.code == code)
@@ -51,7 +57,7 @@ def _perspective_region(code: str = "eu-west-1"):
             "plan": plan, "coordinator_cidrs": COORD_CIDRS, "perspective_port": 8443, "health_port": 8081,
             "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
             "runtime": RUNTIME, "settings": planners.perspective_settings(f, plan),
-            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem,
+            "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem, "audit": _audit(code),
         }, opts=pulumi.ResourceOptions(providers=[aws_p, tls_p]))
         pulumi.export("endpoint", region.endpoint)
 
@@ -133,6 +139,7 @@ def test_instance_role_reads_only_its_own_parameters(perspective_run):
     assert statement["Action"] == ["ssm:GetParameter"]
     assert statement["Resource"] == sorted(p.outputs["arn"] for p in params)
     assert all(":eu-west-1:" in arn for arn in statement["Resource"])
+    assert _writes_audit("eu-west-1") in doc["Statement"]  # its streams of the region's audit group, no more
 
 
 def test_asg_of_two_across_azs_behind_a_readyz_health_checked_nlb(perspective_run):
@@ -172,6 +179,7 @@ def _coordinator_run(role: str = "primary"):
             "settings": pulumi.Output.from_input(planners.coordinator_settings(f, [])),
             "api_keys": pulumi.Output.secret(["k1", "k2"]), "hash_secret": pulumi.Output.secret("h"),
             "ca_cert_pem": "CA", "client_cert_pem": "CERT", "client_private_key_pem": pulumi.Output.secret("KEY"),
+            "audit": _audit(plan.region),
         }, opts=pulumi.ResourceOptions(providers=[p]))
         pulumi.export("alb", c.alb_dns_name)
 
@@ -307,16 +315,29 @@ def _function_run(**aws):
 
     def build():
         fn = PerspectiveFunction(plan.name, {"plan": plan, "stack": "t", "env": planners.lambda_perspective_env(
-            f, plan), "function": spec, "dnssec_vpc": f.aws.dnssec_vpc},
+            f, plan), "function": spec, "dnssec_vpc": f.aws.dnssec_vpc, "audit": _audit(plan.code)},
             opts=pulumi.ResourceOptions(providers=[provider(plan.code)]))
         pulumi.export("arn", fn.function_arn)
 
     return plan, run_component(build)
 
 
+def _writes_audit(region: str) -> dict:
+    group = f"arn:aws:logs:{region}:000000000000:log-group:/mpic/t/audit"
+    return {"Sid": "WriteAuditLines", "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [group, f"{group}:log-stream:*"]}
+
+
 def test_perspective_function_with_warmup():
     plan, run = _function_run()
     fn = one(run, "aws:lambda/function:Function")
+    # its output (the audit lines) goes to the region's audit group, and that is all it may write
+    assert fn.inputs["loggingConfig"] == {"logFormat": "Text", "logGroup": "/mpic/t/audit"}
+    assert of_type(run, "aws:cloudwatch/logGroup:LogGroup") == []
+    assert of_type(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    assert json.loads(one(run, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"] == [
+        _writes_audit("sa-east-1")]
     assert fn.inputs["handler"] == "service.lambda_handler.perspective_handler"
     assert fn.inputs["environment"]["variables"]["MPIC_CODE"] == "sa-east-1"
     assert "vpcConfig" not in fn.inputs
@@ -376,11 +397,14 @@ def test_lambda_coordinator_api_gateway_key_and_exact_invoke_permissions():
             "function": {"package": "x.zip", "handler": "service.lambda_handler.coordinator_handler",
                          "architecture": "arm64", "memory_mb": 1024, "timeout_s": 60,
                          "cold_start": {"mode": "warmup", "warmup_minutes": 5, "provisioned_concurrency": 1}},
+            "audit": _audit("us-east-1"),
         }, opts=pulumi.ResourceOptions(providers=[provider("us-east-1")]))
         pulumi.export("url", c.url)
 
     run = run_component(build)
-    doc = json.loads(one(run, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in of_type(run, "aws:iam/rolePolicy:RolePolicy")}
+    assert policies["coord-us-east-1-write-audit"]["Statement"] == [_writes_audit("us-east-1")]
+    doc = policies["coord-us-east-1-invoke-perspectives"]
     assert doc["Statement"] == [{"Sid": "InvokePerspectives", "Effect": "Allow",
                                  "Action": ["lambda:InvokeFunction"], "Resource": sorted(arns)}]
     fn = one(run, "aws:lambda/function:Function")
@@ -405,7 +429,7 @@ def test_lambda_coordinator_api_gateway_key_and_exact_invoke_permissions():
 def test_strict_mocks_fail_a_resource_on_a_default_provider():
     def build():
         PerspectiveFunction("persp-x", {"plan": planners.plan_lambda(fleet("aws-lambda")).perspectives[0],
-                                        "stack": "t", "env": {}, "dnssec_vpc": False,
+                                        "stack": "t", "env": {}, "dnssec_vpc": False, "audit": _audit("x"),
                                         "function": {"package": "x", "handler": "h.h", "architecture": "x86_64",
                                                      "memory_mb": 128, "timeout_s": 5,
                                                      "cold_start": {"mode": "none", "warmup_minutes": 5,

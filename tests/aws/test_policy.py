@@ -193,9 +193,13 @@ def test_least_privilege(lam, hosts):
     star = {"Statement": {"Effect": "Allow", "Action": ["ssm:*"], "Resource": ["arn:aws:ssm:*:*:parameter/*"]}}
     assert len(rules.least_privilege(patch(hosts, "persp-eu-west-1-read-own", policy=star))) == 1
     assert rules.least_privilege(patch(lam, name, policy="not json")) == []
-    core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-    found = rules.least_privilege(patch(lam, "coord-us-east-1-basic", policyArn=core))
-    assert [v.resource for v in found] == ["coord-us-east-1-basic"] and "every parameter" in found[0].message
+    assert rules.least_privilege(lam) == [] and rules.least_privilege(hosts) == []
+    for arn, why in (("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "every parameter"),
+                     ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "every log group")):
+        attach = Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "coord-us-east-1-basic", "urn:basic", None,
+                     True, "aws-us-east-1", "us-east-1", {"policyArn": arn})
+        found = rules.least_privilege([*lam, attach])
+        assert [v.resource for v in found] == ["coord-us-east-1-basic"] and why in found[0].message
     assert rules.least_privilege(patch(lam, name, policy=["x"])) == []
 
 

@@ -59,7 +59,8 @@ def test_pack_declares_every_policy_as_mandatory_but_the_lab_notice(analyzer):
     names = {p.name: p for p in info.policies}
     assert {"br-3.2.2.9-compliance", "no-open-ingress", "perspective-default-route-local", "imdsv2-required",
             "encryption-at-rest", "no-default-provider", "one-perspective-per-region",
-            "health-checked-load-balancer", "least-privilege", "runtime-artifacts", "br-3.2.2.9-lab"} == set(names)
+            "health-checked-load-balancer", "least-privilege", "runtime-artifacts", "br-3.2.2.9-lab",
+            "audit-records-kept"} == set(names)
     advisory = {p.name for p in info.policies if p.enforcementLevel != analyzer_pb2.MANDATORY}
     assert advisory == {"br-3.2.2.9-lab"}  # a declared lab's BR findings are reported, never enforced
     assert names["br-3.2.2.9-lab"].enforcementLevel == analyzer_pb2.ADVISORY

@@ -163,9 +163,19 @@ def test_cloudwatch_logs_are_read_per_writer(monkeypatch, tmp_path):
             logs.create_log_stream(logGroupName="/mpic/lab/audit", logStreamName=f.stem)
             logs.put_log_events(logGroupName="/mpic/lab/audit", logStreamName=f.stem, logEvents=[
                 {"timestamp": now + i, "message": line} for i, line in enumerate(_lines(f))])
+        # a Lambda's stream: the platform's own lines around the records, a name that is no file name
+        lam = "2026/12/07/[$LATEST]0123abcd"
+        logs.create_log_stream(logGroupName="/mpic/lab/audit", logStreamName=lam)
+        record = _lines(sorted(tmp_path.glob("*.jsonl"))[0])[0]
+        logs.put_log_events(logGroupName="/mpic/lab/audit", logStreamName=lam, logEvents=[
+            {"timestamp": now, "message": "START RequestId: 1 Version: $LATEST"},
+            {"timestamp": now + 1, "message": record + "\n"},
+            {"timestamp": now + 2, "message": "REPORT RequestId: 1 Duration: 2.0 ms"}])
         said: list[str] = []
-        got = dict(sources.from_cloudwatch(logs, "/mpic/lab/audit", Window("2026-01-01"), said.append))
-        assert got == {f.stem: _lines(f) for f in tmp_path.glob("*.jsonl")} and said
+        got = dict(sources.from_cloudwatch(logs, "/mpic/lab/audit", "eu-west-1", Window("2026-01-01"),
+                                              said.append))
+        assert got.pop("eu-west-1--2026_12_07_LATEST_0123abcd") == [record]
+        assert got == {f"eu-west-1--{f.stem}": _lines(f) for f in tmp_path.glob("*.jsonl")} and said
         assert chain.check_all(got.items())["requests"] == 1
 
 
