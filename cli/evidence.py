@@ -65,8 +65,16 @@ def evidence_cmd(
             raise fail_input(f"{name} {value}: not an ISO 8601 date or time; e.g. 2026-12-01 or 2026-12-01T08:00:00Z",
                              as_json)
     window = Window(_utc(start), _utc(end))
+    from botocore.exceptions import BotoCoreError, ClientError
+
     with reported(as_json):
-        path, summary = collect(stack, window, out, _quiet if as_json else progress(), from_dir=from_dir)
+        try:
+            path, summary = collect(stack, window, out, _quiet if as_json else progress(), from_dir=from_dir)
+        except (BotoCoreError, ClientError) as exc:
+            raise fail(f"{stack}: reading the audit lines from AWS failed: {exc}. Give credentials that may read them "
+                       "(logs:FilterLogEvents on the audit log groups, or s3:ListBucket and s3:GetObject on the "
+                       "k8s sink's bucket), e.g. AWS_PROFILE=auditor, and run the command again.",
+                       EXIT_FAILED, as_json) from None
     if as_json:
         typer.echo(json.dumps({"bundle": str(path), **summary}, indent=1))
     elif summary["verification"]["whole"]:

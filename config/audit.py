@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from config.settings_base import TargetSettings
 
@@ -20,16 +20,35 @@ CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400
 
 
 class AuditSink(TargetSettings):
-    """k8s: where the shipper sends the audit lines (an operator's system that keeps them two years)."""
+    """k8s: where the shipper (Fluent Bit, beside every runtime container) sends the audit lines:
+    an operator's system that keeps them two years (BR 5.4.3)."""
 
     kind: Literal["s3", "loki", "elasticsearch"]
-    endpoint: str | None = None
-    """Loki or Elasticsearch URL; for S3, an S3-compatible endpoint (default: AWS)."""
-    bucket: str | None = None
+    endpoint: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+    """Loki or Elasticsearch base URL (required for them, e.g. ``https://loki.example-ca.net:3100``);
+    for S3, an S3-compatible endpoint (default: AWS S3 of ``region``)."""
+    bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     """s3: the bucket (with its own retention: Object Lock or lifecycle >= 731 days)."""
-    region: str | None = None
-    index: str = "mpic-audit"
+    region: str | None = Field(None, pattern=r"^[a-z0-9-]{2,32}$")
+    """s3: the bucket's region."""
+    index: str = Field("mpic-audit", pattern=r"^[a-z0-9][a-z0-9_.-]{0,200}$")
     """elasticsearch: the index."""
+    credentials_secret: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    """A Secret the operator creates in each namespace of the fleet; its keys become the shipper's
+    environment: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` for s3 (or none, with EKS
+    workload identity), ``MPIC_SINK_USER`` / ``MPIC_SINK_PASSWORD`` for basic auth to Loki or
+    Elasticsearch."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> "AuditSink":
+        if self.kind == "s3" and (self.bucket is None or self.region is None):
+            raise ValueError("kind s3 needs bucket and region, e.g. {kind: s3, bucket: example-ca-mpic-audit, "
+                             "region: us-east-1}")
+        if self.kind != "s3" and self.endpoint is None:
+            raise ValueError(f"kind {self.kind} needs endpoint, the base URL, e.g. "
+                             f"{{kind: {self.kind}, endpoint: https://{self.kind}.example-ca.net:"
+                             f"{3100 if self.kind == 'loki' else 9200}}}")
+        return self
 
 
 class AuditSettings(TargetSettings):
@@ -42,7 +61,8 @@ class AuditSettings(TargetSettings):
     """AWS: also copy the audit lines to this new S3 bucket, Object Lock in compliance mode for the
     same retention (no one, root included, can delete them earlier)."""
     sink: AuditSink | None = None
-    """k8s: the sink the kit's shipper (Fluent Bit) sends the lines to; required unless ``mpic:k8s.labMode``."""
+    """k8s: the sink the kit's shipper (Fluent Bit) sends the lines to; required unless
+    ``mpic:complianceMode: testing`` (a lab: then the lines stay on the pods' stdout)."""
 
     @field_validator("retention_days")
     @classmethod

@@ -312,7 +312,13 @@ def rule_provider_diversity(cfg: StackConfig) -> list[Finding]:
 
 def rule_audit_retention(cfg: StackConfig) -> list[Finding]:
     """AUDIT — BR 5.4.3: the audit records of every validation are kept at least two years; on AWS
-    the CloudWatch Logs groups keep them ``mpic:audit.retentionDays``."""
+    the CloudWatch Logs groups keep them ``mpic:audit.retentionDays``; on Kubernetes they leave the
+    pods for the sink the operator names (``mpic:audit.sink``)."""
+    if cfg.target == "k8s" and cfg.audit.sink is None:
+        return [Finding("AUDIT", "violation",
+                        "mpic:audit.sink: missing. On Kubernetes the audit records leave the pods for a sink the CA "
+                        "keeps two years (BR 5.4.3); name it, e.g. mpic:audit: {sink: {kind: s3, bucket: "
+                        "example-ca-mpic-audit, region: us-east-1}} (docs/audit.md).", (), None)]
     days = cfg.audit.retention_days
     if cfg.target not in ("aws-hosts", "aws-lambda") or days >= MIN_RETENTION_DAYS:
         return []

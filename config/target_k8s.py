@@ -43,6 +43,9 @@ SECRET_KEYS: frozenset[str] = frozenset({KUBECONFIG_KEY, KUBECONFIGS_KEY})
 KUBERNETES_VERSION = "1.33"
 """The Kubernetes minor version the rendered objects are validated against (and EKS default)."""
 
+SHIPPER_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.0.3"
+"""Fluent Bit, the CNCF log processor, as published by its project (pin a digest in production)."""
+
 _CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _ENTRY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$")
@@ -131,6 +134,8 @@ class K8sSettings(TargetSettings):
     (``./scripts/mpic build image-context``) and pushed to your registry (docs/kubernetes.md)."""
     resolver_image: str | None = None
     """Image of the per-pod Unbound resolver sidecar (needs ``unbound`` on PATH); default: ``image``."""
+    shipper_image: str = SHIPPER_IMAGE
+    """Fluent Bit, the audit shipper beside every runtime container (``mpic:audit.sink``), pinned."""
     namespace: str = Field(default="mpic", pattern=r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
     """Prefix of the namespaces the kit creates (``mpic-perspective``, ``mpic-coordinator``)."""
     hub: str = "us-east-1"
@@ -159,7 +164,7 @@ class K8sSettings(TargetSettings):
     """One cluster (the hub's), a namespace per region, like upstream's lab. NOT compliant: every
     perspective egresses from the same place. Requires ``mpic:complianceMode: testing``."""
 
-    @field_validator("image", "resolver_image")
+    @field_validator("image", "resolver_image", "shipper_image")
     @classmethod
     def _image(cls, v: str | None, info: Any) -> str | None:
         return None if v is None else _check_image(v, to_camel(info.field_name))

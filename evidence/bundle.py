@@ -93,9 +93,21 @@ def write(out: Path, writers: Iterable[tuple[str, list[str]]], attest: Callable[
     the builds that wrote them). Return the summary (with the verification's outcome)."""
     checker = chain.Checker(lenient_before=_lenient(window))
     digests: dict[str, str] = {}
-    broken: chain.Broken | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out, "w:gz", compresslevel=COMPRESSION) as tar:
+    part = out.with_name(out.name + ".part")  # the bundle appears whole or not at all
+    try:
+        summary = _write(part, writers, attest, window, say, checker, digests)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(out)
+    return summary
+
+
+def _write(part: Path, writers: Iterable[tuple[str, list[str]]], attest: Callable[[set[str]], dict[str, Any]],
+           window: Window, say: Say, checker: chain.Checker, digests: dict[str, str]) -> dict[str, Any]:
+    broken: chain.Broken | None = None
+    with tarfile.open(part, "w:gz", compresslevel=COMPRESSION) as tar:
         for name, lines in writers:
             path = f"audit/{name}.jsonl"
             if broken is None:

@@ -4,9 +4,10 @@
 - AWS (hosts, Lambda, the canary): the stack's CloudWatch Logs group, one stream per writer
   (:mod:`plan.audit`), read with boto3 (``logs:FilterLogEvents``), the credentials and region of the
   caller's environment;
-- Kubernetes: the sink the operator named (``mpic:audit.sink``) is the operator's own system (an
-  S3 bucket, Loki, Elasticsearch); the kit does not read it back: export the window's lines to a
-  folder, one file per writer, and give it with ``--from-dir`` (docs/audit.md).
+- Kubernetes: the sink the operator named (``mpic:audit.sink``): an S3 bucket is read back with
+  boto3 (the shipper's objects, per writer, in order); Loki and Elasticsearch are the operator's own
+  systems, which the kit does not query: export the window's lines to a folder, one file per
+  writer, and give it with ``--from-dir`` (docs/audit.md).
 
 A window keeps, for each writer, the lines from its first line at or after ``start`` to its last
 line at or before ``end`` (everything between, so the slice's chain can be checked).
@@ -95,6 +96,32 @@ def from_cloudwatch(logs: Any, group: str, region: str, window: Window, say: Say
     for name, events in sorted(streams.items()):
         events.sort(key=lambda e: e[0])  # pages may interleave streams; a stream's own order is kept
         yield writer_name(region, name), [message for _t, _i, message in events]
+
+
+def from_s3(s3: Any, bucket: str, prefix: str, window: Window, say: Say) -> Iterator[tuple[str, list[str]]]:
+    """(writer name, its lines in the window) of the k8s shipper's objects in ``bucket``:
+    ``<prefix><writer>/YYYY/MM/DD/HHMMSS-<n>.jsonl`` (:mod:`plan.k8s_audit`), each writer's objects
+    in the order the shipper wrote them; ``s3``: a boto3 ``s3`` client."""
+    keys: dict[str, list[tuple[tuple[str, int], str]]] = {}
+    for start in (prefix, "/" + prefix):  # Fluent Bit's key format begins with "/"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                parts = key[len(start):].split("/")
+                match = re.fullmatch(r"(\d{6})-(\d+)\.jsonl", parts[-1]) if len(parts) == 5 else None
+                if match:
+                    order = ("/".join(parts[1:4]) + match.group(1), int(match.group(2)))
+                    keys.setdefault(parts[0], []).append((order, key))
+    say(f"evidence: {sum(map(len, keys.values()))} objects in s3://{bucket}/{prefix} ({len(keys)} writers)")
+    for writer, found in sorted(keys.items()):
+        lines: list[str] = []
+        for _, key in sorted(found):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
+            lines += [line for line in body.split("\n") if line]
+        kept = window.slice(lines, line_time) if (window.start or window.end) else lines
+        say(f"evidence: {writer}: {len(kept)} lines read")
+        if kept:
+            yield writer, kept
 
 
 def _millis(iso: str) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from plan import k8s_audit
 from plan import k8s_objects as o
 from plan import outputs, runtime
 from plan.k8s_canary import K8sCanaryPlan, plan_k8s_canary, validate_canary
@@ -203,8 +204,24 @@ def perspective_settings(fleet: StackConfig, code: str, rir: str) -> str:
     doc = runtime.perspective_settings(
         fleet, code, rir, listen_host="0.0.0.0", listen_port=o.PERSPECTIVE_PORT,
         tls={"cert": f"{o.TLS_DIR}/tls.crt", "key": f"{o.TLS_DIR}/tls.key", "client_ca": f"{o.TLS_DIR}/ca.crt"},
-        resolver={"nameservers": ["127.0.0.1"], "port": o.RESOLVER_PORT})
+        resolver={"nameservers": ["127.0.0.1"], "port": o.RESOLVER_PORT},
+        audit=k8s_audit.runtime_audit(fleet.audit.sink, code))
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _audit(fleet: StackConfig, site: str, ns: str, labels: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the shipper's ConfigMap, or none in a lab without a sink; the pod's audit pieces)."""
+    sink = fleet.audit.sink
+    pieces = k8s_audit.pod_pieces(fleet.k8s.shipper_image, sink, site, o.container_security())
+    if sink is None:
+        return {}, pieces
+    conf = k8s_audit.fluent_bit_conf(sink, fleet.name)
+    return {"shipper": o.config_map(k8s_audit.CONFIG_MAP, ns, labels, {k8s_audit.CONFIG_NAME: conf})}, pieces
+
+
+def _sink_egress(fleet: StackConfig) -> tuple[tuple[str, int], ...]:
+    sink = fleet.audit.sink
+    return () if sink is None else (("TCP", k8s_audit.sink_port(sink)),)
 
 
 def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan:
@@ -225,6 +242,8 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
         ingress = o.ip_block_peers(k.hub_egress_cidrs)
     settings = perspective_settings(fleet, code, rir)
     tls_name = f"{base}-tls"
+    shipper, audit = _audit(fleet, code, ns, labels)
+    shipped = "".join(m["data"][k8s_audit.CONFIG_NAME] for m in shipper.values())
     objects = {
         "namespace": o.namespace(ns, {"app.kubernetes.io/part-of": PART_OF, "mpic-fleet.io/region": label}),
         "settings": o.config_map(f"{base}-settings", ns, labels, {"settings.yaml": settings}),
@@ -232,11 +251,13 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
         "deployment": o.perspective_deployment(
             base, ns, labels, selector, replicas=fleet.perspective_replicas, image=k.image,
             resolver_image=k.resolver_image or k.image, settings_map=f"{base}-settings", unbound_map="mpic-unbound",
-            tls_secret_name=tls_name, settings_sha=o.sha256(settings + o.unbound_conf()),
-            zones_required=not k.lab_mode),
+            tls_secret_name=tls_name, settings_sha=o.sha256(settings + o.unbound_conf() + shipped),
+            zones_required=not k.lab_mode, audit=audit),
         "pdb": o.pdb(base, ns, labels, selector),
         "netpol": o.network_policy(base, ns, labels, selector, ingress_from=ingress, ingress_port=o.PERSPECTIVE_PORT,
-                                   egress=(("UDP", 53), ("TCP", 53), ("TCP", 80), ("TCP", 443))),
+                                   egress=tuple(dict.fromkeys((("UDP", 53), ("TCP", 53), ("TCP", 80), ("TCP", 443),
+                                                               *_sink_egress(fleet))))),
+        **shipper,
     }
     annotations = None if k.lab_mode else {"external-dns.alpha.kubernetes.io/hostname": hostname}
     svc = o.service(base, ns, labels, selector, port=o.PERSPECTIVE_PORT, target_port=o.PERSPECTIVE_PORT,
@@ -246,15 +267,16 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
                            cert_dns_names=dns_names, tls_secret_name=tls_name, objects=objects, service=svc)
 
 
-def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan, ...]) -> str:
-    """The coordinator's settings file; API keys and hash secret come from env (a Secret)."""
+def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan, ...], site: str = "primary") -> str:
+    """The coordinator's settings file (``site``: ``primary`` on the hub, ``standby`` on the
+    standby hub); API keys and hash secret come from env (a Secret)."""
     doc = runtime.coordinator_settings(
         fleet, listen_host="0.0.0.0", listen_port=o.COORDINATOR_PORT,
         tls={"cert": f"{o.TLS_DIR}/tls.crt", "key": f"{o.TLS_DIR}/tls.key"},
         client_tls={"cert": f"{o.CLIENT_TLS_DIR}/tls.crt", "key": f"{o.CLIENT_TLS_DIR}/tls.key",
                     "ca": f"{o.CLIENT_TLS_DIR}/ca.crt"},
         perspectives=[{"code": p.code, "rir": p.rir, "url": p.url} for p in perspectives],
-        internal_listen=("0.0.0.0", o.COORDINATOR_INTERNAL_PORT))
+        internal_listen=("0.0.0.0", o.COORDINATOR_INTERNAL_PORT), audit=k8s_audit.runtime_audit(fleet.audit.sink, site))
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -264,7 +286,10 @@ def plan_coordinator(fleet: StackConfig, region: str, perspectives: tuple[Perspe
     labels, selector = _labels("coordinator", label)
     labels = {**labels, "mpic-fleet.io/region": label}
     ns, base = f"{k.namespace}-coordinator", "mpic-coordinator"
-    settings = coordinator_settings(fleet, perspectives)
+    site = "primary" if region == k.hub else "standby"
+    settings = coordinator_settings(fleet, perspectives, site)
+    shipper, audit = _audit(fleet, site, ns, labels)
+    shipped = "".join(m["data"][k8s_audit.CONFIG_NAME] for m in shipper.values())
     hostname = f"{label}.{k.coordinator_hostname}"
     names = {"tls": f"{base}-tls", "client": f"{base}-client-tls", "app": f"{base}-secrets"}
     ingress = o.ip_block_peers(k.coordinator_source_cidrs) if k.coordinator_source_cidrs else None
@@ -277,13 +302,16 @@ def plan_coordinator(fleet: StackConfig, region: str, perspectives: tuple[Perspe
         "deployment": o.coordinator_deployment(
             base, ns, labels, selector, replicas=fleet.coordinator_replicas, image=k.image,
             settings_map=f"{base}-settings", tls_secret_name=names["tls"], client_secret_name=names["client"],
-            app_secret_name=names["app"], settings_sha=o.sha256(settings), zones_required=not k.lab_mode),
+            app_secret_name=names["app"], settings_sha=o.sha256(settings + shipped), zones_required=not k.lab_mode,
+            audit=audit),
         "pdb": o.pdb(base, ns, labels, selector),
         "hpa": o.hpa(base, ns, labels, base, fleet.coordinator_replicas, k.coordinator_max_replicas),
         "netpol": o.network_policy(base, ns, labels, selector, ingress_from=ingress, ingress_port=o.COORDINATOR_PORT,
-                                   egress=(("UDP", 53), ("TCP", 53), ("TCP", o.PERSPECTIVE_PORT))),
+                                   egress=tuple(dict.fromkeys((("UDP", 53), ("TCP", 53), ("TCP", o.PERSPECTIVE_PORT),
+                                                               *_sink_egress(fleet))))),
         "service": o.service(base, ns, labels, selector, port=443, target_port=o.COORDINATOR_PORT,
                              load_balancer=True, source_ranges=k.coordinator_source_cidrs, annotations=annotations),
+        **shipper,
     }
     return CoordinatorPlan(region=region, namespace=ns, labels=labels, selector=selector, hostname=hostname,
                            tls_secret_name=names["tls"], client_secret_name=names["client"],

@@ -223,8 +223,10 @@ def deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, s
 
 def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], *,
                            replicas: int, image: str, resolver_image: str, settings_map: str, unbound_map: str,
-                           tls_secret_name: str, settings_sha: str, zones_required: bool) -> dict[str, Any]:
-    """The perspective: the service container and its Unbound resolver sidecar in one pod."""
+                           tls_secret_name: str, settings_sha: str, zones_required: bool,
+                           audit: dict[str, Any]) -> dict[str, Any]:
+    """The perspective: the service container and its Unbound resolver sidecar in one pod, and the
+    audit shipper's pieces (:func:`plan.k8s_audit.pod_pieces`)."""
     tmp = {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
     perspective = {
         "name": "perspective",
@@ -232,7 +234,7 @@ def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", "service", "perspective", "--settings", SETTINGS_PATH],
         "ports": [{"name": "https", "containerPort": PERSPECTIVE_PORT, "protocol": "TCP"}],
-        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
+        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}, *audit["env"]],
         "resources": PERSPECTIVE_RESOURCES,
         "securityContext": container_security(),
         "startupProbe": tcp_probe(PERSPECTIVE_PORT, period=2, failures=30),
@@ -243,6 +245,7 @@ def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector:
             {"name": "settings", "mountPath": SETTINGS_PATH, "subPath": "settings.yaml", "readOnly": True},
             {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
+            *audit["mounts"],
         ],
     }
     resolver = {
@@ -268,12 +271,14 @@ def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector:
             {"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}]},
         "topologySpreadConstraints": spread(selector, zones_required=zones_required),
         "terminationGracePeriodSeconds": 30,
+        **({"initContainers": audit["init"]} if audit["init"] else {}),
         "containers": [perspective, resolver],
         "volumes": [
             {"name": "settings", "configMap": {"name": settings_map}},
             {"name": "unbound", "configMap": {"name": unbound_map}},
             {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
             tmp,
+            *audit["volumes"],
         ],
     })
 
@@ -281,7 +286,7 @@ def perspective_deployment(name: str, ns: str, labels: dict[str, str], selector:
 def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], *,
                            replicas: int, image: str, settings_map: str, tls_secret_name: str,
                            client_secret_name: str, app_secret_name: str, settings_sha: str,
-                           zones_required: bool) -> dict[str, Any]:
+                           zones_required: bool, audit: dict[str, Any]) -> dict[str, Any]:
     """The coordinator: TLS listener, API keys and hash secret from a Secret (env wins over file)."""
     def secret_env(var: str, key: str) -> dict[str, Any]:
         return {"name": var, "valueFrom": {"secretKeyRef": {"name": app_secret_name, "key": key}}}
@@ -294,7 +299,8 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "ports": [{"name": "https", "containerPort": COORDINATOR_PORT, "protocol": "TCP"},
                   {"name": "internal", "containerPort": COORDINATOR_INTERNAL_PORT, "protocol": "TCP"}],
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-                secret_env("MPIC_API_KEYS", "api-keys"), secret_env("MPIC_HASH_SECRET", "hash-secret")],
+                secret_env("MPIC_API_KEYS", "api-keys"), secret_env("MPIC_HASH_SECRET", "hash-secret"),
+                *audit["env"]],
         "resources": COORDINATOR_RESOURCES,
         "securityContext": container_security(),
         # process health on the internal listener (never in the Service); readiness is the deep
@@ -307,17 +313,20 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
             {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
             {"name": "client-tls", "mountPath": CLIENT_TLS_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
+            *audit["mounts"],
         ],
     }
     return deployment(name, ns, labels, selector, replicas=replicas, settings_sha=settings_sha, pod={
         "securityContext": pod_security(),
         "topologySpreadConstraints": spread(selector, zones_required=zones_required),
         "terminationGracePeriodSeconds": 30,
+        **({"initContainers": audit["init"]} if audit["init"] else {}),
         "containers": [container],
         "volumes": [
             {"name": "settings", "configMap": {"name": settings_map}},
             {"name": "tls", "secret": {"secretName": tls_secret_name, "defaultMode": 0o440}},
             {"name": "client-tls", "secret": {"secretName": client_secret_name, "defaultMode": 0o440}},
             {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+            *audit["volumes"],
         ],
     })

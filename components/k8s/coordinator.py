@@ -50,12 +50,14 @@ class CoordinatorWorkload(pulumi.ComponentResource):
         ]
         made = [resources.create(f"{name}-{role}", resources.in_namespace(m, self.namespace), child)
                 for role, m in zip(("tls", "client-tls", "secrets"), secrets)]
-        for role in ("settings", "pdb", "hpa", "netpol", "service"):
-            made.append(resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
-                                         child))
+        for role in ("settings", "shipper", "pdb", "hpa", "netpol", "service"):
+            if role in plan.objects:
+                made.append(resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
+                                             child))
+        mounted = len(secrets) + 1 + ("shipper" in plan.objects)  # the secrets, settings and shipper the pods mount
         # The autoscaler owns the replica count once the Deployment exists: a later `pulumi up`
         # must not reset it to the floor (spec.replicas only seeds the first rollout).
         resources.create(f"{name}-deployment", resources.in_namespace(plan.objects["deployment"], self.namespace),
-                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *made[:4]],
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *made[:mounted]],
                                                 ignore_changes=["spec.replicas"]))
         self.register_outputs({"namespace": self.namespace})

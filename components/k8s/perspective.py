@@ -2,8 +2,10 @@
 
 Namespace (restricted Pod Security), settings and Unbound ConfigMaps, a Deployment of >= 2 pods
 spread across zones — each pod a perspective plus its own Unbound resolver sidecar on loopback
-(BR 3.2.2.9: the perspective's resolver, no shared cache) — a PodDisruptionBudget and a
-NetworkPolicy that admits only the intercluster entry point and lets out only DNS and HTTP(S).
+(BR 3.2.2.9: the perspective's resolver, no shared cache) and, with ``mpic:audit.sink``, the
+Fluent Bit audit shipper and its ConfigMap (:mod:`plan.k8s_audit`) — a PodDisruptionBudget and a
+NetworkPolicy that admits only the intercluster entry point and lets out only DNS, HTTP(S) and the
+audit sink's port.
 The Service and TLS Secret come with the :class:`~components.k8s.link.InterclusterLink`.
 """
 
@@ -33,7 +35,8 @@ class PerspectiveWorkload(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         made = {role: resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], self.namespace),
                                        child)
-                for role in ("settings", "unbound", "pdb", "netpol")}
+                for role in ("settings", "unbound", "pdb", "netpol", "shipper") if role in plan.objects}
+        first = [made[r] for r in ("settings", "unbound", "shipper") if r in made]  # what the pods mount
         resources.create(f"{name}-deployment", resources.in_namespace(plan.objects["deployment"], self.namespace),
-                         pulumi.ResourceOptions(parent=self, depends_on=[ns, made["settings"], made["unbound"]]))
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns, *first]))
         self.register_outputs({"namespace": self.namespace})

@@ -204,10 +204,17 @@ def test_bundle_round_trip_and_its_command(tmp_path, monkeypatch):
     (["evidence", "local", "extra.tar.gz"], "unexpected"),
     (["evidence", "local", "--from", "yesterday"], "not an ISO 8601"),
     (["evidence", "local", "--from-dir", "/nonexistent/x"], "no such folder"),
-    (["evidence", "k8s"], "mpic:audit.sink"),
+    (["evidence", "{loki}"], "mpic:audit.sink, loki"),
 ])
-def test_bad_input_is_exit_2(args, says):
-    res = runner.invoke(app, args)
+def test_bad_input_is_exit_2(args, says, tmp_path):
+    import yaml
+
+    from config.stackfile import stack_path
+
+    doc = yaml.safe_load(stack_path("k8s").read_text())
+    doc["config"]["mpic:audit"] = {"sink": {"kind": "loki", "endpoint": "https://loki.example-ca.net:3100"}}
+    (tmp_path / "Pulumi.loki.yaml").write_text(yaml.safe_dump(doc))
+    res = runner.invoke(app, [a.replace("{loki}", str(tmp_path / "Pulumi.loki.yaml")) for a in args])
     assert res.exit_code == 2 and says in res.output, res.output
 
 
@@ -261,3 +268,49 @@ def test_aws_stacks_read_every_region(monkeypatch, tmp_path):
 
     assert list(collect.writers(cfg, Window(), lambda m: None, logs=Logs)) == []
     assert asked == audit_plan.log_regions(cfg) and audit_plan.log_group(cfg) == "/mpic/aws-hosts/audit"
+
+
+def test_k8s_s3_sink_is_read_back_per_writer_in_the_shippers_order(monkeypatch, tmp_path):
+    """The objects Fluent Bit writes (plan.k8s_audit: <prefix><writer>/Y/M/D/HHMMSS-<n>.jsonl),
+    read with boto3 against moto: each writer's objects joined in order, other keys ignored."""
+    import boto3
+    from moto import mock_aws
+
+    from config.stackfile import load_stack
+
+    cfg = load_stack("k8s")
+    sink = cfg.audit.sink
+    _fleet(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=sink.region)
+        s3.create_bucket(Bucket=sink.bucket)
+        for f in tmp_path.glob("*.jsonl"):
+            lines = _lines(f)
+            # three objects: the 10th of a second sorts after the 9th; a leading "/" as Fluent Bit may write
+            parts = [("2026/12/07/120000-9", lines[:1]), ("2026/12/07/120000-10", lines[1:2]),
+                     ("2026/12/07/120001-0", lines[2:])]
+            for i, (name, chunk) in enumerate(parts):
+                if chunk:
+                    key = ("/" if i == 1 else "") + f"mpic/k8s/{f.stem}/{name}.jsonl"
+                    s3.put_object(Bucket=sink.bucket, Key=key, Body=("\n".join(chunk) + "\n").encode())
+        s3.put_object(Bucket=sink.bucket, Key="mpic/k8s/README", Body=b"not a record")
+        said: list[str] = []
+        got = dict(collect.writers(cfg, Window(), said.append, s3=lambda region, endpoint: s3))
+        assert got == {f.stem: _lines(f) for f in tmp_path.glob("*.jsonl")}
+        assert chain.check_all(got.items())["requests"] == 1 and any("s3://" in m for m in said)
+
+
+def test_a_failing_aws_read_is_one_message_and_leaves_no_bundle(monkeypatch, tmp_path):
+    from botocore.exceptions import NoCredentialsError
+
+    def no_credentials(*args, **kwargs):
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(collect, "_boto3_logs", lambda region: type("C", (), {"get_paginator": no_credentials})())
+    out = tmp_path / "b.tar.gz"
+    res = runner.invoke(app, ["evidence", "aws-hosts", "--out", str(out)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "reading the audit lines from AWS failed: Unable to locate credentials" in res.output
+    assert "AWS_PROFILE" in res.output and list(tmp_path.iterdir()) == []  # no half bundle
