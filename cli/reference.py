@@ -22,6 +22,7 @@ from pydantic_core import PydanticUndefined
 from cli import app
 from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 from config.stackfile import KIT_ROOT
+from config.audit import AuditSettings, AuditSink
 from config.canary import CanaryDns, CanarySettings
 from config.failover import FailoverSettings
 from config.target_aws import AwsSettings
@@ -139,6 +140,18 @@ def config_reference() -> str:
         f"### `{NAMESPACE}:canary.dns` (k8s)",
         "",
         *_table(CanaryDns, ""),
+        "",
+        f"## `{NAMESPACE}:audit` (every target)",
+        "",
+        "The audit records (docs/audit.md), kept two years (BR 5.4.3): on AWS in a KMS-encrypted CloudWatch "
+        "Logs group per region (and an optional S3 copy under Object Lock); on Kubernetes in the sink the "
+        "Fluent Bit shipper sends them to; in the local fleet under /var/lib/mpic-fleet/<stack>/audit.",
+        "",
+        *_table(AuditSettings, ""),
+        "",
+        f"### `{NAMESPACE}:audit.sink` (k8s)",
+        "",
+        *_table(AuditSink, ""),
         "",
         f"## `{NAMESPACE}:aws` (targets aws-hosts, aws-lambda)",
         "",

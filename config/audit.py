@@ -58,8 +58,9 @@ class AuditSettings(TargetSettings):
     """Days the CloudWatch Logs groups keep the audit lines (AWS targets). BR 5.4.3 requires two
     years: less than 731 is refused unless ``mpic:complianceMode: testing``."""
     archive_bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-    """AWS: also copy the audit lines to this new S3 bucket, Object Lock in compliance mode for the
-    same retention (no one, root included, can delete them earlier)."""
+    """AWS: also copy the audit lines to new S3 buckets ``<archiveBucket>-<region>``, one per writing
+    region, Object Lock in compliance mode for the same retention (no one, root included, can delete
+    them earlier)."""
     sink: AuditSink | None = None
     """k8s: the sink the kit's shipper (Fluent Bit) sends the lines to; required unless
     ``mpic:complianceMode: testing`` (a lab: then the lines stay on the pods' stdout)."""

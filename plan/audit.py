@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from config.audit import MIN_RETENTION_DAYS
+from config.errors import PlanError
 from config.model import StackConfig
 
 
@@ -70,3 +71,43 @@ def writer_policy(group_arn: str) -> dict:
     return {"Sid": "WriteAuditLines", "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             "Resource": [group_arn.removesuffix(":*"), f"{group_arn.removesuffix(':*')}:log-stream:*"]}
+
+
+BUCKET_NAME_MAX = 63
+FIREHOSE_BUFFER_SECONDS = 60
+AUDIT_FILTER = "{ $.seq >= 0 }"
+"""The subscription filter: the audit lines only (a Lambda's stream also holds START/END/REPORT)."""
+
+
+def archive_bucket(cfg: StackConfig, region: str) -> str | None:
+    """The region's archive bucket (``<mpic:audit.archiveBucket>-<region>``; the copy stays in the
+    region the lines were written in), None without an archive; PlanError when the name is too long."""
+    base = cfg.audit.archive_bucket
+    if base is None:
+        return None
+    name = f"{base}-{region}"
+    if len(name) > BUCKET_NAME_MAX:
+        raise PlanError(f"mpic:audit.archiveBucket: '{base}' makes the bucket name '{name}' ({len(name)} characters); "
+                        f"S3 allows {BUCKET_NAME_MAX}. Fix: use a name of at most {BUCKET_NAME_MAX - len(region) - 1} "
+                        "characters.", key="mpic:audit.archiveBucket", value=base,
+                        fix=f"a name of at most {BUCKET_NAME_MAX - len(region) - 1} characters")
+    return name
+
+
+def firehose_policy(bucket_arn: str, key_arn: str) -> str:
+    """What the archive's delivery stream may do: write objects into its bucket, with its key."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "WriteArchive", "Effect": "Allow",
+         "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads"],
+         "Resource": [bucket_arn, f"{bucket_arn}/*"]},
+        {"Sid": "EncryptArchive", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+         "Resource": [key_arn]},
+    ]})
+
+
+def subscription_policy(stream_arn: str) -> str:
+    """What CloudWatch Logs may do for the subscription: put records into the archive's stream."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "FeedArchive", "Effect": "Allow", "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+         "Resource": [stream_arn]}]})

@@ -87,15 +87,23 @@ def runtime_bucket(fleet: StackConfig, built: Built, provider: aws.Provider) -> 
             "prefix": prefix, "files": files}
 
 
-def audit_logs(fleet: StackConfig, providers: dict[str, aws.Provider],
-               canary_p: AwsCanaryPlan | None) -> dict[str, AuditLogs]:
-    """The audit log group and its KMS key in every region that writes audit lines (:mod:`plan.audit`);
-    the coordinator region's key also encrypts the canary's run log."""
+def archives(fleet: StackConfig) -> dict[str, str | None]:
+    """Each writing region's archive bucket (None without ``mpic:audit.archiveBucket``): checked
+    before any resource exists."""
+    return {r: audit_plan.archive_bucket(fleet, r) for r in audit_plan.log_regions(fleet)}
+
+
+def audit_logs(fleet: StackConfig, providers: dict[str, aws.Provider], canary_p: AwsCanaryPlan | None,
+               archive: dict[str, str | None]) -> dict[str, AuditLogs]:
+    """The audit log group and its KMS key in every region that writes audit lines (:mod:`plan.audit`),
+    with ``mpic:audit.archiveBucket`` an S3 copy under Object Lock; the coordinator region's key
+    also encrypts the canary's run log."""
     group = audit_plan.log_group(fleet)
     return {r: AuditLogs(f"audit-{r}", {
         "region": r, "group": group, "retention_days": fleet.audit.retention_days,
         "also_encrypts": [canary_p.log_group] if canary_p is not None and canary_p.region == r else [],
-    }, opts=pulumi.ResourceOptions(providers=[providers[r]])) for r in audit_plan.log_regions(fleet)}
+        "archive_bucket": archive[r], "stack": fleet.name,
+    }, opts=pulumi.ResourceOptions(providers=[providers[r]])) for r in archive}
 
 
 def canary_plan(fleet: StackConfig, built: Built) -> AwsCanaryPlan | None:
@@ -132,10 +140,11 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
     the canary."""
     plan = plan_hosts(fleet)
     canary_p = canary_plan(fleet, built)
+    archive = archives(fleet)
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
-    audit = audit_logs(fleet, providers, canary_p)
+    audit = audit_logs(fleet, providers, canary_p, archive)
     runtime = runtime_bucket(fleet, built, providers[plan.coordinators[0].region])
     tls_provider = tls.Provider("tls")
     ca = KitCa("kit-ca", {"common_name": f"{CA_COMMON_NAME} ({fleet.name})"},
@@ -218,10 +227,11 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
     the canary."""
     plan = plan_lambda(fleet)
     canary_p = canary_plan(fleet, built)
+    archive = archives(fleet)
     a = fleet.aws
     FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
-    audit = audit_logs(fleet, providers, canary_p)
+    audit = audit_logs(fleet, providers, canary_p, archive)
     spec = _function_spec(fleet, built, "perspective")
 
     functions = {p.code: PerspectiveFunction(p.name, {

@@ -12,8 +12,8 @@ from typing import Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from plan.audit import key_policy
-from plan.aws import name_tags
+from plan.audit import AUDIT_FILTER, FIREHOSE_BUFFER_SECONDS, firehose_policy, key_policy, subscription_policy
+from plan.aws import assume_role_policy, name_tags
 
 ROLE = "audit"
 
@@ -27,6 +27,9 @@ class AuditLogsArgs(TypedDict):
     """Days CloudWatch keeps the lines (``mpic:audit.retentionDays``)."""
     also_encrypts: Sequence[str]
     """Other log groups of the region the key may encrypt (the canary's)."""
+    archive_bucket: str | None
+    """``<mpic:audit.archiveBucket>-<region>`` (:func:`plan.audit.archive_bucket`), or None: no S3 copy."""
+    stack: str
 
 
 class AuditTarget(TypedDict):
@@ -56,6 +59,8 @@ class AuditLogs(pulumi.ComponentResource):
         logs = aws.cloudwatch.LogGroup(f"{name}-group", name=group, retention_in_days=args["retention_days"],
                                        kms_key_id=key.arn, tags=name_tags(f"{name}-group", ROLE, region),
                                        opts=child)
+        if args["archive_bucket"] is not None:
+            self._archive(name, args, logs, key, child)
         self.group_name = logs.name
         self.group_arn = logs.arn
         self.key_arn = key.arn
@@ -64,3 +69,67 @@ class AuditLogs(pulumi.ComponentResource):
     @property
     def target(self) -> AuditTarget:
         return {"group_name": self.group_name, "group_arn": self.group_arn, "key_arn": self.key_arn}
+
+    def _archive(self, name: str, args: AuditLogsArgs, logs: aws.cloudwatch.LogGroup, key: aws.kms.Key,
+                 child: pulumi.ResourceOptions) -> None:
+        """The S3 copy: a bucket whose objects are locked in compliance mode for the retention (no
+        one, the account's root included, deletes them earlier), fed by a subscription of the group
+        through a delivery stream that writes the lines as they were written."""
+        region, days = args["region"], args["retention_days"]
+
+        def tags(suffix: str) -> dict[str, str]:
+            return name_tags(f"{name}-{suffix}", ROLE, region)
+
+        bucket = aws.s3.Bucket(f"{name}-archive", bucket=args["archive_bucket"], object_lock_enabled=True,
+                               force_destroy=False, tags=tags("archive"), opts=child)
+        aws.s3.BucketPublicAccessBlock(f"{name}-archive-public-access-block", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+                                       opts=child)
+        aws.s3.BucketVersioning(f"{name}-archive-versioning", bucket=bucket.id,
+                                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                                    status="Enabled"), opts=child)
+        aws.s3.BucketObjectLockConfiguration(
+            f"{name}-archive-lock", bucket=bucket.id, rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                    mode="COMPLIANCE", days=days)), opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-archive-encryption", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.
+                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms", kms_master_key_id=key.arn), bucket_key_enabled=True)], opts=child)
+        delivery_role = aws.iam.Role(f"{name}-archive-delivery-role",
+                                     assume_role_policy=assume_role_policy("firehose.amazonaws.com"),
+                                     tags=tags("archive-delivery-role"), opts=child)
+        delivery_policy = aws.iam.RolePolicy(
+            f"{name}-archive-delivery", role=delivery_role.id,
+            policy=pulumi.Output.all(bucket.arn, key.arn).apply(lambda a: firehose_policy(a[0], a[1])), opts=child)
+
+        def processor(kind: str, **params: str) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
+            return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
+                type=kind, parameters=[
+                    aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs(
+                        parameter_name=k, parameter_value=v) for k, v in params.items()])
+
+        stream = aws.kinesis.FirehoseDeliveryStream(
+            f"{name}-archive-stream", name=f"mpic-{args['stack']}-audit-archive", destination="extended_s3",
+            server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=key.arn),
+            extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
+                bucket_arn=bucket.arn, role_arn=delivery_role.arn, kms_key_arn=key.arn,
+                prefix=f"mpic/{args['stack']}/", error_output_prefix=f"mpic-errors/{args['stack']}/",
+                buffering_interval=FIREHOSE_BUFFER_SECONDS, compression_format="UNCOMPRESSED", file_extension=".jsonl",
+                processing_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
+                    enabled=True, processors=[processor("Decompression", CompressionFormat="GZIP"),
+                                              processor("CloudWatchLogProcessing", DataMessageExtraction="true"),
+                                              processor("AppendDelimiterToRecord")])),
+            tags=tags("archive-stream"), opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]))
+        feed_role = aws.iam.Role(f"{name}-archive-feed-role",
+                                 assume_role_policy=assume_role_policy(f"logs.{region}.amazonaws.com"),
+                                 tags=tags("archive-feed-role"), opts=child)
+        feed_policy = aws.iam.RolePolicy(f"{name}-archive-feed", role=feed_role.id,
+                                         policy=stream.arn.apply(subscription_policy), opts=child)
+        aws.cloudwatch.LogSubscriptionFilter(
+            f"{name}-archive-subscription", log_group=logs.name, name="mpic-audit-archive", filter_pattern=AUDIT_FILTER,
+            destination_arn=stream.arn, role_arn=feed_role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[feed_policy]))

@@ -151,3 +151,42 @@ def test_mpic_check_and_plan_refuse_ninety_days(tmp_path):
     planned = runner.invoke(app, ["plan", str(path)])
     assert planned.exit_code == 1 and "Traceback" not in planned.output
     assert "VIOLATION AUDIT: mpic:audit.retentionDays: 90 days" in planned.output
+
+
+def test_an_archive_bucket_per_region_locked_in_compliance_mode_for_the_retention():
+    run = run_stack({**stack("aws-lambda"), "mpic:audit": {"archiveBucket": "example-ca-audit"}}, "aws-lambda")
+    audit = _audit(run, "/mpic/aws-lambda/audit")
+    buckets = {provider_region(run, b): b for b in run.by_type("aws:s3/bucket:Bucket") if "archive" in b.name}
+    assert sorted(buckets) == LAMBDA_REGIONS
+    for region, bucket in buckets.items():
+        group, key = audit[region]
+        assert (bucket.inputs["bucket"], bucket.inputs["objectLockEnabled"]) == (f"example-ca-audit-{region}", True)
+        assert bucket.inputs.get("forceDestroy") is not True
+
+        def child(kind: str):
+            [found] = [r for r in run.by_type(kind) if r.name.startswith(f"audit-{region}-")]
+            return found
+
+        lock = child("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+        assert lock.inputs["rule"]["defaultRetention"] == {"mode": "COMPLIANCE", "days": 731}
+        sse = child("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
+            "sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]}
+        stream = child("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+        s3 = stream.inputs["extendedS3Configuration"]
+        assert s3["bucketArn"] == bucket.outputs["arn"] and s3["prefix"] == "mpic/aws-lambda/"
+        assert [p["type"] for p in s3["processingConfiguration"]["processors"]] == [
+            "Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]  # the lines, as written
+        feed = child("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+        assert (feed.inputs["logGroup"], feed.inputs["destinationArn"], feed.inputs["filterPattern"]) == (
+            group.inputs["name"], stream.outputs["arn"], "{ $.seq >= 0 }")
+    _, views = to_views(run)
+    assert rules.evaluate(views) == []  # encrypted, least privilege, nothing open
+
+
+def test_an_archive_name_too_long_for_s3_is_refused_before_any_resource():
+    long = "a" * 50
+    run = run_program({**stack("aws-lambda"), **SECRETS, "mpic:audit": {"archiveBucket": long}}, stack="aws-lambda",
+                      secret_keys=list(SECRETS))
+    assert run.error is not None and run.resources == []
+    assert "mpic:audit.archiveBucket" in str(run.error) and "S3 allows 63" in str(run.error)
