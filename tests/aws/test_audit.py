@@ -17,21 +17,11 @@ from config.audit import MIN_RETENTION_DAYS
 from plan.audit import AGENT_CONFIG
 from policy import rules
 from tests.aws.conftest import provider_region
-from tests.aws.test_program import SECRETS, run_stack, stack
+from tests.aws.test_program import SECRETS, hosts_run, lambda_run, run_stack, stack  # noqa: F401 (fixtures)
 
 HOSTS_REGIONS = ["ap-northeast-1", "ap-southeast-2", "eu-west-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-2"]
 LAMBDA_REGIONS = ["ap-northeast-1", "ap-southeast-2", "eu-west-1", "sa-east-1", "us-east-1", "us-west-2"]
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-
-
-@pytest.fixture(scope="module")
-def hosts_run():
-    return run_stack(stack("aws-hosts"), "aws-hosts")
-
-
-@pytest.fixture(scope="module")
-def lambda_run():
-    return run_stack(stack("aws-lambda"), "aws-lambda")
 
 
 def _audit(run, group: str) -> dict[str, tuple]:

@@ -70,7 +70,8 @@ def test_primary_site_killed_under_load_standby_serves_and_fails_back(healed):
     assert resolve(name, resolver) == sites["primary"]["ip"]
     policy = RetryPolicy()
 
-    load, stop, threads = _run_load(fleet, 60, policy)
+    # the load outlasts the kill (at 5 s) by the longest failover the test accepts, and 5 s more
+    load, stop, threads = _run_load(fleet, 5 + fp.failover_s + policy.cap + fp.timeout_s + 5, policy)
     time.sleep(5)
     killed_at = time.monotonic()
     assert faults.kill_site(fleet["stack"], "primary")

@@ -8,13 +8,20 @@ PERSPECTIVE_PORT = 8443  # the perspectives' endpoint on every target (status: h
 
 
 def _listening(host) -> set[tuple[str, str, int]]:
+    """The host's listening sockets. ``ss -l`` also lists every unconnected UDP socket, which
+    includes a resolver's or checker's outgoing query in flight (a wildcard address on an ephemeral
+    port): those are not listeners and are left out."""
+    low, high = map(int, host.check_output("cat /proc/sys/net/ipv4/ip_local_port_range").split())
     out = host.check_output("ss -Hltnu")
     found = set()
     for line in out.splitlines():
         parts = line.split()
         proto, local = parts[0], parts[4]
         addr, _, port = local.rpartition(":")
-        found.add((proto, addr.strip("[]"), int(port)))
+        addr = addr.strip("[]")
+        if proto == "udp" and addr in ("0.0.0.0", "*", "::") and low <= int(port) <= high:
+            continue  # an outgoing query's socket, not a service
+        found.add((proto, addr, int(port)))
     return found
 
 
