@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config.errors import KitError
 from local.client import resolve
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class BenchError(RuntimeError):
+class BenchError(KitError, RuntimeError):
     """The benchmark could not run (a server did not start, answers were wrong)."""
 
 

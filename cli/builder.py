@@ -31,6 +31,8 @@ from pathlib import Path
 
 from wheel.wheelfile import WheelFile
 
+from config.errors import KitError
+
 from plan.artifacts import (
     IMAGE_CONTEXT,
     KIT_ROOT,
@@ -63,7 +65,7 @@ _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 Say = Callable[[str], None]
 
 
-class BuildError(RuntimeError):
+class BuildError(KitError, RuntimeError):
     """A build step failed; the message says which and why (e.g. pip's own words)."""
 
 

@@ -1,8 +1,9 @@
 """What every ``mpic`` command shares: exit codes, error printing, progress lines.
 
-Exit codes: 0 ok; 1 not compliant (:class:`config.errors.NonCompliantError`) or the machine did
-not do what was asked (:class:`local.errors.FleetError`, a failed command or build); 2 bad input (any
-other :class:`config.errors.ConfigError`, and command-line usage errors). No command ever ends in
+Exit codes, as each error of the kit's one root (:class:`config.errors.KitError`) says: 0 ok; 1 not
+compliant (:class:`config.errors.NonCompliantError`) or the machine did not do what was asked (a
+fleet, command, build or benchmark that failed); 2 bad input (any other
+:class:`config.errors.ConfigError`, and command-line usage errors). No command ever ends in
 a traceback for those. With ``--json`` every error is one JSON object on stdout,
 ``{"error": {"key", "value", "message", "fix"}}``, so CI can parse it; without, one line on stderr.
 """
@@ -22,15 +23,10 @@ from rich.markup import escape
 from typer._click import exceptions as click  # typer vendors click: its usage errors are these classes
 from typer.core import TyperGroup
 
-from cli.builder import BuildError
-from config.errors import ConfigError, NonCompliantError
-from local.errors import FleetError
-from local.proc import CommandError
+from config.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError, KitError
 
 EXIT_OK = 0
-EXIT_NONCOMPLIANT = 1
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+EXIT_NONCOMPLIANT = EXIT_FAILED
 JSON_FLAG = "--json"
 
 T = TypeVar("T")
@@ -64,12 +60,8 @@ def reported(as_json: bool = False) -> Iterator[None]:
     """Map the kit's errors raised inside the block to their message and exit code."""
     try:
         yield
-    except NonCompliantError as exc:
-        raise fail(exc, EXIT_NONCOMPLIANT, as_json) from None
-    except ConfigError as exc:
-        raise fail(exc, EXIT_BAD_INPUT, as_json) from None
-    except (FleetError, CommandError, BuildError) as exc:
-        raise fail(exc, EXIT_FAILED, as_json) from None
+    except KitError as exc:  # each error says its exit code (config.errors)
+        raise fail(exc, exc.exit_code, as_json) from None
 
 
 def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -179,7 +179,7 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     try:
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:  # the program refuses it too: planned with zero resources
-        report = exc.report  # type: ignore[attr-defined]
+        report = exc.report
     try:
         built: Built | None = require_artifacts(fleet)
     except PlanError:  # the program refuses too, naming the build command: planned with zero resources

@@ -46,12 +46,10 @@ def compliance_gate(cfg: StackConfig, today: dt.date | None = None) -> GateDecis
     text = format_report(report, cfg)
     if not report.compliant and cfg.compliance_mode != "testing":
         first = report.violations[0]
-        error = NonCompliantError(
+        raise NonCompliantError(
             f"{text}\nNothing was deployed (stack '{cfg.name}' is not compliant with the Baseline Requirements: nothing started). "
             f"Fix the violations above (./scripts/mpic check {cfg.name} shows the same report and one repaired "
             f"region set), or set {NAMESPACE}:complianceMode: testing for a lab stack.",
             key=first.message.split(":", 1)[0], value=list(first.regions),
-            fix=f"fix the violations, or set {NAMESPACE}:complianceMode: testing for a lab stack")
-        error.report = report  # type: ignore[attr-defined] - callers that print a plan keep the findings
-        raise error
+            fix=f"fix the violations, or set {NAMESPACE}:complianceMode: testing for a lab stack", report=report)
     return GateDecision(report=report, text=text)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 
-from config.errors import ConfigError
+from config.errors import ConfigError, KitError
 
 
-class FleetError(RuntimeError):
+class FleetError(KitError, RuntimeError):
     """The fleet could not be brought up or changed; the message says what and how to fix it."""
 
 

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from config.errors import KitError
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 _CHILDREN: dict[int, subprocess.Popen] = {}
 
 
-class CommandError(RuntimeError):
-    pass
+class CommandError(KitError, RuntimeError):
+    """A command of the fleet failed; the message holds its words."""
 
 
 def clean_env(extra: dict[str, str] | None = None, *, kit_path: bool = True) -> dict[str, str]:

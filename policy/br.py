@@ -42,7 +42,7 @@ def _br_findings(items: list[Res]) -> tuple[StackConfig | None, list[Violation]]
     try:
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:
-        report = exc.report  # type: ignore[attr-defined]
+        report = exc.report
     out = [Violation("br-3.2.2.9-compliance", manifest.name, f"{f.rule}: {f.message}", manifest.urn)
            for f in report.violations]
     regions = component_regions(items)

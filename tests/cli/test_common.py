@@ -9,20 +9,25 @@ import typer
 from typer.testing import CliRunner
 
 from cli.__main__ import app
+from cli.benchload import BenchError
 from cli.builder import BuildError
 from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NONCOMPLIANT, error_json, guarded, reported
 from config.errors import ConfigError, NonCompliantError
-from local.errors import FleetError
+from local.errors import ChallengeError, FleetError
+from local.proc import CommandError
 
 runner = CliRunner()
 
 
 @pytest.mark.parametrize("error,code,key,fix", [
-    (NonCompliantError("not compliant", key="mpic:perspectives", value=["a"], fix="fix it"), EXIT_NONCOMPLIANT,
-     "mpic:perspectives", "fix it"),
+    (NonCompliantError("not compliant", key="mpic:perspectives", value=["a"], fix="fix it", report=None),
+     EXIT_NONCOMPLIANT, "mpic:perspectives", "fix it"),
     (ConfigError("bad", key="--count", value=1, fix="raise it"), EXIT_BAD_INPUT, "--count", "raise it"),
+    (ChallengeError("no such method", key="--method", value="x", fix="name one"), EXIT_BAD_INPUT, "--method", "name one"),
     (FleetError("the fleet is down"), EXIT_FAILED, None, None),
     (BuildError("pip failed"), EXIT_FAILED, None, None),
+    (BenchError("no server"), EXIT_FAILED, None, None),
+    (CommandError("knotc failed"), EXIT_FAILED, None, None),
 ])
 def test_reported_maps_errors_to_exit_codes_and_json(capsys, error, code, key, fix):
     for as_json in (False, True):
@@ -66,3 +71,18 @@ def test_usage_errors_under_json(args, key, value):
 def test_a_json_command_that_succeeds_or_asks_for_help_keeps_its_exit_code():
     assert runner.invoke(app, ["check", "--help", "--json"]).exit_code == 0
     assert runner.invoke(app, ["check", "--regions", "us-east-1,us-east-2", "--json"]).exit_code == 1
+
+
+def test_one_error_root_and_the_report_travels_with_the_refusal():
+    from config.errors import KitError
+    from config.gate import compliance_gate
+    from config.model import StackConfig
+
+    for cls in (ConfigError, NonCompliantError, ChallengeError, FleetError, BuildError, BenchError, CommandError):
+        assert issubclass(cls, KitError), cls
+    fleet = StackConfig.from_config({"target": "local", "perspectives": ["us-east-1", "us-east-2"],
+                                     "asOf": "2026-12-15"}, name="t")
+    with pytest.raises(NonCompliantError) as refused:
+        compliance_gate(fleet)
+    assert refused.value.exit_code == EXIT_NONCOMPLIANT and not refused.value.report.compliant
+    assert {f.rule for f in refused.value.report.violations} >= {"R1", "R3"}
