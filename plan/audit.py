@@ -3,14 +3,13 @@
 BR 5.4.3 keeps the records of every validation two years. Each AWS region of a stack holds one
 CloudWatch Logs group, :func:`log_group` (``/mpic/<stack>/audit``), one stream per writer
 (``<site>--<replica>``, service.audit), retention ``mpic:audit.retentionDays`` (731 days unless a
-lab), encrypted with the stack's customer-managed KMS key; the evidence command reads them back.
+lab), encrypted with a customer-managed KMS key of the region; the evidence command reads them back.
 """
 
 from __future__ import annotations
 
 import json
 
-from config.audit import MIN_RETENTION_DAYS
 from config.errors import PlanError
 from config.model import StackConfig
 
@@ -27,11 +26,6 @@ def log_regions(cfg: StackConfig) -> list[str]:
     if cfg.target == "aws-hosts" and cfg.aws.standby_region:
         regions.add(cfg.aws.standby_region)
     return sorted(regions)
-
-
-def retention_short(cfg: StackConfig) -> bool:
-    """Whether the stack keeps the records less than BR 5.4.3's two years."""
-    return cfg.audit.retention_days < MIN_RETENTION_DAYS
 
 
 HOST_AUDIT_FILE = "/var/log/mpic/audit.jsonl"

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config.audit import AuditSink
+from plan.runtime import AUDIT_TO_STDOUT
 
 AUDIT_DIR = "/var/log/mpic"
 AUDIT_FILE = f"{AUDIT_DIR}/audit.jsonl"
@@ -134,4 +135,4 @@ def pod_pieces(image: str, sink: AuditSink | None, site: str, security: dict[str
 
 def runtime_audit(sink: AuditSink | None, site: str) -> dict[str, str]:
     """The runtime settings' ``audit_log`` and ``audit_site``: the shipped file, or stdout in a lab."""
-    return {"audit_log": AUDIT_FILE if sink is not None else "-", "audit_site": site}
+    return {"audit_log": AUDIT_FILE if sink is not None else AUDIT_TO_STDOUT, "audit_site": site}

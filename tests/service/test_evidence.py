@@ -15,27 +15,11 @@ import pytest
 
 from service import challenge, identity
 from service.settings import CoordinatorSettings, SettingsError, load_settings
+from tests.challenge_bodies import EMPTY_BODIES
 from tests.service.conftest import API_KEY, FLEET, PERSPECTIVE_PORT, Env, http, read_audit
 from tests.service.test_e2e import caa, completed, dcv
 
 KEY = {"x-api-key": API_KEY}
-LONG = "r4nd0m-v4lue-0123456789abcdef"
-"""A value long enough for every method (29 characters)."""
-
-EMPTY_BODIES = {
-    "website-change": {"challenge_value": "  ", "http_token_path": "tok1"},
-    "dns-change": {"challenge_value": "", "dns_record_type": "TXT"},
-    "acme-http-01": {"token": LONG, "key_authorization": " "},
-    "acme-dns-01": {"key_authorization_hash": "\t"},
-    "acme-tls-alpn-01": {"key_authorization_hash": ""},
-    "dns-persistent": {"issuer_domain_names": [" "], "expected_account_uri": "https://ca.mpic.test/acct/1"},
-    "contact-email-txt": {"challenge_value": ""},
-    "contact-email-caa": {"challenge_value": " "},
-    "contact-phone-txt": {"challenge_value": ""},
-    "contact-phone-caa": {"challenge_value": ""},
-    "ip-address": {"challenge_value": "", "dns_record_type": "A"},
-    "reverse-address-lookup": {"challenge_value": " "},
-}
 
 
 def test_every_method_is_covered() -> None:

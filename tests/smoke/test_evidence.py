@@ -15,25 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.challenge_bodies import EMPTY_BODIES
 from tests.smoke.conftest import answered, corroborated, refused, unique
 
 PERMITTED = "mpic_error:caa_checker:lookup_failure_permitted"
 NOT_PERMITTED = "mpic_error:caa_checker:lookup_failure_not_permitted"
-VALUE = "v" * 24
-EMPTY = {  # every DCV method with its compared value(s) empty or blank
-    "website-change": {"challenge_value": " ", "http_token_path": "fleet.txt"},
-    "dns-change": {"challenge_value": "", "dns_record_type": "TXT"},
-    "acme-http-01": {"token": VALUE, "key_authorization": ""},
-    "acme-dns-01": {"key_authorization_hash": ""},
-    "acme-tls-alpn-01": {"key_authorization_hash": "  "},
-    "dns-persistent": {"issuer_domain_names": [" "], "expected_account_uri": "https://ca.example/acct/1"},
-    "contact-email-txt": {"challenge_value": ""},
-    "contact-email-caa": {"challenge_value": ""},
-    "contact-phone-txt": {"challenge_value": " "},
-    "contact-phone-caa": {"challenge_value": ""},
-    "ip-address": {"challenge_value": "", "dns_record_type": "A"},
-    "reverse-address-lookup": {"challenge_value": ""},
-}
 
 
 def _dcv(domain: str, method: str, **params) -> dict:
@@ -47,9 +33,9 @@ def _issues(target, body: dict) -> list[str]:
     return [i["issue_type"] for i in resp["validation_issues"]]
 
 
-@pytest.mark.parametrize("method", sorted(EMPTY))
+@pytest.mark.parametrize("method", sorted(EMPTY_BODIES))
 def test_an_empty_challenge_value_is_400_for_every_method(target, method):
-    assert _issues(target, _dcv(target.test_domain, method, **EMPTY[method])) == ["empty-challenge-value"]
+    assert _issues(target, _dcv(target.test_domain, method, **EMPTY_BODIES[method])) == ["empty-challenge-value"]
 
 
 def test_a_random_value_too_short_is_400(target):
