@@ -1,8 +1,8 @@
 """Shared by the test suites (tests/fleet, tests/smoke): one local fleet per pytest session.
 
 :func:`acquire` brings the fleet up with the same code as ``mpic up`` unless it is already up
-(then it is reused and left running); :func:`release` tears down only a fleet it started, once
-every suite that acquired it has released it.
+(then, outside CI, it is healed, checked, reused and left running); :func:`release` tears down
+only a fleet it started, once every suite that acquired it has released it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 from cli.fleet import build_missing
 from config.stackfile import load_stack
+from local import faults
 from local import lifecycle as fleet
 from local.state import State
-from local.supervisor import ensure_running
 
 _lock = threading.Lock()
 _users = 0
@@ -38,7 +38,12 @@ def skip_reason() -> str | None:
 
 
 def acquire(stack: str = "local") -> dict[str, Any]:
-    """Status dict of a running fleet of ``stack`` (started if needed)."""
+    """Status dict of a running fleet of ``stack`` (started if needed).
+
+    A fleet already recorded is reused only outside CI, and only once every fault is healed and
+    ``up`` has checked it (every process, every load balancer, a validated request): a run that was
+    interrupted leaves processes dead and fault rules in place. Under CI a recorded fleet is never
+    trusted: it is removed and the session starts its own (and removes it at the end)."""
     global _users, _started, _error
 
     with _lock:
@@ -47,19 +52,18 @@ def acquire(stack: str = "local") -> dict[str, Any]:
             raise _error
         name = load_stack(stack).name  # a stack in stacks/ or a path to a stack file
         state = State.load(name)
-        if state is not None and state.data.get("status") == "up":
-            ensure_running(state)
-            return fleet.status(name)
+        if state is not None and state.data.get("status") == "up" and not os.environ.get("CI"):
+            faults.heal(name, wait=False)
+            return fleet.up(stack)
+        if state is not None:
+            fleet.down(name)
         t0 = time.monotonic()
         try:
             build_missing(stack, lambda m: None)  # the wheelhouse the fleet runs, as `mpic up` does
             st = fleet.up(stack, lambda m: None)
         except BaseException as exc:
             _error = exc
-            try:
-                fleet.down(name)
-            finally:
-                pass
+            fleet.down(name)
             raise
         UP_SECONDS[name] = time.monotonic() - t0
         _started = name
