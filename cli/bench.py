@@ -26,7 +26,8 @@ from cli import app
 from cli.benchload import BenchError
 from cli.benchphases import Scenario, fixed_target, measure
 from cli.common import EXIT_FAILED, fail, fail_input, guarded, progress
-from plan.artifacts import PLATFORMS, Built, load_manifest, machine_architecture, wheelhouse_name
+from artifacts.dist import load_manifest, machine_architecture
+from plan.artifacts import PLATFORMS, Built, wheelhouse_name
 
 METHODS = ("caa", "dns-change")
 NOT_COMPARED = ("loadavg", "requests", "failures", "idle_samples", "settings", "schema", "machine", "runtime",
@@ -67,7 +68,7 @@ def built_runtime(dist: Path | None, say: Any) -> Built:
     working tree's, built first when missing or stale (as ``mpic up`` does)."""
     from cli.fleet import build_missing
     from config.stackfile import load_stack
-    from plan.artifacts import require_artifacts
+    from artifacts.dist import require_artifacts
 
     if dist is None:
         guarded(build_missing, "local", say)

@@ -21,10 +21,12 @@ from typing import Any, Callable
 import yaml
 
 from cli.benchload import BenchError, Target
+from config.model import StackConfig
 from local.loopback import pick_prefix, start_knot, stop_pid, wait_port
 from local.pki import KitCA
 from local.proc import KIT_ROOT, clean_env
 from local.runtime import runtime_python
+from plan import runtime
 from plan.artifacts import Built
 from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 
@@ -109,24 +111,37 @@ def _wait(run: LoopbackRuntime, name: str, host: str, port: int) -> None:
         raise BenchError(f"{name}: {exc}\n{log}") from None
 
 
-def perspective_settings(run: LoopbackRuntime, code: str, ip: str, ca: KitCA, knot_addr: str,
-                         knot_port: int) -> dict[str, Any]:
+def bench_fleet() -> StackConfig:
+    """The bench's stack: the five perspectives, every request on all five (BR 3.2.2.9's minimum
+    from :data:`BR_AS_OF` on), a 5 s perspective timeout; the runtime's defaults for the rest."""
+    return StackConfig.from_config({"perspectives": list(PERSPECTIVES), "perspectiveTimeoutMs": 5000}, name="bench")
+
+
+def bench_perspective_settings(run: LoopbackRuntime, fleet: StackConfig, code: str, ip: str, ca: KitCA,
+                               knot_addr: str, knot_port: int) -> dict[str, Any]:
+    """The settings of perspective ``code`` (the one renderer, loopback placement): its own address,
+    a server certificate of the bench's CA, Knot as its resolver, its audit file in the run's folder."""
     cert, key = ca.issue_server(perspective_cert_name(code), ips=[ip])
-    return {"code": code, "listen_host": ip, "listen_port": PERSPECTIVE_PORT,
-            "tls": {"cert": str(cert), "key": str(key), "client_ca": str(ca.cert_path)},
-            "resolver": {"nameservers": [knot_addr], "port": knot_port}, "caa_domains": CAA_DOMAINS,
-            "audit_log": str(run.workdir / f"audit-{code}.jsonl"), "log_level": "WARNING"}
+    rir = next(p.rir.value for p in fleet.perspectives if p.code == code)
+    return runtime.perspective_settings(
+        fleet, code, rir, listen_host=ip, listen_port=PERSPECTIVE_PORT,
+        tls={"cert": str(cert), "key": str(key), "client_ca": str(ca.cert_path)},
+        resolver={"nameservers": [knot_addr], "port": knot_port}, caa_domains=CAA_DOMAINS,
+        audit_log=str(run.workdir / f"audit-{code}.jsonl"), log_level="WARNING")
 
 
-def coordinator_settings(run: LoopbackRuntime, name: str, urls: dict[str, str], client: tuple[Path, Path],
-                         ca: KitCA) -> dict[str, Any]:
+def bench_coordinator_settings(run: LoopbackRuntime, fleet: StackConfig, name: str, urls: dict[str, str],
+                               client: tuple[Path, Path], ca: KitCA) -> dict[str, Any]:
+    """The settings of coordinator ``name`` over the perspectives ``urls`` (the one renderer, loopback
+    placement): plain HTTP on its own port, the API key and hash secret inline, BR 3.2.2.9's minimum
+    of :data:`BR_AS_OF`."""
     host, port = f"{run.prefix}.{COORDINATOR_HOST}", COORDINATORS[name]
-    return {"listen_host": host, "listen_port": port, "internal_listen_host": host,
-            "internal_listen_port": port + INTERNAL_OFFSET, "api_keys": [API_KEY], "hash_secret": "mpic-bench",
-            "default_perspective_count": len(urls), "perspective_timeout": 5.0, "br_as_of": BR_AS_OF,
-            "client_tls": {"cert": str(client[0]), "key": str(client[1]), "ca": str(ca.cert_path)},
-            "perspectives": [{"code": code, "url": url} for code, url in urls.items()],
-            "audit_log": str(run.workdir / f"audit-coordinator-{name}.jsonl"), "log_level": "WARNING"}
+    return runtime.coordinator_settings(
+        fleet, listen_host=host, listen_port=port, internal_listen=(host, port + INTERNAL_OFFSET),
+        api_keys=[API_KEY], hash_secret="mpic-bench", br_as_of=BR_AS_OF,
+        client_tls={"cert": str(client[0]), "key": str(client[1]), "ca": str(ca.cert_path)},
+        perspectives=[{"code": code, "url": url} for code, url in urls.items()],
+        audit_log=str(run.workdir / f"audit-coordinator-{name}.jsonl"), log_level="WARNING")
 
 
 def start(stack: ExitStack, built: Built, say: Callable[[str], None]) -> LoopbackRuntime:
@@ -142,20 +157,22 @@ def start(stack: ExitStack, built: Built, say: Callable[[str], None]) -> Loopbac
     client = ca.issue_client(COORDINATOR_CLIENT_NAME)
     knot = start_knot(prefix, workdir / "knot")
     run.procs["knotd"] = knot.proc
+    fleet = bench_fleet()
     hung_ip, cut_ip = f"{prefix}.{HUNG_HOST}", f"{prefix}.{PARTITIONED_HOST}"
     _peer(run, "hung", hung_ip, *ca.issue_server("hung", ips=[hung_ip]))
     _peer(run, "partitioned", cut_ip)
     urls: dict[str, str] = {}
     for i, code in enumerate(PERSPECTIVES):
         ip = f"{prefix}.{11 + i}"
-        _spawn(run, code, "perspective", perspective_settings(run, code, ip, ca, knot.addr, knot.port))
+        _spawn(run, code, "perspective", bench_perspective_settings(run, fleet, code, ip, ca, knot.addr, knot.port))
         urls[code] = f"https://{ip}:{PERSPECTIVE_PORT}"
     for i, code in enumerate(PERSPECTIVES):
         _wait(run, code, f"{prefix}.{11 + i}", PERSPECTIVE_PORT)
     pools = {"healthy": urls, "spare": urls, "hung": {**urls, FAULTY: f"https://{hung_ip}:{PERSPECTIVE_PORT}"},
              "partitioned": {**urls, FAULTY: f"https://{cut_ip}:{PERSPECTIVE_PORT}"}}
     for name, pool in pools.items():
-        _spawn(run, f"coordinator-{name}", "coordinator", coordinator_settings(run, name, pool, client, ca))
+        settings = bench_coordinator_settings(run, fleet, name, pool, client, ca)
+        _spawn(run, f"coordinator-{name}", "coordinator", settings)
     for name in pools:
         _wait(run, f"coordinator-{name}", f"{prefix}.{COORDINATOR_HOST}", COORDINATORS[name])
     say(f"bench: runtime {python.parent.parent.name} up on {prefix}.0/24: 5 perspectives (mTLS), "

@@ -7,10 +7,10 @@ import json
 import typer
 
 from cli import app
-from cli.builder import KINDS, BuildError, build
+from artifacts.builder import KINDS, BuildError, build
 from cli.common import EXIT_FAILED, fail, fail_input, progress
 from config.errors import ConfigError
-from plan.artifacts import dist_dir
+from artifacts.dist import dist_dir
 
 
 @app.command("build")

@@ -1,6 +1,6 @@
 """``mpic check``: the BR 3.2.2.9 compliance check of a stack or of an ad hoc region list.
 
-A non-compliant region set gets one repaired set for the whole report (:func:`plan.suggest_repair.repair`:
+A non-compliant region set gets one repaired set for the whole report (:func:`plan.suggest.repair.repair`:
 the fewest replacements, every rule met) and the ``mpic suggest`` command that reproduces it,
 instead of a swap per finding. ``--map``/``--geojson`` draw or write the checked set.
 """
@@ -25,8 +25,8 @@ from config.compliance import MIN_DISTANCE_KM, Finding, Report, check_stack, for
 from config.errors import ConfigError
 from config.model import StackConfig
 from config.stackfile import load_stack
-from plan.suggest_model import Suggestion
-from plan.suggest_repair import REGION_RULES, repair
+from plan.suggest.model import Suggestion
+from plan.suggest.repair import REGION_RULES, repair
 
 
 def build_adhoc(regions: str, primary: str | None, primary_site: str | None, as_of: str | None) -> StackConfig:

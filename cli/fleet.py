@@ -9,12 +9,12 @@ import typer
 
 from cli import app
 from cli.canary import describe
-from cli.builder import build
+from artifacts.builder import build
 from cli.common import EXIT_FAILED, guarded, progress, reported
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local import lifecycle
-from plan.artifacts import dist_dir, require_artifacts
+from artifacts.dist import dist_dir, require_artifacts
 from local.errors import require_root
 
 

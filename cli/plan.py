@@ -26,7 +26,7 @@ from config.compliance import format_report
 from plan.prices import GLOBAL, PRICE_TABLE_DATE, CostEstimate, Usage, cost_diff
 
 if TYPE_CHECKING:
-    from cli.planner import PlanResult
+    from preview.engine import PlanResult
 
 
 def document(result: "PlanResult", base: "PlanResult | None" = None) -> dict:
@@ -119,7 +119,7 @@ def plan(
     """Plan a stack under Pulumi's mocks: resources by region, policy pack, every monthly cost line. Exit 0 ok,
     1 non-compliant or policy violation, 2 bad input."""
     # the planner imports Pulumi and every provider SDK (seconds): only `mpic plan` pays for it
-    from cli.planner import plan_stack
+    from preview.engine import plan_stack
 
     with reported(as_json):
         overrides: Usage = load_usage(usage)

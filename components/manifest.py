@@ -10,11 +10,11 @@ from typing import Any
 
 import pulumi
 
-from plan.aws import MANIFEST_TYPE
+from plan.manifest import MANIFEST_TYPE
 
 
 class FleetManifest(pulumi.ComponentResource):
-    """The ``mpic:`` keys that decide compliance (:func:`plan.aws.fleet_manifest`) and the built
+    """The ``mpic:`` keys that decide compliance (:func:`plan.manifest.fleet_manifest`) and the built
     artifacts deployed (kind, name, sha256), as a component with no children: it costs nothing and
     carries both into every preview and update."""
 

@@ -65,10 +65,13 @@ def issue_leaf(owner: pulumi.Resource, name: str, common_name: str, dns_names: p
 
 class KitCaArgs(TypedDict):
     common_name: str
-    """The CA's common name (:data:`CA_COMMON_NAME`, with the stack's name on AWS)."""
+    """The CA's subject common name: :data:`CA_COMMON_NAME` (:mod:`plan.pki`) on Kubernetes,
+    ``"<CA_COMMON_NAME> (<stack>)"`` on AWS (the stack is the Pulumi stack's name)."""
     coordinator_dns_names: NotRequired[Sequence[str]]
-    """Names in the coordinator's server certificate (the first is its common name); without
-    them (or with none) no server certificate is issued."""
+    """DNS names in the coordinator's server certificate, the first its common name: on Kubernetes
+    ``FleetPlan.coordinator_cert_dns_names`` (:func:`plan.k8s.plan_fleet`: ``mpic:k8s.coordinatorHostname``,
+    each hub's ``<region>.<coordinatorHostname>``, the in-cluster Service name). Absent or empty on
+    AWS, where the ALB ends TLS with ACM: no server certificate is issued."""
 
 
 class KitCa(pulumi.ComponentResource):

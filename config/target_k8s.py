@@ -159,7 +159,7 @@ class K8sSettings(TargetSettings):
     """Upper bound of the coordinator's HorizontalPodAutoscaler."""
     failover_zone_id: str | None = None
     """Route53 hosted zone of ``coordinatorHostname``: with a standby hub, the failover records
-    (the AWS target's FailoverEndpoint) go there."""
+    (components/failover.py ``FailoverEndpoint``) go there."""
     lab_mode: bool = False
     """One cluster (the hub's), a namespace per region, like upstream's lab. NOT compliant: every
     perspective egresses from the same place. Requires ``mpic:complianceMode: testing``."""

@@ -14,7 +14,7 @@ from evidence.sources import Say, Window
 from local import audit as local_audit
 from plan import audit as audit_plan
 from plan import k8s_audit
-from plan.artifacts import dist_dir, load_manifest
+from artifacts.dist import dist_dir, load_manifest
 
 LogsClient = Callable[[str], Any]
 """region -> a boto3 ``logs`` client (tests pass moto's)."""

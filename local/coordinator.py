@@ -36,8 +36,8 @@ def client_tls(state: State, name: str, pki: dict) -> dict[str, str]:
             "ca": private.place(state, name, "ca.crt", "root", 0o644, source=pki["ca"])}
 
 
-def coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig,
-                         name: str, site: SitePlan | None = None) -> dict[str, Any]:
+def fleet_coordinator_settings(state: State, plan: FleetPlan, port: int, pki: dict, cfg: StackConfig,
+                               name: str, site: SitePlan | None = None) -> dict[str, Any]:
     """The settings of coordinator replica ``name`` of ``site`` (default the primary; local placement)."""
     site = site or plan.sites[0]
     return runtime.coordinator_settings(
@@ -63,7 +63,7 @@ def start_coordinator(state: State, plan: FleetPlan, pki: dict, cfg: StackConfig
     for j, port in enumerate(site.replica_ports):
         name = f"coordinator{site.suffix}#{j + 1}"
         sfile = private.place(state, name, "settings.yaml", RUNTIME_USER, 0o600,  # the API keys and the hash secret
-                              text=yaml.safe_dump(coordinator_settings(state, plan, port, pki, cfg, name, site)))
+                              text=yaml.safe_dump(fleet_coordinator_settings(state, plan, port, pki, cfg, name, site)))
         start_process(state, name, [state.data["runtime_python"], "-m", "service", "coordinator", "--settings", sfile],
                       site.netns, "coordinator", runtime=True, host=f"coordinator{site.suffix}", setuid=True,
                       own_folder=True, binds=(audit.placement(state, name, site.role, replica_name(site, port))[1],))

@@ -33,7 +33,7 @@ from local.runtime import runtime_python
 from local.users import ensure_users, user_of
 from local.web import start_alpn, start_web, wait_web
 from plan import outputs
-from plan.artifacts import require_artifacts
+from artifacts.dist import require_artifacts
 from plan.local import FleetPlan, plan_from_config
 from plan.privileges import LAB_USER, PROCESS_USERS, RUNTIME_USER
 

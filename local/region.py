@@ -24,8 +24,8 @@ from plan.local import FleetPlan, RegionPlan, ReplicaPlan
 from plan.privileges import PROCESS_USERS
 
 
-def perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,
-                         pki: dict) -> dict[str, Any]:
+def fleet_perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan,
+                               host: ReplicaPlan, pki: dict) -> dict[str, Any]:
     """The settings of the perspective on ``host`` (local placement), its TLS files placed in its
     own folder (:mod:`local.private`: the region's key, 0600 ``mpic``; the kit CA and the
     mini-internet's web CA). Its checks may reach the mini-internet's host only (its web server
@@ -54,7 +54,7 @@ def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPl
     wait_for(lambda: dns.resolver_answers(host.netns), 15, f"unbound on {host.name}", urec)
     name = perspective_name(host)
     sfile = private.place(state, name, "settings.yaml", PROCESS_USERS["perspective"], 0o600,
-                          text=yaml.safe_dump(perspective_settings(state, plan, cfg, region, host, pki)))
+                          text=yaml.safe_dump(fleet_perspective_settings(state, plan, cfg, region, host, pki)))
     start_process(state, name, [state.data["runtime_python"], "-m", "service", "perspective", "--settings", sfile],
                   host.netns, "perspective", region.code, runtime=True, host=host.name, setuid=True, own_folder=True,
                   binds=(audit.placement(state, name, region.code, host.name)[1],))

@@ -8,9 +8,9 @@
 - :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the dated price table;
 - :mod:`plan.artifacts` — the built runtime artifacts and the check that they match the sources;
 - :mod:`plan.suggest` — the best compliant region set (``mpic suggest``): request and answer
-  (:mod:`plan.suggest_model`), refusals (:mod:`plan.suggest_checks`), the exact search
-  (:mod:`plan.suggest_search`, :mod:`plan.suggest_band`), the closest compliant set to a config
-  (:mod:`plan.suggest_repair`); :mod:`plan.geo_features` — a fleet as GeoJSON.
+  (:mod:`plan.suggest.model`), refusals (:mod:`plan.suggest.checks`), the exact search
+  (:mod:`plan.suggest.search`, :mod:`plan.suggest.band`), the closest compliant set to a config
+  (:mod:`plan.suggest.repair`); :mod:`plan.geo_features` — a fleet as GeoJSON.
 
 May import :mod:`config` only.
 """

@@ -14,13 +14,12 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from config.catalog import Location, load_catalog
 from config.errors import PlanError
 from config.model import StackConfig
 from plan import runtime
-from config.audit import MIN_RETENTION_DAYS
 from plan.audit import HOST_AUDIT_FILE
 
 SLOT_PREFIX = 20
@@ -42,7 +41,6 @@ RUNTIME_DIR = "/opt/mpic"
 WHEELHOUSE_DIR = "/opt/mpic-wheelhouse"
 """Where a host copies the built wheelhouse before installing from it."""
 ETC = "/etc/mpic"
-MANIFEST_TYPE = "mpic:fleet:Manifest"
 SSH_USER = "ec2-user"
 """Amazon Linux 2023's login user (smoke tests reach hosts over SSH through SSM Session Manager)."""
 
@@ -254,42 +252,8 @@ def name_tags(name: str, role: str, region: str) -> dict[str, str]:
     return {"Name": name, TAG_ROLE: role, TAG_REGION: region}
 
 
-# ------------------------------------------------------------------------------- the manifest
-def fleet_manifest(fleet: StackConfig) -> dict[str, Any]:
-    """The compliance-relevant config as raw ``mpic:`` keys, registered as a resource so the
-    policy pack can re-run :func:`config.compliance.check_stack` on exactly this fleet (and find
-    the artifacts it deploys: ``canary`` only when the canary is off)."""
-
-    def loc(p: Location) -> Any:
-        if p.provider == "site":
-            return {"name": p.code, "lat": p.lat, "lon": p.lon, "rir": p.rir.value, "city": p.city,
-                    "country": p.country}
-        return p.code
-
-    raw: dict[str, Any] = {
-        "target": fleet.target,
-        "perspectives": [loc(p) for p in fleet.perspectives],
-        "complianceMode": fleet.compliance_mode,
-        "borderlineMarginKm": fleet.borderline_margin_km,
-        "maxAttempts": fleet.max_attempts,
-    }
-    if fleet.primary is not None:
-        raw["primary"] = loc(fleet.primary)
-    if fleet.perspective_count is not None:
-        raw["perspectiveCount"] = fleet.perspective_count
-    if fleet.quorum is not None:
-        raw["quorum"] = fleet.quorum
-    if fleet.as_of is not None:
-        raw["asOf"] = fleet.as_of.isoformat()
-    if fleet.audit.retention_days != MIN_RETENTION_DAYS:  # BR 5.4.3 (config.compliance.rule_audit_retention)
-        raw["audit"] = {"retentionDays": fleet.audit.retention_days}
-    if not fleet.canary.enabled:  # aws-hosts deploys the coordinator's Lambda zip only for the canary
-        raw["canary"] = {"enabled": False}
-    return raw
-
-
 # ------------------------------------------------------------------------ runtime settings
-def perspective_settings(fleet: StackConfig, p: PerspectivePlan) -> dict[str, Any]:
+def host_perspective_settings(fleet: StackConfig, p: PerspectivePlan) -> dict[str, Any]:
     """``/etc/mpic/perspective.yaml`` of a perspective host (the one renderer, host placement)."""
     aws = fleet.aws
     return runtime.perspective_settings(
@@ -299,9 +263,11 @@ def perspective_settings(fleet: StackConfig, p: PerspectivePlan) -> dict[str, An
         audit={"audit_log": HOST_AUDIT_FILE, "audit_site": p.code})
 
 
-def coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]], site: str = "primary") -> dict[str, Any]:
+def host_coordinator_settings(fleet: StackConfig, perspectives: list[dict[str, str]],
+                              site: str = "primary") -> dict[str, Any]:
     """``/etc/mpic/coordinator.yaml`` of the coordinator ``site`` (``primary``, ``standby``: plain HTTP
-    behind the ALB; API keys from a file, the hash secret from the environment)."""
+    behind the ALB; API keys from a file, the hash secret from the environment:
+    :func:`plan.cloud_init.coordinator_cloud_init` writes both from Secrets Manager)."""
     return runtime.coordinator_settings(
         fleet, listen_host="0.0.0.0", listen_port=fleet.aws.coordinator_port, perspectives=perspectives,
         client_tls={"cert": f"{ETC}/tls/client.crt", "key": f"{ETC}/tls/client.key", "ca": f"{ETC}/tls/ca.crt"},
@@ -335,10 +301,22 @@ def lambda_perspective_env(fleet: StackConfig, p: PerspectivePlan) -> dict[str, 
         verify_ssl=None, audit={"audit_site": p.code}))
 
 
-def lambda_coordinator_env(fleet: StackConfig, perspectives: list[dict[str, str]]) -> dict[str, str]:
-    """Environment of the coordinator function, without the secrets (added by the component) and
-    without ``MPIC_PERSPECTIVES`` when ``perspectives`` is empty (the function ARNs are outputs)."""
-    settings = runtime.behaviour(fleet)
-    if perspectives:
-        settings["perspectives"] = perspectives
-    return runtime.settings_env({**settings, "audit_log": runtime.AUDIT_TO_STDOUT, "audit_site": "coordinator"})
+@dataclasses.dataclass(frozen=True)
+class LambdaCoordinatorEnv:
+    """The coordinator function's complete environment (every ``MPIC_*`` key, secrets included),
+    from the one renderer, once its *slots* are filled: the values only the Pulumi engine knows,
+    the perspective functions' invoke ARNs (in the order of :attr:`perspectives`), the API keys and
+    the hash secret. :class:`components.aws.serverless.LambdaCoordinator` calls :meth:`fill` with
+    their resolved values; nothing else of the environment is decided there."""
+
+    fleet: StackConfig
+    perspectives: tuple[PerspectivePlan, ...]
+    """The perspective functions, in the order of the ARNs :meth:`fill` gets."""
+
+    def fill(self, *, function_arns: Sequence[str], api_keys: Sequence[str], hash_secret: str) -> dict[str, str]:
+        """The environment with the slots filled (plain values in, plain text out)."""
+        targets = [{"code": p.code, "rir": p.rir, "url": f"lambda:{arn}"}
+                   for p, arn in zip(self.perspectives, function_arns, strict=True)]
+        return runtime.settings_env(runtime.coordinator_settings(
+            self.fleet, perspectives=targets, client_tls=None, api_keys=list(api_keys), hash_secret=hash_secret,
+            audit={"audit_site": "coordinator"}))

@@ -95,12 +95,22 @@ def plan_aws_canary(fleet: StackConfig, package: str) -> AwsCanaryPlan | None:
         architecture=fleet.aws.architecture)
 
 
-def canary_env(fleet: StackConfig, plan: AwsCanaryPlan, *, coordinator_url: str, zone_id: str) -> dict[str, str]:
-    """The function's ``MPIC_*`` environment without the API key (the component adds it as a
-    secret): the one renderer, AWS placement (Route53, CloudWatch embedded metric format)."""
-    return runtime.settings_env(runtime.canary_settings(
-        fleet, coordinator_url=coordinator_url, dns={"provider": "route53", "zone": plan.hosted_zone, "zone_id": zone_id},
-        sink={"kind": "emf"}))
+@dataclasses.dataclass(frozen=True)
+class AwsCanaryEnv:
+    """The canary function's complete environment (every ``MPIC_*`` key, the API key included), from
+    the one renderer with AWS placement (Route53, CloudWatch embedded metric format), once its
+    *slots* are filled: the values only the Pulumi engine knows, the coordinator's public base URL,
+    the hosted zone's id and the API key. :class:`components.aws.canary.Canary` calls :meth:`fill`
+    with their resolved values."""
+
+    fleet: StackConfig
+    plan: AwsCanaryPlan
+
+    def fill(self, *, coordinator_url: str, zone_id: str, api_key: str) -> dict[str, str]:
+        """The environment with the slots filled (plain values in, plain text out)."""
+        return runtime.settings_env(runtime.canary_settings(
+            self.fleet, coordinator_url=coordinator_url, api_key=api_key,
+            dns={"provider": "route53", "zone": self.plan.hosted_zone, "zone_id": zone_id}, sink={"kind": "emf"}))
 
 
 def _doc(*statements: dict[str, Any]) -> str:

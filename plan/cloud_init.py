@@ -27,6 +27,7 @@ import yaml
 from plan.audit import AGENT_CONFIG, agent_config
 from plan.aws import ETC, RUNTIME_DIR, WHEELHOUSE_DIR, WheelhouseSource
 from plan.resolver import UnboundPlacement, unbound_conf
+from plan.runtime import AUDIT_REPLICA_ENV, HASH_SECRET_ENV
 
 UNBOUND_CONF = unbound_conf(UnboundPlacement(interfaces=("127.0.0.1@53",), threads=2,
                                              auto_trust_anchor_file="/var/lib/unbound/root.key"))
@@ -77,13 +78,14 @@ http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Relay).serve_forever()
 
 AGENT_UNIT = "amazon-cloudwatch-agent.service"
 AUDIT_ENV = f"{ETC}/audit.env"
-"""``MPIC_AUDIT_REPLICA=<instance id>``: the writer's replica in every audit line (from IMDSv2 at boot)."""
+"""``MPIC_AUDIT_REPLICA=<instance id>`` (:data:`plan.runtime.AUDIT_REPLICA_ENV`): the writer's replica in
+every audit line (from IMDSv2 at boot)."""
 AUDIT_ENV_SCRIPT = f"""#!/bin/bash
 set -euo pipefail
 token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
 id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
 umask 022
-echo "MPIC_AUDIT_REPLICA=$id" > {AUDIT_ENV}
+echo "{AUDIT_REPLICA_ENV}=$id" > {AUDIT_ENV}
 """
 
 
@@ -236,6 +238,6 @@ def coordinator_cloud_init(*, region: str, settings: dict[str, Any], ssm_prefix:
 _SPLIT_SECRET = (
     "import json, os, sys; s = json.load(sys.stdin); "
     f"open(\"{ETC}/api-keys\", \"w\").write(chr(10).join(s[\"api_keys\"]) + chr(10)); "
-    f"open(\"{ETC}/coordinator.env\", \"w\").write(\"MPIC_HASH_SECRET=\" + s[\"hash_secret\"] + chr(10)); "
+    f"open(\"{ETC}/coordinator.env\", \"w\").write(\"{HASH_SECRET_ENV}=\" + s[\"hash_secret\"] + chr(10)); "
     f"[os.chmod(p, 0o640) or os.system(\"chown root:mpic \" + p) for p in (\"{ETC}/api-keys\", \"{ETC}/coordinator.env\")]"
 )

@@ -198,7 +198,7 @@ def _labels(component: str, instance: str) -> tuple[dict[str, str], dict[str, st
     return labels, selector
 
 
-def perspective_settings(fleet: StackConfig, code: str, rir: str) -> str:
+def perspective_config_yaml(fleet: StackConfig, code: str, rir: str) -> str:
     """The perspective's settings file (``python -m service perspective --settings``): the one
     renderer, pod placement (TLS from the Secret volume, the Unbound sidecar on loopback)."""
     doc = runtime.perspective_settings(
@@ -240,7 +240,7 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
         hostname = f"{label}.{k.perspective_domain}"
         dns_names = (hostname,)
         ingress = o.ip_block_peers(k.hub_egress_cidrs)
-    settings = perspective_settings(fleet, code, rir)
+    settings = perspective_config_yaml(fleet, code, rir)
     tls_name = f"{base}-tls"
     shipper, audit = _audit(fleet, code, ns, labels)
     shipped = "".join(m["data"][k8s_audit.CONFIG_NAME] for m in shipper.values())
@@ -267,7 +267,8 @@ def plan_perspective(fleet: StackConfig, code: str, rir: str) -> PerspectivePlan
                            cert_dns_names=dns_names, tls_secret_name=tls_name, objects=objects, service=svc)
 
 
-def coordinator_settings(fleet: StackConfig, perspectives: tuple[PerspectivePlan, ...], site: str = "primary") -> str:
+def coordinator_config_yaml(fleet: StackConfig, perspectives: tuple[PerspectivePlan, ...],
+                            site: str = "primary") -> str:
     """The coordinator's settings file (``site``: ``primary`` on the hub, ``standby`` on the
     standby hub); API keys and hash secret come from env (a Secret)."""
     doc = runtime.coordinator_settings(
@@ -287,7 +288,7 @@ def plan_coordinator(fleet: StackConfig, region: str, perspectives: tuple[Perspe
     labels = {**labels, "mpic-fleet.io/region": label}
     ns, base = f"{k.namespace}-coordinator", "mpic-coordinator"
     site = "primary" if region == k.hub else "standby"
-    settings = coordinator_settings(fleet, perspectives, site)
+    settings = coordinator_config_yaml(fleet, perspectives, site)
     shipper, audit = _audit(fleet, site, ns, labels)
     shipped = "".join(m["data"][k8s_audit.CONFIG_NAME] for m in shipper.values())
     hostname = f"{label}.{k.coordinator_hostname}"

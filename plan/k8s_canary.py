@@ -6,7 +6,8 @@ Placement: the canary reaches the coordinator at its in-cluster Service over TLS
 certificate names ``mpic-coordinator.<ns>.svc``; the CA is mounted from the coordinator's TLS
 Secret, ``ca.crt`` only), writes its TXT with RFC 2136 + TSIG to ``mpic:canary.dns.server`` and
 pushes its metrics to ``mpic:canary.pushgateway``; the API key and the TSIG secret come from a
-Secret as ``MPIC_API_KEY`` and ``MPIC_DNS__KEY_SECRET`` (the settings file holds no secret).
+Secret as :data:`plan.runtime.CANARY_API_KEY_ENV` and :data:`plan.runtime.CANARY_TSIG_ENV` (the
+settings file holds no secret; :func:`canary_secret`).
 """
 
 from __future__ import annotations
@@ -52,13 +53,21 @@ class K8sCanaryPlan:
     labels: dict[str, str]
     selector: dict[str, str]
     secret_name: str
-    """The Secret the component creates (``MPIC_API_KEY``, ``MPIC_DNS__KEY_SECRET``)."""
+    """The Secret the component creates (:func:`canary_secret`)."""
     objects: dict[str, dict[str, Any]]
     """role -> manifest: settings, cronjob, netpol, rule."""
 
     @property
     def alert_names(self) -> list[str]:
         return [ALERTS[a.key][0] for a in self.canary.alarms]
+
+
+def canary_secret(plan: K8sCanaryPlan, *, api_key: Any, tsig_secret: Any) -> dict[str, Any]:
+    """The canary's Secret, complete: its two slots, the API key and the TSIG secret (values only the
+    Pulumi engine knows; the component passes them as secret Outputs, never looked inside), under
+    the environment names the runtime reads them from (the CronJob's ``envFrom``)."""
+    return o.opaque_secret(plan.secret_name, plan.namespace, plan.labels,
+                           {runtime.CANARY_API_KEY_ENV: api_key, runtime.CANARY_TSIG_ENV: tsig_secret})
 
 
 # ----------------------------------------------------------------------------- validation

@@ -14,6 +14,7 @@ from typing import Any
 
 from plan.resolver import IANA_ROOT_ANCHORS, UnboundPlacement
 from plan.resolver import unbound_conf as resolver_conf
+from plan.runtime import API_KEYS_ENV, HASH_SECRET_ENV
 
 PERSPECTIVE_PORT = 8443
 """The perspective's mTLS listener (service settings ``listen_port``)."""
@@ -299,7 +300,7 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "ports": [{"name": "https", "containerPort": COORDINATOR_PORT, "protocol": "TCP"},
                   {"name": "internal", "containerPort": COORDINATOR_INTERNAL_PORT, "protocol": "TCP"}],
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-                secret_env("MPIC_API_KEYS", "api-keys"), secret_env("MPIC_HASH_SECRET", "hash-secret"),
+                secret_env(API_KEYS_ENV, "api-keys"), secret_env(HASH_SECRET_ENV, "hash-secret"),
                 *audit["env"]],
         "resources": COORDINATOR_RESOURCES,
         "securityContext": container_security(),

@@ -11,6 +11,13 @@ The output is a plain dict with the keys of ``service.settings.CoordinatorSettin
 ``PerspectiveSettings`` (the runtime validates it again at start), or, for Lambda, the same keys as
 ``MPIC_*`` environment variables (:func:`settings_env`). Values that are not set are left out, so
 the runtime's own defaults apply.
+
+Values only the Pulumi engine knows (function ARNs, API keys, the hash secret, a TSIG secret) are
+*slots*: plain keyword arguments here, which a component fills with the engine's resolved values
+inside ``apply`` (or, on Kubernetes, a Secret it creates). Where a target hands a secret to the
+runtime as an environment variable, the variable's name comes from :func:`env_name` (the runtime's
+own naming rule), never typed by hand: :data:`API_KEYS_ENV`, :data:`HASH_SECRET_ENV`,
+:data:`PERSPECTIVES_ENV`, :data:`CANARY_API_KEY_ENV`, :data:`CANARY_TSIG_ENV`, :data:`AUDIT_REPLICA_ENV`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,30 @@ from typing import Any
 from config.model import StackConfig
 
 AUDIT_TO_STDOUT = "-"
+ENV_PREFIX = "MPIC_"
+"""The runtime's environment prefix (``service.settings_common.ENV_PREFIX``; a test pins the two)."""
+ENV_NESTED_DELIMITER = "__"
+"""Between the keys of a nested setting (``service.settings_common``'s ``env_nested_delimiter``)."""
+
+
+def env_name(key: str, *nested: str) -> str:
+    """The environment variable the runtime reads setting ``key`` (``nested``: a key inside it) from:
+    ``env_name("api_keys")`` is ``MPIC_API_KEYS``, ``env_name("dns", "key_secret")`` ``MPIC_DNS__KEY_SECRET``."""
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(k.upper() for k in (key, *nested))
+
+
+API_KEYS_ENV = env_name("api_keys")
+"""The coordinator's API keys (a JSON list): the Lambda function's environment, a k8s Secret."""
+HASH_SECRET_ENV = env_name("hash_secret")
+"""The coordinator's hash secret: the Lambda function's environment, a k8s Secret, a host's ``coordinator.env``."""
+PERSPECTIVES_ENV = env_name("perspectives")
+"""The coordinator's perspectives (a JSON list): on Lambda, their function ARNs."""
+CANARY_API_KEY_ENV = env_name("api_key")
+"""The API key the canary presents: its Lambda function's environment, its k8s Secret."""
+CANARY_TSIG_ENV = env_name("dns", "key_secret")
+"""The canary's TSIG secret (RFC 2136 on k8s): its k8s Secret."""
+AUDIT_REPLICA_ENV = env_name("audit_replica")
+"""The audit writer's replica, from the platform: the instance id on a host, the pod name on k8s."""
 
 
 def _drop_unset(doc: dict[str, Any]) -> dict[str, Any]:
@@ -48,22 +79,25 @@ def perspective_behaviour(fleet: StackConfig, code: str) -> dict[str, Any]:
     return _drop_unset({"proxy_url": fleet.proxy_for(code), "caa_allow_lookup_failure": fleet.caa.allow_lookup_failure})
 
 
-def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: int,
-                         perspectives: list[dict[str, Any]], client_tls: dict[str, str] | None,
+def coordinator_settings(fleet: StackConfig, *, perspectives: list[dict[str, Any]], client_tls: dict[str, str] | None,
+                         listen_host: str | None = None, listen_port: int | None = None,
                          tls: dict[str, str] | None = None,
                          api_keys: list[str] | None = None, api_keys_file: str | None = None,
                          hash_secret: str | None = None, audit_log: str = AUDIT_TO_STDOUT,
                          log_level: str | None = None, internal_listen: tuple[str, int] | None = None,
-                         audit: dict[str, str] | None = None) -> dict[str, Any]:
+                         audit: dict[str, str] | None = None, br_as_of: str | None = None) -> dict[str, Any]:
     """``service.settings.CoordinatorSettings`` of one coordinator.
 
     ``perspectives``: ``[{code, rir, url}]`` (``url`` ``https://HOST:PORT`` or ``lambda:<arn>``);
     ``client_tls``: its mTLS identity ``{cert, key, ca}`` (None for Lambda perspectives);
+    ``listen_host``/``listen_port``: its listener (None for a Lambda function, which has none);
     ``tls``: its own server certificate when it terminates TLS itself (``{cert, key}``); the API
-    keys and hash secret inline (local fleet), from a file, or from the environment (None here);
-    ``internal_listen``: where ``/healthz`` and ``/metrics`` listen (never published; default the
-    runtime's 127.0.0.1:9090); ``audit``: where its audit lines go and the writer's site and replica
-    (``audit_log``, ``audit_site``, ``audit_replica``; overrides ``audit_log``).
+    keys and hash secret inline (local fleet, a Lambda function's slots), from a file, or from the
+    environment (None here); ``internal_listen``: where ``/healthz`` and ``/metrics`` listen (never
+    published; default the runtime's 127.0.0.1:9090); ``audit``: where its audit lines go and the
+    writer's site and replica (``audit_log``, ``audit_site``, ``audit_replica``; overrides
+    ``audit_log``); ``br_as_of``: the date (YYYY-MM-DD) whose BR 3.2.2.9 minimums apply, for a bench
+    or lab only (unset: today's, as in production).
     """
     doc: dict[str, Any] = {
         "listen_host": listen_host,
@@ -79,6 +113,7 @@ def coordinator_settings(fleet: StackConfig, *, listen_host: str, listen_port: i
         "perspectives": perspectives,
         "audit_log": audit_log,
         "log_level": log_level,
+        "br_as_of": br_as_of,
         **(audit or {}),
     }
     return _drop_unset(doc)
@@ -141,16 +176,17 @@ def canary_settings(fleet: StackConfig, *, coordinator_url: str, dns: dict[str, 
     })
 
 
-def settings_env(settings: dict[str, Any], prefix: str = "MPIC_") -> dict[str, str]:
+def env_value(value: Any) -> str:
+    """A setting's value as the runtime reads it from the environment: strings and numbers as
+    text, booleans ``true``/``false``, lists and mappings as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    return str(value)
+
+
+def settings_env(settings: dict[str, Any]) -> dict[str, str]:
     """The same settings as ``MPIC_*`` environment variables (how Lambda functions get them):
-    strings and numbers as text, booleans ``true``/``false``, lists and mappings as JSON."""
-    env = {}
-    for key, value in settings.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (dict, list, tuple)):
-            text = json.dumps(value)
-        else:
-            text = str(value)
-        env[f"{prefix}{key.upper()}"] = text
-    return env
+    each key's :func:`env_name`, each value's :func:`env_value`."""
+    return {env_name(key): env_value(value) for key, value in settings.items()}

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs, StackValidationPolicy
 
+from plan.manifest import provider_region
 from policy.rules import ADVISORY, POLICIES, UNKNOWN, Res, Rule, component_regions
 
 
@@ -34,7 +35,8 @@ def plain(value: Any) -> Any:
 
 
 def from_policy_resources(resources: Iterable[Any]) -> list[Res]:
-    """``StackValidationArgs.resources`` -> :class:`Res` (region = the provider's ``region``)."""
+    """``StackValidationArgs.resources`` -> :class:`Res` (region = the provider's: an AWS provider's
+    ``region``, a kit Kubernetes provider's cluster region, :func:`plan.manifest.provider_region`)."""
     items = []
     for r in resources:
         provider = getattr(r, "provider", None)
@@ -43,7 +45,8 @@ def from_policy_resources(resources: Iterable[Any]) -> list[Res]:
         custom = not r.resource_type.startswith("mpic:") and r.resource_type != "pulumi:pulumi:Stack"
         items.append(Res(type=r.resource_type, name=r.name, urn=r.urn, parent=getattr(parent, "urn", None),
                          custom=custom, provider=getattr(provider, "urn", None),
-                         region=props.get("region") if isinstance(props.get("region"), str) else None,
+                         region=provider_region(getattr(provider, "resource_type", ""), props)
+                         if provider is not None else None,
                          props=plain(r.props)))
     regions = component_regions(items)
     return [Res(**{**i.__dict__, "region": regions[i.urn]}) for i in items]

@@ -13,18 +13,22 @@ from config.audit import MIN_RETENTION_DAYS
 from config.errors import ConfigError, NonCompliantError
 from config.gate import compliance_gate
 from config.model import StackConfig
-from plan.artifacts import BUILD_COMMAND, require_artifacts
-from plan.aws import MANIFEST_TYPE
+from artifacts.dist import require_artifacts
+from plan.artifacts import BUILD_COMMAND
+from plan.manifest import MANIFEST_TYPE
 from policy.resources import PERSPECTIVE_COMPONENTS, UNKNOWN, Res, Violation, _int, component_regions
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FLEET_PARTS = ("mpic:aws:", "mpic:k8s:")
+"""Component types of a fleet on AWS or Kubernetes: with any of them, a stack without the fleet
+manifest is refused (its BR 3.2.2.9 rules cannot be checked)."""
 
 
 def _br_findings(items: list[Res]) -> tuple[StackConfig | None, list[Violation]]:
     """The fleet of the manifest (None when there is none or it is unreadable) and what breaks BR
     3.2.2.9: the gate's violations, and perspective regions deployed other than the checked ones."""
     manifests = [r for r in items if r.type == MANIFEST_TYPE]
-    fleet_parts = [r for r in items if r.type.startswith("mpic:aws:")]
+    fleet_parts = [r for r in items if r.type.startswith(FLEET_PARTS) and r.type != MANIFEST_TYPE]
     if not manifests:
         if fleet_parts:
             return None, [Violation("br-3.2.2.9-compliance", None, "no fleet manifest (mpic:fleet:Manifest) among "
@@ -70,7 +74,7 @@ def br_compliance_lab(items: list[Res]) -> list[Violation]:
     if fleet is None or fleet.compliance_mode != "testing":
         return []
     return [dataclasses.replace(v, policy="br-3.2.2.9-lab", message=f"LAB: non-compliant: {v.message}",
-                                advisory=True) for v in found]
+                                advisory=True) for v in [*found, *_per_region(items)]]
 
 
 def runtime_artifacts(items: list[Res]) -> list[Violation]:
@@ -96,7 +100,14 @@ def runtime_artifacts(items: list[Res]) -> list[Violation]:
 
 
 def one_perspective_per_region(items: list[Res]) -> list[Violation]:
-    """One perspective per region: two perspectives in one region are not distinct (>= 500 km)."""
+    """One perspective per region: two perspectives in one region are not distinct (>= 500 km).
+    Mandatory, except for a declared lab (a k8s lab runs every perspective in one cluster): see
+    ``br-3.2.2.9-lab``."""
+    fleet, _ = _br_findings(items)
+    return [] if fleet is not None and fleet.compliance_mode == "testing" else _per_region(items)
+
+
+def _per_region(items: list[Res]) -> list[Violation]:
     regions = component_regions(items)
     seen: dict[str, Res] = {}
     out = []

@@ -10,10 +10,13 @@ import dataclasses
 from collections import defaultdict
 from typing import Any, Iterable
 
+from plan.manifest import PERSPECTIVE_TYPES
+
 UNKNOWN = "<unknown>"
 """A value computed by the engine and not known during a preview."""
 
-PERSPECTIVE_COMPONENTS = ("mpic:aws:PerspectiveRegion", "mpic:aws:PerspectiveFunction")
+PERSPECTIVE_COMPONENTS = PERSPECTIVE_TYPES
+"""One remote perspective's component, on every target (:data:`plan.manifest.PERSPECTIVE_TYPES`)."""
 HOST_COMPONENTS = ("mpic:aws:PerspectiveRegion", "mpic:aws:Coordinator")
 OPEN_V4, OPEN_V6 = "0.0.0.0/0", "::/0"
 

@@ -7,7 +7,6 @@ resource reaches its region's provider through its component's ``providers``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -17,35 +16,33 @@ import pulumi_tls as tls
 from components.aws.hosts import (
     Coordinator,
     CoordinatorArgs,
-    FailoverEndpoint,
     InterRegionNetwork,
     PerspectiveRegion,
     RuntimeArgs,
 )
 from components.aws.audit import AuditLogs
+from components.failover import FailoverEndpoint
 from components.aws.canary import Canary
 from components.aws.runtime import RuntimeBucket
 from plan.aws import (
     AMAZON_ROOT_CA_1,
-    coordinator_settings,
+    LambdaCoordinatorEnv,
     default_tags,
-    fleet_manifest,
-    lambda_coordinator_env,
+    host_coordinator_settings,
+    host_perspective_settings,
     lambda_perspective_env,
-    perspective_settings,
     plan_hosts,
     plan_lambda,
     runtime_prefix,
 )
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.inputs import StackSecrets
-from components.manifest import FleetManifest
 from components.pki import CA_COMMON_NAME, KitCa
 from config.model import StackConfig
 from plan import audit as audit_plan
 from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
-from plan.aws_canary import AwsCanaryPlan, canary_env, plan_aws_canary
+from plan.aws_canary import AwsCanaryEnv, AwsCanaryPlan, plan_aws_canary
 from plan.failover import plan_failover
 from plan.outputs import STATUS_KEYS
 
@@ -124,10 +121,8 @@ def canary(fleet: StackConfig, plan: AwsCanaryPlan | None, provider: aws.Provide
     # Only the canary's own zone, looked up by name through the coordinator region's provider.
     zone = aws.route53.get_zone_output(name=plan.hosted_zone, private_zone=False,
                                        opts=pulumi.InvokeOptions(provider=provider))
-    env = pulumi.Output.all(coordinator_url, zone.zone_id).apply(
-        lambda a: canary_env(fleet, plan, coordinator_url=a[0], zone_id=a[1]))
     component = Canary(plan.name, {
-        "plan": plan, "zone_id": zone.zone_id, "env": env,
+        "plan": plan, "zone_id": zone.zone_id, "coordinator_url": coordinator_url, "env": AwsCanaryEnv(fleet, plan),
         "api_key": pulumi.Output.secret(secrets.api_keys).apply(lambda ks: ks[0]),
         "log_key_arn": audit[plan.region].key_arn,
     }, opts=pulumi.ResourceOptions(providers=[provider]))
@@ -142,7 +137,6 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
     canary_p = canary_plan(fleet, built)
     archive = archives(fleet)
     a = fleet.aws
-    FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
     audit = audit_logs(fleet, providers, canary_p, archive)
     runtime = runtime_bucket(fleet, built, providers[plan.coordinators[0].region])
@@ -156,7 +150,7 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
             "plan": p, "coordinator_cidrs": list(plan.coordinator_cidrs), "perspective_port": a.perspective_port,
             "health_port": a.health_port, "instance_type": a.instance_type, "image_id": a.ami,
             "volume_size_gb": a.volume_size_gb, "runtime": runtime,
-            "settings": perspective_settings(fleet, p),
+            "settings": host_perspective_settings(fleet, p),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem, "audit": audit[p.code].target,
         }, opts=pulumi.ResourceOptions(providers=[providers[p.code], tls_provider]))
 
@@ -171,7 +165,8 @@ def deploy_hosts(fleet: StackConfig, secrets: StackSecrets, built: Built) -> dic
         args: CoordinatorArgs = {
             "plan": c, "domain": a.domain, "zone_id": zone.zone_id, "coordinator_port": a.coordinator_port,
             "instance_type": a.coordinator_instance_type, "image_id": a.ami, "volume_size_gb": a.volume_size_gb,
-            "runtime": runtime, "settings": targets.apply(lambda t, site=c.role: coordinator_settings(fleet, t, site)),
+            "runtime": runtime,
+            "settings": targets.apply(lambda t, site=c.role: host_coordinator_settings(fleet, t, site)),
             "api_keys": secrets.api_keys, "audit": audit[c.region].target,
             "hash_secret": secrets.hash_secret, "ca_cert_pem": ca.cert_pem,
             "client_cert_pem": ca.client.cert_pem, "client_private_key_pem": ca.client.key_pem,
@@ -229,7 +224,6 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
     canary_p = canary_plan(fleet, built)
     archive = archives(fleet)
     a = fleet.aws
-    FleetManifest("fleet", fleet_manifest(fleet), built.to_json())
     providers = region_providers(fleet, plan.regions)
     audit = audit_logs(fleet, providers, canary_p, archive)
     spec = _function_spec(fleet, built, "perspective")
@@ -240,11 +234,9 @@ def deploy_lambda(fleet: StackConfig, secrets: StackSecrets, built: Built) -> di
     }, opts=pulumi.ResourceOptions(providers=[providers[p.code]])) for p in plan.perspectives}
 
     arns = [functions[p.code].function_arn for p in plan.perspectives]
-    perspectives_env = pulumi.Output.all(*arns).apply(lambda xs: json.dumps(
-        [{"code": p.code, "rir": p.rir, "url": f"lambda:{arn}"} for p, arn in zip(plan.perspectives, xs)]))
     coordinator = LambdaCoordinator(f"coord-{plan.coordinator_region}", {
-        "stack": fleet.name, "region": plan.coordinator_region, "env": lambda_coordinator_env(fleet, []),
-        "perspectives_env": perspectives_env, "perspective_arns": arns, "api_keys": secrets.api_keys,
+        "stack": fleet.name, "region": plan.coordinator_region, "env": LambdaCoordinatorEnv(fleet, plan.perspectives),
+        "perspective_arns": arns, "api_keys": secrets.api_keys,
         "hash_secret": secrets.hash_secret, "function": _function_spec(fleet, built, "coordinator"),
         "api_gateway_keys": fleet.aws.api_gateway_keys, "audit": audit[plan.coordinator_region].target,
     }, opts=pulumi.ResourceOptions(providers=[providers[plan.coordinator_region]]))

@@ -3,7 +3,8 @@
 Plans first (:func:`plan.k8s.plan_fleet` refuses a bad config with the key and the
 fix before any resource exists), then creates at the program root one explicit provider per
 cluster — ``pulumi:providers:kubernetes`` named ``k8s-<region>``, always from an explicit
-kubeconfig (a Pulumi secret, or an EKS cluster the stack creates), never an ambient one — one
+kubeconfig (a Pulumi secret, or an EKS cluster the stack creates: then the provider is the
+:class:`~components.k8s.eks.EksCluster` component's child), never an ambient one — one
 ``tls`` provider, and the components: the kit CA, a PerspectiveWorkload and an InterclusterLink
 per perspective, a CoordinatorWorkload per hub and, with a standby hub and a zone, the AWS
 target's Route53 failover.
@@ -19,7 +20,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.aws.hosts import FailoverEndpoint
+from components.failover import FailoverEndpoint
 from components.k8s.canary import CanaryWorkload
 from components.k8s.coordinator import CoordinatorWorkload
 from components.k8s.eks import EksCluster
@@ -87,12 +88,13 @@ class AwsProviders:
 
 
 def cluster_provider(cluster: ClusterPlan, creds: ClusterCredentials, aws_providers: AwsProviders) -> k8s.Provider:
-    """The explicit Kubernetes provider of ``cluster`` (created at the program root)."""
+    """The explicit Kubernetes provider of ``cluster``: an EKS cluster's own (:attr:`EksCluster.provider`),
+    else one created at the program root from the operator's kubeconfig secret."""
     if cluster.eks is not None:
-        eks = EksCluster(f"eks-{cluster.region}", {"region": cluster.region, "spec": cluster.eks},
-                         opts=pulumi.ResourceOptions(providers=[aws_providers(cluster.region)]))
-        kubeconfig: pulumi.Input[str] = eks.kubeconfig
-    elif cluster.kubeconfig_key == KUBECONFIGS_KEY:
+        return EksCluster(f"eks-{cluster.region}", {"region": cluster.region, "spec": cluster.eks,
+                                                    "provider_name": cluster.provider_name},
+                          opts=pulumi.ResourceOptions(providers=[aws_providers(cluster.region)])).provider
+    if cluster.kubeconfig_key == KUBECONFIGS_KEY:
         entry = cluster.kubeconfig_entry
         kubeconfig = pulumi.Output.secret(pulumi.Output.from_input(creds.kubeconfigs).apply(lambda m: _entry(m, entry)))
     else:
@@ -118,14 +120,6 @@ def failover(fleet: StackConfig, plan: FleetPlan, aws_providers: AwsProviders,
         "standby": {"region": plan.coordinators[1].region, "alb_dns_name": fo.secondary, "alb_zone_id": fo.zone_id},
         "check": plan_failover(fleet, fo.hostname, alias=True),
     }, opts=pulumi.ResourceOptions(providers=[aws_providers("us-east-1")], depends_on=depends_on))
-
-
-def plan_placeholders(fleet: StackConfig) -> dict[str, Any]:
-    """``mpic plan``: stand-ins for the cluster secrets this program reads (never a credential)."""
-    out = {f"{NAMESPACE}:{key}": value for key, value in fleet.k8s.placeholder_secrets().items()}
-    if fleet.canary.enabled:
-        out[f"{NAMESPACE}:{TSIG_SECRET_KEY}"] = "bXBpYyBwbGFuIHBsYWNlaG9sZGVyLCBub3QgYSBrZXk="  # not a key
-    return out
 
 
 def canary_tsig_secret(plan: FleetPlan, secrets: Any) -> pulumi.Input[str] | None:

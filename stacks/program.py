@@ -2,47 +2,39 @@
 
 Nothing is registered before the config validated into the model, the gate
 (:func:`config.gate.compliance_gate`) accepted it and the runtime artifacts the target deploys
-were found built from this working tree (:func:`plan.artifacts.require_artifacts`): bad input, a
+were found built from this working tree (:func:`artifacts.dist.require_artifacts`): bad input, a
 non-compliant fleet and a missing or stale build end in ``pulumi.RunError`` naming the key, the
-value, the rule and the fix. Each target's program gets
-the validated model and the secrets and returns the stack outputs.
+value, the rule and the fix. Each target's program gets the validated model and the secrets and
+returns the stack outputs; then the fleet manifest (:mod:`plan.manifest`) is recorded, the same for
+every target, for the policy pack.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Callable
 
 import pulumi
 
 from components.inputs import StackSecrets
+from components.manifest import FleetManifest
 from config.canary import TSIG_SECRET_KEY
 from config.errors import ConfigError
 from config.gate import LAB_WARNING, compliance_gate
 from config.model import NAMESPACE, StackConfig
-from plan.artifacts import Built, require_artifacts
+from artifacts.dist import require_artifacts
+from plan.artifacts import Built
+from plan.manifest import fleet_manifest
 from stacks import aws, k8s
 
 
-@dataclasses.dataclass(frozen=True)
-class TargetProgram:
-    """One deployment target: its program and what ``mpic plan`` needs to run it offline."""
-
-    deploy: Callable[[StackConfig, StackSecrets, Built], dict[str, Any]]
-    """Creates the fleet from the built artifacts; returns the stack outputs."""
-    plan_placeholders: Callable[[StackConfig], dict[str, Any]] = lambda fleet: {}
-    """Stand-ins for the secrets the program reads (``mpic plan`` never reads real secrets)."""
-    plan_mock_hooks: Callable[[Any], Any] | None = None
-    """Adds computed outputs of the target's resources to ``mpic plan``'s mocks."""
-
-
-TARGETS: dict[str, TargetProgram] = {
-    "aws-hosts": TargetProgram(deploy=aws.deploy_hosts),
-    "aws-lambda": TargetProgram(deploy=aws.deploy_lambda),
-    "k8s": TargetProgram(deploy=k8s.deploy, plan_placeholders=k8s.plan_placeholders),
+TARGETS: dict[str, Callable[[StackConfig, StackSecrets, Built], dict[str, Any]]] = {
+    "aws-hosts": aws.deploy_hosts,
+    "aws-lambda": aws.deploy_lambda,
+    "k8s": k8s.deploy,
 }
-"""Every target ``pulumi up`` deploys (``local`` runs with ``./scripts/mpic up``)."""
+"""Every target ``pulumi up`` deploys (``local`` runs with ``./scripts/mpic up``): its program creates
+the fleet from the built artifacts and returns the stack outputs."""
 
 
 def _parse(value: str) -> Any:
@@ -88,7 +80,8 @@ def main() -> None:
         elif decision.report.warnings:
             pulumi.log.warn(decision.text)
         built = require_artifacts(fleet)  # the runtime that gets deployed: built from this working tree
-        outputs = TARGETS[fleet.target].deploy(fleet, secrets, built)
+        outputs = TARGETS[fleet.target](fleet, secrets, built)  # its planners refuse bad input first
+        FleetManifest("fleet", fleet_manifest(fleet), built.to_json())  # what the policy pack checks, every target
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
     for key, value in outputs.items():

@@ -9,13 +9,14 @@ import pytest
 
 from config.errors import PlanError
 from config.stackfile import load_stack
-from plan.artifacts import Built, dist_dir, require_artifacts
+from artifacts.dist import dist_dir, require_artifacts
+from plan.artifacts import Built
 
 
 def ensure_built() -> Built:
     """The runtime artifacts of this working tree in dist/ (built once when missing or stale),
     as `./scripts/mpic build` makes them: the programs and the local fleet refuse to run without."""
-    from cli.builder import build
+    from artifacts.builder import build
 
     try:
         for stack in ("aws-hosts", "aws-lambda", "local"):

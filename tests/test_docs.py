@@ -11,11 +11,13 @@ import pytest
 from cli.reference import REFERENCE, config_reference
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ("docs", "config", "plan", "service", "components", "local", "policy", "stacks", "cli", "scripts", "tests")
+PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "evidence",
+           "cli")
+FOLDERS = ("docs", *PRODUCT, "scripts", "tests")
 CITED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(FOLDERS)})/[\w./-]*\w\.(?:md|py|yaml|txt|sh|json|cfg))")
 SOURCES = sorted([ROOT / "README.md", ROOT / "Pulumi.yaml", ROOT / "Dockerfile", *(ROOT / "docs").glob("*.md"),
                   *(ROOT / "stacks").glob("*.yaml"), *(ROOT / "service").glob("*.md"),
-                  *[p for f in FOLDERS[1:9] for p in (ROOT / f).rglob("*.py")]])
+                  *[p for f in PRODUCT for p in (ROOT / f).rglob("*.py")]])
 
 
 def test_config_reference_is_generated_from_the_model():

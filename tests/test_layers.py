@@ -3,7 +3,7 @@
 Walks every product module with ``ast`` (imports inside functions included: a deferred import is
 still a dependency) and checks the table of docs/architecture.md:
 
-    config  <- plan <- components <- stacks, local, policy <- evidence <- cli
+    config <- plan <- artifacts <- components <- stacks, local, policy <- preview, evidence <- cli
     service (the deployed runtime) imports config/catalog.py only
 """
 
@@ -15,16 +15,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "plan", "service", "components", "local", "policy", "stacks", "evidence", "cli")
+PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "evidence",
+           "cli")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "config": ("config",),
     "plan": ("plan", "config"),
+    "artifacts": ("artifacts", "plan", "config"),
     "service": ("service", "config.catalog"),
     "components": ("components", "plan", "config"),
-    "local": ("local", "plan", "config", "service.settings", "service.audit"),
-    "policy": ("policy", "plan", "config"),
-    "stacks": ("stacks", "components", "plan", "config"),
-    "evidence": ("evidence", "local", "plan", "config", "service.audit", "service"),
+    "local": ("local", "artifacts", "plan", "config", "service.settings", "service.audit"),
+    "policy": ("policy", "artifacts", "plan", "config"),
+    "stacks": ("stacks", "components", "artifacts", "plan", "config"),
+    "preview": ("preview", "stacks", "policy", "components", "artifacts", "plan", "config"),
+    "evidence": ("evidence", "local", "artifacts", "plan", "config", "service.audit", "service"),
     "cli": PRODUCT,
     "__main__": ("stacks",),
 }

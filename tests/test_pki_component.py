@@ -6,7 +6,7 @@ import pulumi
 import pulumi_tls as tls
 
 from components import pki
-from cli.mocks import ProgramRun, RecordingMocks, install_default_hooks, run_callable
+from preview.mocks import ProgramRun, RecordingMocks, install_default_hooks, run_callable
 
 TLS_TYPES = ("tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert",
              "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert")

@@ -191,8 +191,8 @@ def test_pull_requests_check_plan_diff_the_cost_and_preview_with_the_policy_pack
 
 def plan_json(items: dict[str, int], costs: dict[str, float], violations: int = 0, error: str | None = None) -> dict:
     """What `mpic plan --json` prints, made by the planner's own classes (no program run)."""
-    from cli.mocks import ProgramRun
-    from cli.planner import PlannedItem, PlanResult
+    from preview.mocks import ProgramRun
+    from preview.engine import PlannedItem, PlanResult
     from config.compliance import check_stack
     from plan.prices import CostEstimate, CostLine
     from policy.resources import Violation

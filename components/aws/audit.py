@@ -30,14 +30,19 @@ class AuditLogsArgs(TypedDict):
     archive_bucket: str | None
     """``<mpic:audit.archiveBucket>-<region>`` (:func:`plan.audit.archive_bucket`), or None: no S3 copy."""
     stack: str
+    """The stack's name (``StackConfig.name``): names the archive's delivery stream
+    (``mpic-<stack>-audit-archive``) and the key prefix of its objects (``mpic/<stack>/``)."""
 
 
 class AuditTarget(TypedDict):
     """What a writer of the region is given: the group it writes to and the key of the region."""
 
     group_name: pulumi.Input[str]
+    """The region's audit log group name, ``/mpic/<stack>/audit`` (:attr:`AuditLogs.group_name`)."""
     group_arn: pulumi.Input[str]
+    """Its ARN (:attr:`AuditLogs.group_arn`): the writer's role may write to its streams only."""
     key_arn: pulumi.Input[str]
+    """ARN of the region's audit KMS key (:attr:`AuditLogs.key_arn`), which encrypts the group."""
 
 
 class AuditLogs(pulumi.ComponentResource):

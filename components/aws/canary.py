@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from components.aws.serverless import PYTHON_RUNTIME
 from plan.aws import assume_role_policy, name_tags
-from plan.aws_canary import ROLE, AwsCanaryPlan, alarm_key_policy, role_policy, scheduler_policy
+from plan.aws_canary import ROLE, AwsCanaryEnv, AwsCanaryPlan, alarm_key_policy, role_policy, scheduler_policy
 from plan.canary import METRIC_NAMESPACE
 
 RUN_EVENT = '{"source": "mpic-canary"}'
@@ -24,8 +24,11 @@ class CanaryArgs(TypedDict):
     """From :func:`plan.aws_canary.plan_aws_canary`."""
     zone_id: pulumi.Input[str]
     """Id of the Route53 hosted zone ``plan.hosted_zone`` (the only zone the canary may change)."""
-    env: pulumi.Input[dict]
-    """``MPIC_*`` environment without the API key (:func:`plan.aws_canary.canary_env`)."""
+    coordinator_url: pulumi.Input[str]
+    """The coordinator's public base URL the canary calls (the canary appends ``/v1/mpic``)."""
+    env: AwsCanaryEnv
+    """Its complete environment but for the slots this component fills with the engine's values
+    (``coordinator_url``, ``zone_id``, ``api_key``): :class:`plan.aws_canary.AwsCanaryEnv`."""
     api_key: pulumi.Input[str]
     """The API key the canary presents (the first of ``mpic:apiKeys``; a secret)."""
     log_key_arn: pulumi.Input[str]
@@ -39,7 +42,7 @@ class Canary(pulumi.ComponentResource):
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
-    alarm_names: pulumi.Output[list]
+    alarm_names: pulumi.Output[list[str]]
     topic_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CanaryArgs, opts: pulumi.ResourceOptions | None = None):
@@ -60,7 +63,9 @@ class Canary(pulumi.ComponentResource):
             policy=pulumi.Output.all(logs.arn, args["zone_id"]).apply(
                 lambda a: role_policy(plan, log_group_arn=a[0], zone_id=a[1])),
             opts=child)
-        env = pulumi.Output.all(args["env"], args["api_key"]).apply(lambda a: {**a[0], "MPIC_API_KEY": a[1]})
+        template = args["env"]
+        env = pulumi.Output.all(args["coordinator_url"], args["zone_id"], args["api_key"]).apply(
+            lambda a: template.fill(coordinator_url=a[0], zone_id=a[1], api_key=a[2]))
         fn = aws.lambda_.Function(
             f"{name}-fn", name=plan.function_name, role=role.arn, runtime=PYTHON_RUNTIME, handler=plan.handler,
             code=pulumi.FileArchive(plan.package), memory_size=plan.memory_mb, timeout=plan.timeout_s,

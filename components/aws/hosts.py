@@ -1,4 +1,4 @@
-"""Components of the ``aws-hosts`` target: perspective regions, coordinators, failover, peering.
+"""Components of the ``aws-hosts`` target: perspective regions, coordinators, peering.
 
 Every component gets its region's ``aws.Provider`` (and the ``tls`` provider where it issues
 certificates) through ``opts.providers`` from the program root; children inherit it via
@@ -7,13 +7,12 @@ certificates) through ``opts.providers`` from the program root; children inherit
 
 from __future__ import annotations
 
-from typing import NotRequired, Sequence, TypedDict
+from typing import Any, NotRequired, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from plan import cloud_init
-from plan.failover import FailoverPlan
 from components.aws.audit import AuditTarget
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
 from plan.aws import (
@@ -41,11 +40,15 @@ class RuntimeArgs(TypedDict):
     """The built wheelhouse in the kit's bucket (:class:`components.aws.runtime.RuntimeBucket`)."""
 
     bucket: pulumi.Input[str]
+    """The bucket's name (:attr:`RuntimeBucket.bucket <components.aws.runtime.RuntimeBucket.bucket>`)."""
     read_arn: pulumi.Input[str]
     """``arn:aws:s3:::<bucket>/<prefix>/*``: the only objects a host's role may read."""
     region: str
+    """AWS region code of the bucket: the primary coordinator's (``mpic:aws.coordinatorRegion``)."""
     prefix: str
+    """Key prefix of the wheelhouse, ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.runtime_prefix`)."""
     files: Sequence[str]
+    """The wheelhouse's file names under ``prefix`` (the wheels and ``requirements.txt``), sorted."""
 
 
 def _source(runtime: RuntimeArgs, bucket: str) -> WheelhouseSource:
@@ -60,15 +63,26 @@ class PerspectiveRegionArgs(TypedDict):
     coordinator_cidrs: Sequence[str]
     """The coordinators' VPC CIDRs: the only sources admitted on the perspective port."""
     perspective_port: int
+    """TCP port of the perspective's mTLS listener and of its NLB (``mpic:aws.perspectivePort``)."""
     health_port: int
+    """TCP port of the plain-HTTP ``/readyz`` relay the NLB checks, own VPC only (``mpic:aws.healthPort``)."""
     instance_type: str
+    """EC2 instance type of the hosts, e.g. ``t3.small`` (``mpic:aws.instanceType``)."""
     image_id: str
+    """AMI id or ``resolve:ssm:`` parameter of the hosts (``mpic:aws.imageId``; default Amazon Linux 2023
+    for ``mpic:aws.architecture``: :attr:`config.target_aws.AwsSettings.ami`)."""
     volume_size_gb: int
+    """Size of each host's encrypted gp3 root volume, GiB (``mpic:aws.volumeSizeGb``)."""
     runtime: RuntimeArgs
-    settings: dict
+    """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
+    settings: dict[str, Any]
     """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
+    """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): signs the perspective's
+    certificate; the hosts read it from SSM (``<ssm_prefix>/ca-cert``) to check the coordinator's."""
     ca_private_key_pem: pulumi.Input[str]
+    """The kit CA's private key, PEM, a Pulumi secret (:attr:`components.pki.KitCa.private_key_pem`):
+    signs the perspective's certificate; never stored in AWS."""
     audit: AuditTarget
     """The region's audit log group (:class:`components.aws.audit.AuditLogs`): the hosts ship their lines there."""
 
@@ -155,20 +169,39 @@ class PerspectiveRegion(pulumi.ComponentResource):
 # -------------------------------------------------------------------------------- Coordinator
 class CoordinatorArgs(TypedDict):
     plan: CoordinatorPlan
+    """The planner's plan of this coordinator (:func:`plan.aws.plan_hosts`: region, role, CIDRs,
+    replicas, SSM path, Secrets Manager name)."""
     domain: str
+    """The coordinator's public name, e.g. ``mpic.ca.example`` (``mpic:aws.domain``): its ACM certificate."""
     zone_id: pulumi.Input[str]
+    """Id of the Route53 public hosted zone ``mpic:aws.hostedZone`` (looked up by the program): ACM's
+    validation record goes there."""
     coordinator_port: int
+    """TCP port of the coordinator's plain-HTTP listener behind the ALB (``mpic:aws.coordinatorPort``)."""
     instance_type: str
+    """EC2 instance type of the hosts, e.g. ``t3.small`` (``mpic:aws.coordinatorInstanceType``)."""
     image_id: str
+    """AMI id or ``resolve:ssm:`` parameter of the hosts (:attr:`config.target_aws.AwsSettings.ami`)."""
     volume_size_gb: int
+    """Size of each host's encrypted gp3 root volume, GiB (``mpic:aws.volumeSizeGb``)."""
     runtime: RuntimeArgs
-    settings: pulumi.Input[dict]
-    """``/etc/mpic/coordinator.yaml`` (perspective URLs are outputs of the perspective regions)."""
-    api_keys: pulumi.Input[list]
+    """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
+    settings: pulumi.Input[dict[str, Any]]
+    """``/etc/mpic/coordinator.yaml`` (:func:`plan.aws.coordinator_settings`; the perspective URLs are
+    outputs of the perspective regions)."""
+    api_keys: pulumi.Input[Sequence[str]]
+    """``mpic:apiKeys`` (a secret): the API keys the coordinator accepts, the first the current one;
+    stored in its Secrets Manager secret."""
     hash_secret: pulumi.Input[str]
+    """``mpic:hashSecret`` (a secret): seeds the per-domain cohort shuffle; stored beside the API keys."""
     ca_cert_pem: pulumi.Input[str]
+    """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): the only issuer the
+    coordinator trusts for its perspectives (SSM ``<ssm_prefix>/ca-cert``)."""
     client_cert_pem: pulumi.Input[str]
+    """The coordinator's mTLS client certificate towards the perspectives, PEM (``KitCa.client``;
+    SSM ``<ssm_prefix>/tls-cert``)."""
     client_private_key_pem: pulumi.Input[str]
+    """Its private key, PEM, a Pulumi secret (``KitCa.client``; SSM SecureString ``<ssm_prefix>/tls-key``)."""
     audit: AuditTarget
     """The region's audit log group: the hosts ship their lines there."""
     validation_record_fqdn: NotRequired[pulumi.Input[str]]
@@ -305,66 +338,25 @@ class Coordinator(pulumi.ComponentResource):
         self.register_outputs({"albDnsName": self.alb_dns_name, "vpcId": self.vpc_id, "hosts": self.hosts})
 
 
-# --------------------------------------------------------------------------- FailoverEndpoint
-class FailoverTarget(TypedDict):
-    region: str
-    alb_dns_name: pulumi.Input[str]
-    alb_zone_id: pulumi.Input[str]
-
-
-class FailoverEndpointArgs(TypedDict):
-    region: str
-    """Region of the component's provider (Route53 is global; its calls go through this provider)."""
-    domain: str
-    zone_id: pulumi.Input[str]
-    primary: FailoverTarget
-    standby: FailoverTarget | None
-    check: FailoverPlan
-    """Path, interval and threshold of the health checks (plan/failover.py, shared with the local fleet)."""
-
-
-class FailoverEndpoint(pulumi.ComponentResource):
-    """Route53 HTTPS health checks on each coordinator ALB (the deep ``/readyz``: a quorum of
-    perspectives in >= 2 RIRs answers) and PRIMARY/SECONDARY
-    failover alias records of the operator's domain."""
-
-    url: pulumi.Output[str]
-
-    def __init__(self, name: str, args: FailoverEndpointArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mpic:aws:FailoverEndpoint", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        targets = [("primary", "PRIMARY", args["primary"])]
-        if args["standby"] is not None:
-            targets.append(("standby", "SECONDARY", args["standby"]))
-        for role, failover, target in targets:
-            check = aws.route53.HealthCheck(
-                f"{name}-{role}-{target['region']}-check", type="HTTPS", fqdn=target["alb_dns_name"], port=443,
-                **args["check"].route53(), enable_sni=False,
-                tags={**name_tags(f"{name}-{role}-{target['region']}-check", "coordinator-failover", args["region"]),
-                      "mpic:checks-region": target["region"]},
-                opts=child)
-            aws.route53.Record(
-                f"{name}-{role}-{target['region']}-record", zone_id=args["zone_id"], name=args["domain"], type="A",
-                set_identifier=f"{role}-{target['region']}",
-                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=failover)],
-                aliases=[aws.route53.RecordAliasArgs(name=target["alb_dns_name"], zone_id=target["alb_zone_id"],
-                                                     evaluate_target_health=True)],
-                health_check_id=check.id, opts=child)
-        self.url = pulumi.Output.from_input(f"https://{args['domain']}/v1/mpic")
-        self.register_outputs({"url": self.url})
-
-
 # ------------------------------------------------------------------------- InterRegionNetwork
 class PeeringEnd(TypedDict):
+    """One side of a peering: a region's VPC and the provider of that region."""
+
     vpc_id: pulumi.Input[str]
+    """The VPC's id (``vpc_id`` of the region's :class:`Coordinator` or :class:`PerspectiveRegion`)."""
     route_table_id: pulumi.Input[str]
+    """Its public route table (``route_table_id`` of the same component): gets the route to the peer's CIDR."""
     provider: aws.Provider
+    """The ``aws-<region>`` provider of the program root: this side's resources are created through it."""
 
 
 class InterRegionNetworkArgs(TypedDict):
     plan: PeeringPlan
+    """The planner's peering (:func:`plan.aws.plan_hosts`): both regions and both VPC CIDRs."""
     coordinator: PeeringEnd
+    """The coordinator's side: requests the peering."""
     perspective: PeeringEnd
+    """The perspective's side: accepts it."""
 
 
 class InterRegionNetwork(pulumi.ComponentResource):

@@ -21,13 +21,14 @@ from plan.aws import name_tags
 
 class RuntimeBucketArgs(TypedDict):
     region: str
-    """Region of the bucket (the primary coordinator's)."""
+    """AWS region code of the bucket: the primary coordinator's (``mpic:aws.coordinatorRegion``)."""
     wheelhouse: str
-    """The built wheelhouse folder (``dist/wheelhouse/<platform>``)."""
+    """Path of the built wheelhouse folder (``dist/wheelhouse/<platform>``, ``./scripts/mpic build wheel``,
+    the platform of ``mpic:aws.architecture``; :class:`plan.artifacts.Built` finds it)."""
     prefix: str
-    """Key prefix of its files: ``runtime/<wheelhouse sha256 (16 hex)>``."""
+    """Key prefix of its files: ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.runtime_prefix`)."""
     files: Sequence[str]
-    """The wheelhouse's file names (the wheels and ``requirements.txt``)."""
+    """The wheelhouse's file names (the wheels and ``requirements.txt``), sorted: one object each."""
 
 
 class RuntimeBucket(pulumi.ComponentResource):

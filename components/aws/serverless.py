@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from components.aws.audit import AuditTarget
 from components.aws.network import availability_zones
 from plan.audit import writer_policy
-from plan.aws import PerspectivePlan, assume_role_policy, name_tags
+from plan.aws import LambdaCoordinatorEnv, PerspectivePlan, assume_role_policy, name_tags
 
 PYTHON_RUNTIME = "python3.11"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
@@ -26,9 +26,11 @@ WARMUP_EVENT = json.dumps({"warmup": True})
 
 class ColdStart(TypedDict):
     mode: str
-    """"warmup" | "provisioned" | "none"."""
+    """"warmup" | "provisioned" | "none" (``mpic:aws.coldStart``)."""
     warmup_minutes: int
+    """Minutes between warm-up invokes in ``warmup`` mode (``mpic:aws.warmupMinutes``)."""
     provisioned_concurrency: int
+    """Execution environments kept initialised in ``provisioned`` mode (``mpic:aws.provisionedConcurrency``)."""
 
 
 class FunctionSpec(TypedDict):
@@ -39,8 +41,11 @@ class FunctionSpec(TypedDict):
     architecture: str
     """``x86_64`` | ``arm64`` (the zip was built for it)."""
     memory_mb: int
+    """The function's memory (``mpic:aws.lambdaMemoryMb``; CPU scales with it)."""
     timeout_s: int
+    """The function's timeout in seconds (``mpic:aws.lambdaTimeoutS``)."""
     cold_start: ColdStart
+    """How cold starts are mitigated."""
 
 
 def write_audit(owner: pulumi.Resource, name: str, role: aws.iam.Role, audit: AuditTarget) -> aws.iam.RolePolicy:
@@ -54,7 +59,7 @@ def write_audit(owner: pulumi.Resource, name: str, role: aws.iam.Role, audit: Au
 
 
 def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, function_name: str,
-              role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict], audit: AuditTarget,
+              role: aws.iam.Role, spec: FunctionSpec, env: pulumi.Input[dict[str, str]], audit: AuditTarget,
               vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None,
               depends_on: Sequence[pulumi.Resource] = ()) -> tuple[aws.lambda_.Function, pulumi.Output[str]]:
     """The function (its output, audit lines included, to the region's audit log group: one stream
@@ -93,10 +98,14 @@ def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, 
 # ------------------------------------------------------------------------ PerspectiveFunction
 class PerspectiveFunctionArgs(TypedDict):
     plan: PerspectivePlan
+    """The perspective's plan (:func:`plan.aws.plan_lambda`): its region code, name and, in DNSSEC
+    VPC mode, its VPC's CIDR blocks."""
     stack: str
-    env: dict
-    """``MPIC_*`` environment from :func:`plan.aws.lambda_perspective_env`."""
+    """The stack's name, part of the function's name (``mpic-<stack>-persp-<region>``)."""
+    env: dict[str, str]
+    """Its complete environment (:func:`plan.aws.lambda_perspective_env`: no slots, nothing secret)."""
     function: FunctionSpec
+    """The built perspective zip and how it runs."""
     dnssec_vpc: bool
     """Run in a VPC whose Route53 Resolver validates DNSSEC (private subnets, a NAT gateway)."""
     audit: AuditTarget
@@ -178,23 +187,29 @@ class PerspectiveFunction(pulumi.ComponentResource):
 # -------------------------------------------------------------------------- LambdaCoordinator
 class LambdaCoordinatorArgs(TypedDict):
     stack: str
+    """The stack's name, part of the function's, API's and keys' names (``mpic-<stack>-coordinator``)."""
     region: str
-    env: dict
-    """``MPIC_*`` environment without secrets (:func:`~plan.aws.lambda_coordinator_env`)."""
-    perspectives_env: pulumi.Input[str]
-    """``MPIC_PERSPECTIVES`` JSON: [{code, rir, url: "lambda:<arn>"}]."""
+    """The coordinator's region (``mpic:aws.coordinatorRegion``)."""
+    env: LambdaCoordinatorEnv
+    """Its complete environment but for the slots this component fills with the engine's values
+    (``perspective_arns``, ``api_keys``, ``hash_secret``): :class:`plan.aws.LambdaCoordinatorEnv`."""
     perspective_arns: Sequence[pulumi.Input[str]]
-    """Exactly the function ARNs the coordinator may invoke."""
-    api_keys: pulumi.Input[list]
+    """The perspective functions' invoke ARNs, in the order of ``env.perspectives``: exactly the
+    functions the coordinator may invoke and calls."""
+    api_keys: pulumi.Input[Sequence[str]]
+    """``mpic:apiKeys`` (a secret): the keys the coordinator accepts; the first ``api_gateway_keys``
+    also API Gateway's."""
     hash_secret: pulumi.Input[str]
+    """``mpic:hashSecret`` (a secret): seeds the per-domain cohort shuffle."""
     function: FunctionSpec
+    """The built coordinator zip and how it runs."""
     audit: AuditTarget
     """The region's audit log group."""
     api_gateway_keys: NotRequired[int]
     """How many of ``api_keys`` (from the first) API Gateway admits (default 1)."""
 
 
-def _nth_key(keys: list, index: int) -> str:
+def _nth_key(keys: Sequence[str], index: int) -> str:
     if index >= len(keys):
         raise ValueError(f"mpic:aws.apiGatewayKeys asks for {index + 1} API keys but mpic:apiKeys holds "
                          f"{len(keys)}. Add keys (pulumi config set --secret --path 'mpic:apiKeys[{index}]' ...) "
@@ -222,9 +237,9 @@ class LambdaCoordinator(pulumi.ComponentResource):
                 "Statement": [{"Sid": "InvokePerspectives", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
                                "Resource": sorted(arns)}]})),
             opts=child)
-        env = pulumi.Output.all(args["perspectives_env"], args["api_keys"], args["hash_secret"]).apply(
-            lambda a: {**args["env"], "MPIC_PERSPECTIVES": a[0], "MPIC_API_KEYS": json.dumps(a[1]),
-                       "MPIC_HASH_SECRET": a[2]})
+        template = args["env"]
+        env = pulumi.Output.all(pulumi.Output.all(*args["perspective_arns"]), args["api_keys"], args["hash_secret"]
+                                ).apply(lambda a: template.fill(function_arns=a[0], api_keys=a[1], hash_secret=a[2]))
         fn, invoke_arn = _function(
             self, name, region, role_tag, function_name=f"mpic-{args['stack']}-coordinator",
             role=role, spec=args["function"], audit=args["audit"],

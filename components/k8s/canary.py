@@ -12,12 +12,13 @@ from typing import TypedDict
 import pulumi
 
 from components.k8s import resources
-from plan import k8s_objects as o
-from plan.k8s_canary import K8sCanaryPlan
+from plan.k8s_canary import K8sCanaryPlan, canary_secret
 
 
 class CanaryWorkloadArgs(TypedDict):
     plan: K8sCanaryPlan
+    """The canary's plan (:func:`plan.k8s_canary.plan_k8s_canary`): its manifests by role (settings,
+    cronjob, netpol, rule) and its Secret's name."""
     namespace: pulumi.Input[str]
     """The coordinator's namespace (an output of its Namespace, so the canary is created after it)."""
     api_key: pulumi.Input[str]
@@ -34,9 +35,8 @@ class CanaryWorkload(pulumi.ComponentResource):
         super().__init__("mpic:k8s:Canary", name, None, opts)
         plan = args["plan"]
         child = pulumi.ResourceOptions(parent=self)
-        secret = o.opaque_secret(plan.secret_name, plan.namespace, plan.labels, {
-            "MPIC_API_KEY": pulumi.Output.secret(args["api_key"]),
-            "MPIC_DNS__KEY_SECRET": pulumi.Output.secret(args["tsig_secret"])})
+        secret = canary_secret(plan, api_key=pulumi.Output.secret(args["api_key"]),
+                               tsig_secret=pulumi.Output.secret(args["tsig_secret"]))
         made = [resources.create(f"{name}-secrets", resources.in_namespace(secret, args["namespace"]), child)]
         made += [resources.create(f"{name}-{role}", resources.in_namespace(plan.objects[role], args["namespace"]), child)
                  for role in ("settings", "netpol", "rule")]

@@ -9,7 +9,7 @@ NetworkPolicy, and a LoadBalancer Service on 443 — TLS ends in the coordinator
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Sequence, TypedDict
 
 import pulumi
 
@@ -20,14 +20,27 @@ from plan.k8s import CoordinatorPlan
 
 class CoordinatorWorkloadArgs(TypedDict):
     plan: CoordinatorPlan
+    """The hub's plan (:func:`plan.k8s.plan_coordinator`): its namespace, the names of its three
+    Secrets and the manifests by role (``objects``: namespace, settings, deployment, pdb, hpa,
+    netpol, service and, with ``mpic:audit.sink``, shipper)."""
     ca_cert_pem: pulumi.Input[str]
+    """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): ``ca.crt`` of both TLS
+    Secrets, the only issuer the coordinator trusts for its perspectives."""
     server_cert_pem: pulumi.Input[str]
+    """The coordinator's server certificate, PEM (``KitCa.server``, for ``FleetPlan.coordinator_cert_dns_names``):
+    TLS ends in the coordinator itself."""
     server_key_pem: pulumi.Input[str]
+    """Its private key, PEM, a Pulumi secret (``KitCa.server``)."""
     client_cert_pem: pulumi.Input[str]
+    """The coordinator's mTLS client certificate towards the perspectives, PEM (``KitCa.client``,
+    common name :data:`plan.pki.COORDINATOR_CLIENT_NAME`)."""
     client_key_pem: pulumi.Input[str]
-    api_keys: pulumi.Input[Any]
-    """List of API keys (secret)."""
+    """Its private key, PEM, a Pulumi secret (``KitCa.client``)."""
+    api_keys: pulumi.Input[Sequence[str]]
+    """``mpic:apiKeys`` (a secret): the API keys the coordinator accepts, the first the current one
+    (several while rotating); stored as a JSON list in the app Secret's ``api-keys``."""
     hash_secret: pulumi.Input[str]
+    """``mpic:hashSecret`` (a secret): seeds the per-domain cohort shuffle; the app Secret's ``hash-secret``."""
 
 
 class CoordinatorWorkload(pulumi.ComponentResource):

@@ -2,7 +2,8 @@
 
 For regions without a cluster of their own: an EKS control plane in the region's existing VPC
 subnets (>= 2 zones) and a managed node group of >= 2 nodes. Its kubeconfig (an ``aws eks
-get-token`` exec plugin, no static credential) feeds the region's explicit Kubernetes provider.
+get-token`` exec plugin, no static credential) feeds the region's explicit Kubernetes provider,
+which the component creates as its child and exposes as :attr:`EksCluster.provider`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from config.target_k8s import EksCluster as EksSpec
 from plan.aws import assume_role_policy
@@ -35,11 +37,25 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str | None, ca_data: st
 
 class EksClusterArgs(TypedDict):
     region: str
+    """AWS region code of the cluster, e.g. ``sa-east-1``: its key in ``mpic:k8s.clusters``
+    (``ClusterPlan.region`` of :func:`plan.k8s.plan_fleet`); the cluster is named ``mpic-<region>``."""
     spec: EksSpec
+    """``mpic:k8s.clusters.<region>.eks`` (``ClusterPlan.eks``): subnet ids (>= 2 zones), Kubernetes
+    version, node instance type and count, and the CIDRs that may reach the public API endpoint."""
+    provider_name: str
+    """Logical name of the cluster's Kubernetes provider, ``k8s-<region>`` (``ClusterPlan.provider_name``,
+    :func:`plan.k8s.provider_name`): the name every cluster's provider has."""
 
 
 class EksCluster(pulumi.ComponentResource):
+    """An EKS control plane, its managed node group and the explicit Kubernetes provider of the
+    cluster (:attr:`provider`, a child of this component): the region's workloads take it through
+    ``opts.providers``."""
+
     kubeconfig: pulumi.Output[str]
+    """The cluster's kubeconfig (a secret): an ``aws eks get-token`` exec plugin, no static credential."""
+    provider: k8s.Provider
+    """The cluster's Kubernetes provider, made from :attr:`kubeconfig`."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mpic:k8s:EksCluster", name, None, opts)
@@ -72,4 +88,10 @@ class EksCluster(pulumi.ComponentResource):
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca is not None else None)
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(cluster.endpoint, ca_data).apply(
             lambda v: kubeconfig(cluster_name, region, v[0], v[1])))
+        # Until this component owned it, the provider lived at the program root under the same
+        # name: the alias keeps an existing stack's provider, and so every workload on it, in place.
+        self.provider = k8s.Provider(
+            args["provider_name"], kubeconfig=self.kubeconfig, cluster_identifier=cluster_name,
+            enable_server_side_apply=True, delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]))
         self.register_outputs({"kubeconfig": self.kubeconfig})

@@ -23,10 +23,16 @@ from plan.pki import perspective_cert_name
 
 class InterclusterLinkArgs(TypedDict):
     plan: PerspectivePlan
+    """The perspective's plan (:func:`plan.k8s.plan_perspective`): its region code, the names of its
+    server certificate (``cert_dns_names``) and TLS Secret, its labels and its entry-point Service."""
     namespace: pulumi.Input[str]
     """The perspective's namespace (an output of its Namespace, so the link is created after it)."""
     ca_cert_pem: pulumi.Input[str]
+    """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): signs the perspective's
+    certificate and is delivered beside it as ``ca.crt``."""
     ca_key_pem: pulumi.Input[str]
+    """The kit CA's private key, PEM, a Pulumi secret (:attr:`components.pki.KitCa.private_key_pem`):
+    signs the perspective's certificate; never delivered to a cluster."""
 
 
 class InterclusterLink(pulumi.ComponentResource):

@@ -21,7 +21,9 @@ from plan.k8s import PerspectivePlan
 
 class PerspectiveWorkloadArgs(TypedDict):
     plan: PerspectivePlan
-    """From :func:`plan.k8s.plan_perspective`."""
+    """The perspective's plan (:func:`plan.k8s.plan_perspective`): its namespace and the manifests
+    by role (``objects``: namespace, settings, unbound, deployment, pdb, netpol and, with
+    ``mpic:audit.sink``, shipper), created in its region's cluster (the component's provider)."""
 
 
 class PerspectiveWorkload(pulumi.ComponentResource):

@@ -18,11 +18,12 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from cli.builder import BuildError, build, deterministic_zip, project_version, read_lock, runtime_wheel
+from artifacts.builder import BuildError, build, deterministic_zip, project_version, read_lock, runtime_wheel
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local.pki import KitCA
-from plan.artifacts import DIST_ENV, MANIFEST, folder_sha256, load_manifest, require_artifacts, source_sha256
+from artifacts.dist import DIST_ENV, folder_sha256, load_manifest, require_artifacts, source_sha256
+from plan.artifacts import MANIFEST
 from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
 from tests.service import infra
 

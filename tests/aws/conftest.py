@@ -11,7 +11,7 @@ import pytest
 
 from components.inputs import StackSecrets
 from config.model import StackConfig
-from cli.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_callable
+from preview.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_callable
 
 PERSPECTIVES = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
 PRIMARY = {"name": "ca-dc-newark", "lat": 40.74, "lon": -74.17, "rir": "ARIN"}

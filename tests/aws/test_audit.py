@@ -11,8 +11,8 @@ import json
 import pytest
 import yaml
 
-from cli.mocks import run_program
-from cli.planner import to_views
+from preview.mocks import run_program
+from preview.engine import to_views
 from config.audit import MIN_RETENTION_DAYS
 from plan.audit import AGENT_CONFIG
 from policy import rules

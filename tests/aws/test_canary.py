@@ -8,11 +8,12 @@ import json
 import pulumi
 import pytest
 
-from cli.planner import plan_stack
+from preview.engine import plan_stack
 from components.aws.canary import Canary
 from config.errors import ConfigError, PlanError
 from plan import aws_canary
-from plan.artifacts import DIST_ENV, MANIFEST, needed, require_artifacts, source_sha256
+from artifacts.dist import DIST_ENV, require_artifacts, source_sha256
+from plan.artifacts import MANIFEST, needed
 from plan.canary import METRIC_NAMESPACE, plan_canary
 from plan.prices import PRICES, Priced, estimate
 from tests.aws.conftest import children_of, fleet, of_type, one, provider, provider_region, run_component
@@ -74,9 +75,14 @@ def test_the_rendered_environment_is_what_the_lambda_runtime_loads(monkeypatch):
     from service.settings_canary import CanarySettings
 
     f = fleet("aws-lambda")
-    env = aws_canary.canary_env(f, aws_canary.plan_aws_canary(f, ZIP), zone_id="Z123",
-                                coordinator_url="https://abc.execute-api.us-east-1.amazonaws.com/")
-    for key, value in {**env, "MPIC_API_KEY": "key-one"}.items():
+    env = aws_canary.AwsCanaryEnv(f, aws_canary.plan_aws_canary(f, ZIP)).fill(
+        zone_id="Z123", coordinator_url="https://abc.execute-api.us-east-1.amazonaws.com/", api_key="key-one")
+    assert env == {  # complete: every key the function gets, the API key included
+        "MPIC_STACK": "t", "MPIC_COORDINATOR_URL": "https://abc.execute-api.us-east-1.amazonaws.com",
+        "MPIC_API_KEY": "key-one", "MPIC_DOMAIN": "canary.fleet-test.example",
+        "MPIC_DNS": '{"provider": "route53", "zone": "fleet-test.example", "zone_id": "Z123"}',
+        "MPIC_SINK": '{"kind": "emf"}', "MPIC_INTERVAL": "300.0"}
+    for key, value in env.items():  # as the function sees them: nothing added by the component
         monkeypatch.setenv(key, value)
     s = load_settings(CanarySettings, None)
     assert (s.stack, s.domain, s.coordinator_url, s.interval) == (
@@ -91,9 +97,9 @@ def _canary_run(**canary):
     plan = aws_canary.plan_aws_canary(f, ZIP)
 
     def build():
-        env = aws_canary.canary_env(f, plan, coordinator_url="https://mpic.example.com", zone_id="Z0CANARY")
-        c = Canary(plan.name, {"plan": plan, "zone_id": "Z0CANARY", "env": env,
-                               "api_key": pulumi.Output.secret("key-one"),
+        c = Canary(plan.name, {"plan": plan, "zone_id": pulumi.Output.from_input("Z0CANARY"),
+                               "coordinator_url": pulumi.Output.from_input("https://mpic.example.com"),
+                               "env": aws_canary.AwsCanaryEnv(f, plan), "api_key": pulumi.Output.secret("key-one"),
                                "log_key_arn": "arn:aws:kms:us-east-1:000000000000:key/audit"},
                    opts=pulumi.ResourceOptions(providers=[provider("us-east-1")]))
         pulumi.export("function", c.function_name)
@@ -122,7 +128,7 @@ def test_every_canary_resource_is_on_the_coordinator_regions_provider(canary_run
 
 
 def test_the_function_is_the_coordinators_zip_with_the_canary_handler(canary_run):
-    _, run = canary_run
+    plan, run = canary_run
     fn = one(run, "aws:lambda/function:Function")
     i = fn.inputs
     assert (i["name"], i["handler"], i["runtime"], i["architectures"]) == ("mpic-t-canary", HANDLER, "python3.11",
@@ -133,6 +139,9 @@ def test_the_function_is_the_coordinators_zip_with_the_canary_handler(canary_run
     assert json.loads(env["MPIC_SINK"]) == {"kind": "emf"} and env["MPIC_API_KEY"] == "key-one"
     assert env["MPIC_COORDINATOR_URL"] == "https://mpic.example.com" and env["MPIC_DOMAIN"] == "canary.fleet-test.example"
     assert fn.public_inputs["environment"]["variables"]["MPIC_API_KEY"] == "[secret]"
+    # the component only fills the renderer's slots with the engine's values: nothing added, nothing dropped
+    assert env == aws_canary.AwsCanaryEnv(fleet(canary={"alarmEmail": "pki-oncall@ca.example"}), plan).fill(
+        coordinator_url="https://mpic.example.com", zone_id="Z0CANARY", api_key="key-one")
     logs = one(run, "aws:cloudwatch/logGroup:LogGroup")
     # kept as long as the audit records (BR 5.4.3), encrypted with the region's audit key
     assert (logs.inputs["name"], logs.inputs["retentionInDays"], logs.inputs["kmsKeyId"]) == (
@@ -281,8 +290,8 @@ def test_a_canary_outside_its_zone_is_refused_before_any_resource():
 
 # ----------------------------------------------------------------------------- artifacts, prices
 def test_aws_hosts_needs_the_coordinator_zip_only_for_the_canary(tmp_path, monkeypatch):
-    assert needed(fleet()) == [("wheelhouse", "wheelhouse-linux_x86_64"), ("lambda", "mpic-coordinator-x86_64")]
-    assert needed(fleet(canary={"enabled": False})) == [("wheelhouse", "wheelhouse-linux_x86_64")]
+    assert needed(fleet(), "x86_64") == [("wheelhouse", "wheelhouse-linux_x86_64"), ("lambda", "mpic-coordinator-x86_64")]
+    assert needed(fleet(canary={"enabled": False}), "arm64") == [("wheelhouse", "wheelhouse-linux_x86_64")]
     dist = tmp_path / "dist"
     (dist / "wheelhouse" / "linux_x86_64").mkdir(parents=True)
     (dist / MANIFEST).write_text(json.dumps({"source_sha256": source_sha256(), "artifacts": [

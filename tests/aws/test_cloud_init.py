@@ -26,7 +26,7 @@ SOURCE = planners.WheelhouseSource(bucket="mpic-runtime-0123", region="us-east-1
 def _perspective_doc():
     f = fleet(aws={"caaDomains": ["ca.example"]})
     p = planners.plan_hosts(f).perspectives[1]
-    settings = planners.perspective_settings(f, p)
+    settings = planners.host_perspective_settings(f, p)
     text = cloud_init.perspective_cloud_init(region=p.code, settings=settings, ssm_prefix=p.ssm_prefix,
                                              runtime=SOURCE, health_port=f.aws.health_port,
                                              audit_group="/mpic/lab/audit")
@@ -84,7 +84,7 @@ def test_perspective_cloud_init_installs_runtime_and_own_resolver(tmp_path):
     assert unit["Service"]["User"] == "mpic"
 
 
-def test_perspective_settings_load_in_the_runtime(tmp_path):
+def test_host_perspective_settings_load_in_the_runtime(tmp_path):
     _, _, text = _perspective_doc()
     ca = KitCA.load_or_create(tmp_path / "pki")
     raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/perspective.yaml"]), tmp_path / "etc", ca, "perspective")
@@ -93,12 +93,12 @@ def test_perspective_settings_load_in_the_runtime(tmp_path):
     assert s.effective_rir.value == "RIPE NCC" and s.resolver.nameservers == ["127.0.0.1"]
 
 
-def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
+def test_host_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     f = fleet()
     plan = planners.plan_hosts(f)
     targets = [{"code": p.code, "rir": p.rir, "url": planners.perspective_url(f"{p.code}.elb.test", 8443)}
                for p in plan.perspectives]
-    settings = planners.coordinator_settings(f, targets)
+    settings = planners.host_coordinator_settings(f, targets)
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
                                              ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
@@ -115,7 +115,7 @@ def test_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     assert s.default_perspective_count == 5 and s.max_attempts == 2 and len(s.perspectives) == 5
     assert s.perspectives[0].url == "https://us-west-2.elb.test:8443"
     assert s.default_quorum_count is None and "default_quorum_count" not in raw  # mpic:quorum unset: core default
-    strict = planners.coordinator_settings(fleet(quorum=5), targets)  # mpic:quorum 5 of 5
+    strict = planners.host_coordinator_settings(fleet(quorum=5), targets)  # mpic:quorum 5 of 5
     assert strict["default_quorum_count"] == 5
     text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=strict, ssm_prefix=plan.coordinators[0].ssm_prefix,
                                              secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",
@@ -191,7 +191,7 @@ def test_each_coordinator_site_writes_under_its_own_name():
     f = fleet()
     plan = planners.plan_hosts(f)
     for site in ("primary", "standby"):
-        settings = planners.coordinator_settings(f, [], site)
+        settings = planners.host_coordinator_settings(f, [], site)
         text = cloud_init.coordinator_cloud_init(region="us-east-1", settings=settings,
                                                  ssm_prefix=plan.coordinators[0].ssm_prefix,
                                                  secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:x",

@@ -16,10 +16,11 @@ import yaml
 
 from plan import aws as planners
 from plan.failover import FailoverPlan
-from components.aws.hosts import Coordinator, FailoverEndpoint, InterRegionNetwork, PerspectiveRegion
+from components.aws.hosts import Coordinator, InterRegionNetwork, PerspectiveRegion
+from components.failover import FailoverEndpoint
 from components.aws.serverless import LambdaCoordinator, PerspectiveFunction
 from components.pki import KitCa
-from cli.mocks import run_callable
+from preview.mocks import run_callable
 from tests.aws.conftest import (
     assert_no_default_provider,
     children_of,
@@ -56,7 +57,7 @@ def _perspective_region(code: str = "eu-west-1"):
         region = PerspectiveRegion(plan.name, {
             "plan": plan, "coordinator_cidrs": COORD_CIDRS, "perspective_port": 8443, "health_port": 8081,
             "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
-            "runtime": RUNTIME, "settings": planners.perspective_settings(f, plan),
+            "runtime": RUNTIME, "settings": planners.host_perspective_settings(f, plan),
             "ca_cert_pem": ca.cert_pem, "ca_private_key_pem": ca.private_key_pem, "audit": _audit(code),
         }, opts=pulumi.ResourceOptions(providers=[aws_p, tls_p]))
         pulumi.export("endpoint", region.endpoint)
@@ -176,7 +177,7 @@ def _coordinator_run(role: str = "primary"):
             "plan": plan, "domain": f.aws.domain, "zone_id": "Z0MOCK", "coordinator_port": 8080,
             "instance_type": "t3.small", "image_id": f.aws.ami, "volume_size_gb": 16,
             "runtime": RUNTIME,
-            "settings": pulumi.Output.from_input(planners.coordinator_settings(f, [])),
+            "settings": pulumi.Output.from_input(planners.host_coordinator_settings(f, [])),
             "api_keys": pulumi.Output.secret(["k1", "k2"]), "hash_secret": pulumi.Output.secret("h"),
             "ca_cert_pem": "CA", "client_cert_pem": "CERT", "client_private_key_pem": pulumi.Output.secret("KEY"),
             "audit": _audit(plan.region),
@@ -386,13 +387,14 @@ def test_perspective_function_in_a_dnssec_validating_vpc_leaves_through_its_own_
 
 def test_lambda_coordinator_api_gateway_key_and_exact_invoke_permissions():
     f = fleet("aws-lambda")
-    arns = [f"arn:aws:lambda:{c}:000000000000:function:mpic-t-persp-{c}" for c in f.codes]
+    perspectives = planners.plan_lambda(f).perspectives
+    arns = [f"arn:aws:lambda:{p.code}:000000000000:function:mpic-t-persp-{p.code}" for p in perspectives]
 
     def build():
         c = LambdaCoordinator("coord-us-east-1", {
-            "stack": "t", "region": "us-east-1", "env": planners.lambda_coordinator_env(f, []),
-            "perspectives_env": json.dumps([{"code": c, "url": f"lambda:{a}"} for c, a in zip(f.codes, arns)]),
-            "perspective_arns": arns, "api_keys": pulumi.Output.secret(["key-a", "key-b"]),
+            "stack": "t", "region": "us-east-1", "env": planners.LambdaCoordinatorEnv(f, perspectives),
+            "perspective_arns": [pulumi.Output.from_input(a) for a in arns],  # outputs of the perspective functions
+            "api_keys": pulumi.Output.secret(["key-a", "key-b"]),
             "hash_secret": pulumi.Output.secret("h"),
             "function": {"package": "x.zip", "handler": "service.lambda_handler.coordinator_handler",
                          "architecture": "arm64", "memory_mb": 1024, "timeout_s": 60,
@@ -410,8 +412,12 @@ def test_lambda_coordinator_api_gateway_key_and_exact_invoke_permissions():
     fn = one(run, "aws:lambda/function:Function")
     env = fn.inputs["environment"]["variables"]
     assert fn.inputs["handler"] == "service.lambda_handler.coordinator_handler"
+    # the component only fills the renderer's slots with the engine's values: nothing added, nothing dropped
+    assert env == planners.LambdaCoordinatorEnv(f, perspectives).fill(function_arns=arns, api_keys=["key-a", "key-b"],
+                                                                      hash_secret="h")
     assert json.loads(env["MPIC_API_KEYS"]) == ["key-a", "key-b"] and env["MPIC_HASH_SECRET"] == "h"
     assert [p["url"] for p in json.loads(env["MPIC_PERSPECTIVES"])] == [f"lambda:{a}" for a in arns]
+    assert set(fn.public_inputs["environment"]["variables"].values()) == {"[secret]"}  # keys, hash secret: secrets
     assert one(run, "aws:apigateway/resource:Resource").inputs["pathPart"] == "mpic"
     method = one(run, "aws:apigateway/method:Method")
     assert (method.inputs["httpMethod"], method.inputs["apiKeyRequired"]) == ("POST", True)

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plan import aws as planners
+from plan import runtime
+from plan.manifest import fleet_manifest
 from config.errors import PlanError
 from config.catalog import load_catalog
 from config.errors import ConfigError
@@ -104,11 +106,11 @@ def test_lambda_plan_private_subnets_only_in_dnssec_mode():
 
 def test_manifest_round_trips_through_the_config_model():
     f = fleet(perspectiveCount=5, quorum=4, asOf="2026-12-15")
-    raw = json.loads(json.dumps(planners.fleet_manifest(f)))
+    raw = json.loads(json.dumps(fleet_manifest(f)))
     again = StackConfig.from_config(raw, name="x")
     assert again.codes == f.codes and again.primary == f.primary
     assert (again.quorum, again.cohort_size, again.as_of, again.max_attempts) == (4, 5, f.as_of, 2)
-    catalog_primary = planners.fleet_manifest(fleet(primary="us-east-1", perspectives=PERSPECTIVES))
+    catalog_primary = fleet_manifest(fleet(primary="us-east-1", perspectives=PERSPECTIVES))
     assert catalog_primary["primary"] == "us-east-1" and "quorum" not in catalog_primary
 
 
@@ -123,22 +125,61 @@ def test_lambda_environments():
     pv = planners.plan_lambda(vpc).perspectives[0]
     resolver = json.loads(planners.lambda_perspective_env(vpc, pv)["MPIC_RESOLVER"])["nameservers"][0]
     assert ipaddress.ip_address(resolver) == ipaddress.ip_network(pv.vpc_cidr).network_address + 2
-    coord = planners.lambda_coordinator_env(f, [{"code": "x"}])
+    coord = _coordinator_env(f)
     assert coord["MPIC_DEFAULT_PERSPECTIVE_COUNT"] == "5" and coord["MPIC_MAX_ATTEMPTS"] == "2"
     assert "MPIC_DEFAULT_QUORUM_COUNT" not in coord  # mpic:quorum unset: the core default
 
 
-def test_lambda_coordinator_env_carries_the_quorum_and_loads(monkeypatch):
+def _arn(code: str) -> str:
+    return f"arn:aws:lambda:{code}:000000000000:function:mpic-t-persp-{code}"
+
+
+def _coordinator_env(f: StackConfig, **slots) -> dict[str, str]:
+    plan = planners.plan_lambda(f)
+    values = {"function_arns": [_arn(p.code) for p in plan.perspectives], "api_keys": ["key-a", "key-b"],
+              "hash_secret": "h" * 32, **slots}
+    return planners.LambdaCoordinatorEnv(f, plan.perspectives).fill(**values)
+
+
+def test_the_lambda_coordinators_complete_environment_every_key_and_secret():
+    """The whole environment of the coordinator function, from the plan and plain values alone: the
+    component only fills the three slots (function ARNs, API keys, hash secret)."""
+    env = _coordinator_env(fleet("aws-lambda", quorum=4, earlyQuorum=False, perspectiveTimeoutMs=2500))
+    rirs = {"us-west-2": "ARIN", "eu-west-1": "RIPE NCC", "ap-northeast-1": "APNIC", "sa-east-1": "LACNIC",
+            "ap-southeast-2": "APNIC"}
+    assert env == {
+        "MPIC_API_KEYS": '["key-a", "key-b"]',
+        "MPIC_HASH_SECRET": "h" * 32,
+        "MPIC_DEFAULT_PERSPECTIVE_COUNT": "5",
+        "MPIC_MAX_ATTEMPTS": "2",
+        "MPIC_PERSPECTIVE_TIMEOUT": "2.5",
+        "MPIC_EARLY_QUORUM": "false",
+        "MPIC_DEFAULT_QUORUM_COUNT": "4",
+        "MPIC_CAA_ALLOW_LOOKUP_FAILURE": "false",
+        "MPIC_MIN_CHALLENGE_LENGTH": "19",
+        "MPIC_PERSPECTIVES": json.dumps([{"code": c, "rir": rirs[c], "url": f"lambda:{_arn(c)}"} for c in PERSPECTIVES]),
+        "MPIC_AUDIT_LOG": "-",
+        "MPIC_AUDIT_SITE": "coordinator",
+    }
+    assert {runtime.API_KEYS_ENV, runtime.HASH_SECRET_ENV, runtime.PERSPECTIVES_ENV} < set(env)
+
+
+def test_the_lambda_coordinators_slots_must_match_its_perspectives():
+    with pytest.raises(ValueError):  # an ARN missing would drop a perspective silently
+        _coordinator_env(fleet("aws-lambda"), function_arns=[_arn("us-west-2")])
+
+
+def test_lambda_coordinator_environment_carries_the_quorum_and_loads(monkeypatch):
     from service.settings import CoordinatorSettings, load_settings
 
-    f = fleet("aws-lambda", quorum=5)
-    targets = [{"code": c, "url": f"lambda:arn:aws:lambda:{c}:1:function:p-{c}"} for c in PERSPECTIVES]
-    env = planners.lambda_coordinator_env(f, targets)
+    env = _coordinator_env(fleet("aws-lambda", quorum=5))
     assert env["MPIC_DEFAULT_QUORUM_COUNT"] == "5"
-    for key, value in {**env, "MPIC_HASH_SECRET": "s" * 32}.items():  # as the function sees them
+    for key, value in env.items():  # as the function sees them: nothing added by the component
         monkeypatch.setenv(key, value)
     s = load_settings(CoordinatorSettings, None)
     assert (s.default_quorum_count, s.default_perspective_count, s.max_attempts) == (5, 5, 2)
+    assert s.all_api_keys() == ["key-a", "key-b"] and s.hash_secret.get_secret_value() == "h" * 32
+    assert [p.lambda_arn for p in s.perspectives] == [_arn(c) for c in PERSPECTIVES]
 
 
 def test_ejbca_settings_name_the_endpoint_and_header():

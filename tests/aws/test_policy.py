@@ -12,11 +12,12 @@ import json
 import pytest
 from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
 
-from plan.aws import COORDINATOR_LISTENER_ROLE, MANIFEST_TYPE
+from plan.aws import COORDINATOR_LISTENER_ROLE
+from plan.manifest import MANIFEST_TYPE
 from policy import rules
 from policy.adapter import from_policy_resources, plain, stack_policies
 from policy.rules import Res
-from cli.planner import plan_stack, to_views
+from preview.engine import plan_stack, to_views
 
 
 @pytest.fixture(scope="module")

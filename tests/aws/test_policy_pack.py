@@ -11,8 +11,8 @@ import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from cli.planner import plan_stack, to_views
-from cli.mocks import KIT_ROOT
+from preview.engine import plan_stack, to_views
+from preview.mocks import KIT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +39,23 @@ def _request(views, providers):
         prov = providers.get((v.provider or "").rsplit("::", 1)[0])
         kw = {}
         if prov is not None:
+            props = {k: prov.props[k] for k in ("region", "clusterIdentifier") if k in prov.props}
             kw["provider"] = analyzer_pb2.AnalyzerProviderResource(
-                type=prov.type, properties=_struct({"region": prov.region}), urn=prov.urn, name=prov.name)
+                type=prov.type, properties=_struct(props), urn=prov.urn, name=prov.name)
         out.append(analyzer_pb2.AnalyzerResource(type=v.type, properties=_struct(v.props), urn=v.urn, name=v.name,
                                                  parent=v.parent or "", **kw))
     return analyzer_pb2.AnalyzeStackRequest(resources=out)
 
 
-@pytest.fixture(scope="module")
-def hosts_views():
-    views = to_views(plan_stack("aws-hosts").run)[1]
+def _planned(stack: str):
+    views = to_views(plan_stack(stack).run)[1]
     providers = {v.urn: v for v in views if v.type.startswith("pulumi:providers:")}
     return views, providers
+
+
+@pytest.fixture(scope="module")
+def hosts_views():
+    return _planned("aws-hosts")
 
 
 def test_pack_declares_every_policy_as_mandatory_but_the_lab_notice(analyzer):
@@ -79,3 +84,13 @@ def test_pack_passes_the_planned_example_and_flags_a_broken_route(analyzer, host
     bad = analyzer.AnalyzeStack(_request(broken, providers))
     assert {d.policyName for d in bad.diagnostics} == {"perspective-default-route-local"}
     assert all(d.enforcementLevel == analyzer_pb2.MANDATORY for d in bad.diagnostics)
+
+
+def test_pack_guards_a_k8s_stack_by_its_manifest_and_its_clusters(analyzer):
+    views, providers = _planned("k8s")
+    assert [d.message for d in analyzer.AnalyzeStack(_request(views, providers)).diagnostics] == []
+    gone = next(v for v in views if v.name == "persp-eu-west-1")
+    without = [v for v in views if v.urn != gone.urn and v.parent != gone.urn]
+    bad = analyzer.AnalyzeStack(_request(without, providers))
+    assert [(d.policyName, d.enforcementLevel) for d in bad.diagnostics] == [("br-3.2.2.9-compliance", analyzer_pb2.MANDATORY)]
+    assert "perspective regions deployed (ap-northeast-1, ap-southeast-2, sa-east-1, us-west-2)" in bad.diagnostics[0].message

@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 import yaml
 
-from plan.artifacts import require_artifacts
+from artifacts.dist import require_artifacts
 from stacks import aws as aws_program
-from plan.aws import MANIFEST_TYPE
-from cli.mocks import KIT_ROOT, run_callable, run_program
+from plan.manifest import MANIFEST_TYPE
+from preview.mocks import KIT_ROOT, run_callable, run_program
 from pulumi.runtime.sync_await import _sync_await
 from tests.aws.conftest import assert_no_default_provider, fleet, provider_region, secrets, strict_mocks
 

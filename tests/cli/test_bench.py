@@ -16,7 +16,7 @@ from cli import app
 from cli import bench as bench_cli
 from cli.benchload import BenchError, Samples, Target, percentile
 from cli.benchphases import concurrency_figures, quorum_rtt
-from plan.artifacts import dist_dir
+from artifacts.dist import dist_dir
 
 runner = CliRunner()
 LATENCY = {"p50_ms", "p99_ms"}

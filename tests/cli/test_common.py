@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.__main__ import app
 from cli.benchload import BenchError
-from cli.builder import BuildError
+from artifacts.builder import BuildError
 from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NONCOMPLIANT, error_json, guarded, reported
 from config.errors import ConfigError, NonCompliantError
 from local.errors import ChallengeError, FleetError

@@ -165,7 +165,7 @@ def test_haproxy_accepts_both_configs(tmp_path):
 def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     from config.model import StackConfig
     from local import private as private_module
-    from local.coordinator import coordinator_settings
+    from local.coordinator import fleet_coordinator_settings
     from plan.local import plan_from_config
     from local.pki import KitCA
     from service.settings import CoordinatorSettings
@@ -187,7 +187,7 @@ def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
         raw = {"target": "local", "perspectives": regions, **({"quorum": quorum} if quorum else {})}
         cfg = StackConfig.from_config(raw, name="lab")
         fleet_plan = plan_from_config(cfg)
-        doc = coordinator_settings(state, fleet_plan, fleet_plan.coordinator_replica_ports[0], pki, cfg, "coordinator#1")
+        doc = fleet_coordinator_settings(state, fleet_plan, fleet_plan.coordinator_replica_ports[0], pki, cfg, "coordinator#1")
         assert doc.get("default_quorum_count") == quorum  # unset: omitted, the core default applies
         own = private_module.folder(state, "coordinator#1")  # the replica sees it at <workdir>/private
         assert {Path(v).parent for v in doc["client_tls"].values()} == {private_module.root(state)}
@@ -219,7 +219,7 @@ def test_route53_challenges_against_moto(monkeypatch):
     moto = pytest.importorskip("moto")
     import boto3
 
-    from cli.route53 import Route53Challenges
+    from tests.smoke.route53 import Route53Challenges
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -21,7 +21,7 @@ import pytest
 import referencing
 import yaml
 
-from cli.mocks import PROGRAM, ProgramRun, RecordingMocks, run_program
+from preview.mocks import PROGRAM, ProgramRun, RecordingMocks, run_program
 
 HERE = Path(__file__).resolve().parent
 ENTRY = PROGRAM  # the kit's own Pulumi program (__main__.py)

@@ -11,12 +11,13 @@ import kubernetes_validate.utils as kv
 import pytest
 import yaml
 
-from cli.mocks import ProgramRun
+from preview.mocks import ProgramRun
 from config.errors import ConfigError
 from config.model import StackConfig
 from local.pki import KitCA
 from plan import k8s_canary
 from plan import k8s_objects as o
+from plan import runtime
 from plan.canary import plan_canary
 from plan.k8s import plan_fleet
 from tests.k8s.conftest import K8S_VERSION, RULE_API, SECRETS, run_k8s, stack_config, validate_rule, validate_strict
@@ -91,6 +92,15 @@ def test_the_secret_carries_the_api_key_and_the_tsig_secret_as_env(canary_object
     assert "key-one" not in text and SECRETS["mpic:canaryTsigSecret"] not in text
 
 
+def test_the_planner_renders_the_whole_secret_the_component_only_fills_its_two_slots():
+    plan = plan_fleet(fleet()).canary
+    secret = k8s_canary.canary_secret(plan, api_key="key-one", tsig_secret="dHNpZw==")
+    assert secret["metadata"]["name"] == plan.secret_name == "mpic-canary-secrets"
+    assert secret["stringData"] == {runtime.CANARY_API_KEY_ENV: "key-one", runtime.CANARY_TSIG_ENV: "dHNpZw=="}
+    assert set(secret["stringData"]) == {"MPIC_API_KEY", "MPIC_DNS__KEY_SECRET"}  # what the runtime reads
+    validate_strict(secret)
+
+
 def test_the_settings_reach_the_coordinator_in_cluster_over_the_kit_ca(canary_objects, fleet_run):
     doc = yaml.safe_load(canary_objects["ConfigMap"]["data"]["settings.yaml"])
     assert doc["coordinator_url"] == "https://mpic-coordinator.mpic-coordinator.svc"
@@ -160,7 +170,7 @@ def test_the_rule_schema_can_fail(canary_objects):
 
 
 def test_mpic_plan_k8s_lists_the_cronjob_and_the_prometheus_rule():
-    from cli.planner import plan_stack
+    from preview.engine import plan_stack
 
     doc = plan_stack("k8s").to_json()
     assert doc["error"] is None and doc["policy_violations"] == []

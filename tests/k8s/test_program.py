@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from plan.k8s_objects import PERSPECTIVE_PORT, RESOLVER_PORT
-from cli.mocks import PlannedResource, ProgramRun
+from preview.mocks import PlannedResource, ProgramRun
 from tests.k8s.conftest import K8S_VERSION, RULE_API, run_k8s, validate_rule, validate_strict
 
 PERSPECTIVES = ("us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2")
@@ -364,7 +364,7 @@ def test_credentials_come_from_the_programs_secrets_when_not_given():
 def test_the_kits_entry_point_never_falls_back_to_an_ambient_kubeconfig():
     """Through the real __main__.py: every provider gets mpic:kubeconfig; without it the program
     refuses before registering anything."""
-    from cli.mocks import run_program
+    from preview.mocks import run_program
     from tests.k8s.conftest import SECRETS, mocks, stack_config
 
     run = run_program({**stack_config(), **SECRETS}, stack="k8s", secret_keys=list(SECRETS), mocks=mocks())
@@ -380,7 +380,7 @@ def test_the_kits_entry_point_never_falls_back_to_an_ambient_kubeconfig():
 
 def test_mpic_plan_k8s_uses_placeholder_cluster_secrets():
     """`mpic plan k8s` through the shared plan core: compliant, >= 5 clusters, no credential."""
-    from cli.planner import plan_stack
+    from preview.engine import plan_stack
 
     result = plan_stack("k8s")
     assert result.ok and result.report.compliant and not result.violations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.planner import PlanResult, plan_stack
+from preview.engine import PlanResult, plan_stack
 
 
 @pytest.fixture(scope="session")

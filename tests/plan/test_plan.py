@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import cli.plan  # noqa: F401 - registers the command
 from cli import app
-from cli import planner as plan_core
-from cli.mocks import KIT_ROOT, PlannedResource
+from preview import engine as plan_core
+from preview.mocks import KIT_ROOT, PlannedResource
 
 EXAMPLES = ("aws-hosts", "aws-lambda")
 runner = CliRunner()
@@ -71,7 +71,9 @@ def test_provider_region_conventions():
                                inputs=inputs)
 
     assert plan_core.provider_region(res("pulumi:providers:aws", "aws-x", {"region": "eu-west-1"})) == "eu-west-1"
-    assert plan_core.provider_region(res("pulumi:providers:kubernetes", "k8s-eu-west-1", {})) == "eu-west-1"
+    assert plan_core.provider_region(res("pulumi:providers:kubernetes", "k8s-eu-west-1",
+                                         {"clusterIdentifier": "mpic-eu-west-1"})) == "eu-west-1"
+    assert plan_core.provider_region(res("pulumi:providers:kubernetes", "k8s-eu-west-1", {})) is None
     assert plan_core.provider_region(res("pulumi:providers:tls", "tls", {})) is None
 
 
@@ -147,25 +149,15 @@ def test_cli_unknown_stack_exits_2():
     assert out.exit_code == 2 and "Known stacks" in out.output
 
 
-def test_target_extras_placeholders_hooks_and_ciphertext(tmp_path, monkeypatch):
-    import dataclasses
+def test_placeholders_stand_in_for_every_secret_and_ciphertext_is_never_read(tmp_path, monkeypatch):
+    from preview import targets
 
-    from stacks import program
-
-    seen = {}
-    real_target = program.TARGETS["aws-lambda"]
-    fake = dataclasses.replace(real_target, plan_placeholders=lambda fleet: {"mpic:extraSecret": "placeholder"},
-                               plan_mock_hooks=lambda mocks: seen.setdefault("target", mocks))
-    monkeypatch.setitem(program.TARGETS, "aws-lambda", fake)
+    monkeypatch.setitem(targets.TARGET_SECRETS, "aws-lambda", lambda fleet: {"mpic:perFleet": fleet.target})
     lambda_fleet = plan_core.load_fleet("aws-lambda")[2]
-    assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder"}
-    per_fleet = dataclasses.replace(fake, plan_placeholders=lambda fleet: {"mpic:extraSecret": "placeholder",
-                                                                           "mpic:perFleet": fleet.target})
-    monkeypatch.setitem(program.TARGETS, "aws-lambda", per_fleet)
-    assert plan_core.target_extras(lambda_fleet)[0] == {"mpic:extraSecret": "placeholder",
-                                                       "mpic:perFleet": "aws-lambda"}
-    monkeypatch.setitem(program.TARGETS, "aws-lambda", fake)
-    captured = {}
+    assert targets.placeholders(lambda_fleet) == {**targets.SECRETS, "mpic:perFleet": "aws-lambda"}
+    k8s = targets.placeholders(plan_core.load_fleet("k8s")[2])
+    assert set(k8s) == {*targets.SECRETS, "mpic:kubeconfig", "mpic:canaryTsigSecret"}
+    captured, seen = {}, {}
     real = plan_core.run_program
 
     def spy(config, **kw):
@@ -175,10 +167,10 @@ def test_target_extras_placeholders_hooks_and_ciphertext(tmp_path, monkeypatch):
     monkeypatch.setattr(plan_core, "run_program", spy)
     path = _copy(tmp_path, "aws-lambda", **{"mpic:hashSecret": {"secure": "v1:CIPHERTEXT"}})
     result = plan_core.plan_stack(str(path), hooks=lambda mocks: seen.setdefault("caller", mocks))
-    assert result.ok and seen["target"] is seen["caller"]
-    assert captured["config"]["mpic:extraSecret"] == "placeholder"
-    assert captured["config"]["mpic:hashSecret"] == plan_core.PLACEHOLDER_SECRETS["mpic:hashSecret"]
-    assert "mpic:extraSecret" in captured["secret_keys"] and "CIPHERTEXT" not in json.dumps(result.to_json())
+    assert result.ok and seen["caller"] is not None
+    assert captured["config"]["mpic:perFleet"] == "aws-lambda"
+    assert captured["config"]["mpic:hashSecret"] == targets.SECRETS["mpic:hashSecret"]
+    assert "mpic:perFleet" in captured["secret_keys"] and "CIPHERTEXT" not in json.dumps(result.to_json())
 
 
 def test_plan_json_never_prints_a_secret(planned):

@@ -9,8 +9,8 @@ import yaml
 from config.catalog import load_catalog, lookup
 from config.errors import ConfigError
 from config.stackfile import load_stack
-from cli.mocks import KIT_ROOT
-from cli.planner import plan_stack
+from preview.mocks import KIT_ROOT
+from preview.engine import plan_stack
 from plan.region_costs import perspective_resources, region_monthly_usd
 
 

@@ -38,9 +38,12 @@ def _env_value(text: str):
 def test_every_target_renders_the_same_behaviour():
     """local, aws-hosts (cloud-init), aws-lambda (environment), k8s (ConfigMap): same cohort, quorum,
     attempts, timeout, early quorum and per-perspective proxy."""
-    hosts = planners.coordinator_settings(fleet("aws-hosts"), [])
-    lam = {k.removeprefix("MPIC_").lower(): _env_value(v)
-           for k, v in planners.lambda_coordinator_env(fleet("aws-lambda"), []).items()}
+    hosts = planners.host_coordinator_settings(fleet("aws-hosts"), [])
+    lam_plan = planners.plan_lambda(fleet("aws-lambda"))
+    lam_env = planners.LambdaCoordinatorEnv(fleet("aws-lambda"), lam_plan.perspectives).fill(
+        function_arns=[f"arn:aws:lambda:{p.code}:0:function:p" for p in lam_plan.perspectives], api_keys=["k"],
+        hash_secret="h")
+    lam = {k.removeprefix("MPIC_").lower(): _env_value(v) for k, v in lam_env.items()}
     k8s = yaml.safe_load(k8s_plan.plan_fleet(fleet("k8s")).coordinators[0].objects["settings"]["data"]["settings.yaml"])
     local_cfg = fleet("local")
     local = runtime.coordinator_settings(local_cfg, listen_host="127.0.0.1", listen_port=8001, perspectives=[],
@@ -50,7 +53,7 @@ def test_every_target_renders_the_same_behaviour():
     for name, doc in (("aws-hosts", hosts), ("aws-lambda", lam), ("k8s", k8s), ("local", local)):
         assert {k: doc.get(k) for k in SHARED_COORDINATOR} == expected, name
     persp = {
-        "aws-hosts": planners.perspective_settings(fleet("aws-hosts"), planners.plan_hosts(fleet("aws-hosts")).perspectives[1]),
+        "aws-hosts": planners.host_perspective_settings(fleet("aws-hosts"), planners.plan_hosts(fleet("aws-hosts")).perspectives[1]),
         "aws-lambda": {k.removeprefix("MPIC_").lower(): _env_value(v) for k, v in planners.lambda_perspective_env(
             fleet("aws-lambda"), planners.plan_lambda(fleet("aws-lambda")).perspectives[1]).items()},
         "k8s": yaml.safe_load(k8s_plan.plan_fleet(fleet("k8s")).perspectives[1].objects["settings"]["data"]["settings.yaml"]),

@@ -19,10 +19,10 @@ from config.errors import ConfigError
 from config.geo import distance_km
 from config.model import StackConfig
 from plan import suggest as sg
-from plan import suggest_search
+from plan.suggest import search as suggest_search
 from plan.suggest import SuggestRequest, Suggestion, rtt_floor_ms, suggest
-from plan.suggest_model import config_value
-from plan.suggest_repair import repair
+from plan.suggest.model import config_value
+from plan.suggest.repair import repair
 from plan import prices
 
 DAY = dt.date(2026, 12, 15)  # R3: 5 remote perspectives from this date
@@ -415,7 +415,7 @@ def test_any_request_gives_a_compliant_suggestion_or_a_config_error(count, prima
 
 
 def test_a_diagnosis_that_runs_out_of_time_still_says_what_to_relax(monkeypatch):
-    from plan import suggest as suggest_module
+    from plan.suggest import best as suggest_module
 
     def slow(*args):
         raise suggest_search.SearchTimeout
@@ -428,7 +428,7 @@ def test_a_diagnosis_that_runs_out_of_time_still_says_what_to_relax(monkeypatch)
 
 
 def test_the_cheapest_set_under_a_tiny_search_budget_is_named_as_found_not_proven(monkeypatch):
-    from plan import suggest_checks
+    from plan.suggest import checks as suggest_checks
 
     costs = _monthly(AWS)
     real = suggest_checks.min_cost_set

@@ -1,4 +1,4 @@
-"""``plan.suggest_repair``: the closest compliant set to a config keeps the most regions, is
+"""``plan.suggest.repair``: the closest compliant set to a config keeps the most regions, is
 compliant, and is exactly what the ``mpic suggest`` request it carries answers."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from config.catalog import lookup
 from config.errors import ConfigError
 from config.model import StackConfig
 from plan.suggest import suggest
-from plan.suggest_model import adhoc_config
-from plan.suggest_repair import REGION_RULES, repair
+from plan.suggest.model import adhoc_config
+from plan.suggest.repair import REGION_RULES, repair
 from tests.plan.test_suggest import AWS, CATALOG, DAY, _monthly, assert_compliant, req
 
 
@@ -145,7 +145,7 @@ def test_a_repair_that_keeps_a_custom_site_has_no_request():
 
 
 def test_a_repair_whose_budget_ends_before_any_set_is_refused(monkeypatch):
-    from plan import suggest_repair
+    from plan.suggest import repair as suggest_repair
 
     monkeypatch.setattr(suggest_repair, "phase_a", lambda problem, clock: (None, False, False))
     with pytest.raises(ConfigError, match="time budget"):

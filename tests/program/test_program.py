@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from cli.mocks import KIT_ROOT, run_program
+from preview.mocks import KIT_ROOT, run_program
 
 SECRETS = {"mpic:apiKeys": ["test-key"], "mpic:hashSecret": "test-secret"}
 
@@ -40,7 +40,7 @@ def test_too_few_perspectives_for_the_date_registers_nothing():
 
 def test_testing_mode_deploys_a_lab_and_marks_it_non_compliant(tmp_path):
     """The loud escape hatch: a non-compliant lab stack deploys, and says so in its outputs."""
-    from cli.planner import plan_stack
+    from preview.engine import plan_stack
 
     config = {**stack("aws-lambda"), "mpic:complianceMode": "testing",
               "mpic:perspectives": ["us-east-2", "eu-west-1", "ap-northeast-1"], "mpic:asOf": "2026-12-15"}

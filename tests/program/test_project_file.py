@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from config.model import StackConfig
-from cli.mocks import KIT_ROOT
+from preview.mocks import KIT_ROOT
 
 PROJECT = yaml.safe_load((KIT_ROOT / "Pulumi.yaml").read_text())
 TYPES = {"string": str, "integer": int, "boolean": bool}

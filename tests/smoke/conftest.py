@@ -198,7 +198,7 @@ def target():
         finally:
             testing.release()
     else:
-        from cli.route53 import Route53Challenges
+        from tests.smoke.route53 import Route53Challenges
         status = deployed_status(SMOKE_STACK)
         writer = Route53Challenges.for_domain(status["test_domain"])
         try:

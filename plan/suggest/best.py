@@ -1,4 +1,4 @@
-"""``mpic suggest``: the compliant set of N remote perspectives, found by exact search.
+"""The objective of ``mpic suggest`` and its search: the compliant set of N remote perspectives.
 
 BR 3.2.2.9 asks for remote perspectives >= 500 km from the primary perspective and from each
 other, in >= 2 RIRs, with at most 1 (2-5 remotes) or 2 (6+) non-corroborations. Many sets pass;
@@ -45,11 +45,11 @@ the later keys matter without giving up the distance goal:
   relative to the optimum (no fixed bucket edges), so the choice stays stable when the catalog
   moves a city by a kilometre.
 
-The search is exact and bounded in time: phase A (:mod:`plan.suggest_search`) proves D*, phase B
-(:mod:`plan.suggest_band`) ranks the sets of the band by the later keys. ``proven_optimal`` is
+The search is exact and bounded in time: phase A (:mod:`plan.suggest.search`) proves D*, phase B
+(:mod:`plan.suggest.band`) ranks the sets of the band by the later keys. ``proven_optimal`` is
 true when both phases finished inside the budget; otherwise the best set found is returned with
-``proven_optimal`` false. Refusals: :mod:`plan.suggest_checks`; the closest compliant set to a
-config: :mod:`plan.suggest_repair`.
+``proven_optimal`` false. Refusals: :mod:`plan.suggest.checks`; the closest compliant set to a
+config: :mod:`plan.suggest.repair`.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from config.catalog import Location, load_catalog
 from config.compliance import check_stack
 from config.geo import distance_km
-from plan.suggest_band import Outcome, solve
-from plan.suggest_checks import diagnose_infeasible, validate_request
-from plan.suggest_model import (
+from plan.suggest.band import Outcome, solve
+from plan.suggest.checks import diagnose_infeasible, validate_request
+from plan.suggest.model import (
     DEFAULT_TIME_BUDGET_S,
     DEFAULT_TOLERANCE_KM,
     MIN_COUNT,
@@ -74,7 +74,7 @@ from plan.suggest_model import (
     refusal,
     rtt_floor_ms,
 )
-from plan.suggest_search import Clock, Problem, SearchTimeout
+from plan.suggest.search import Clock, Problem, SearchTimeout
 
 __all__ = ["DEFAULT_TIME_BUDGET_S", "DEFAULT_TOLERANCE_KM", "MIN_COUNT", "SuggestRequest", "Suggestion",
            "build_suggestion", "rtt_floor_ms", "suggest"]

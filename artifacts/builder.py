@@ -33,22 +33,28 @@ from wheel.wheelfile import WheelFile
 
 from config.errors import KitError
 
+from artifacts.dist import KIT_ROOT, file_sha256, folder_sha256, load_manifest, source_files, source_sha256
+
 from plan.artifacts import (
+
     IMAGE_CONTEXT,
-    KIT_ROOT,
+
     LAMBDA_HANDLERS,
+
     MANIFEST,
+
     PLATFORMS,
+
     Artifact,
+
     Manifest,
+
     artifact_path,
-    file_sha256,
-    folder_sha256,
+
     lambda_name,
-    load_manifest,
-    source_files,
-    source_sha256,
+
     wheelhouse_name,
+
 )
 
 RUNTIME_DIST = "mpic-fleet-runtime"

@@ -14,8 +14,8 @@ from config.br import MIN_DISTANCE_KM, min_remote_perspectives
 from config.catalog import Location, load_catalog
 from config.errors import ConfigError
 from config.geo import distance_km
-from plan.suggest_model import MIN_COUNT, SuggestRequest, refusal
-from plan.suggest_search import Clock, Problem, SearchTimeout
+from plan.suggest.model import MIN_COUNT, SuggestRequest, refusal
+from plan.suggest.search import Clock, Problem, SearchTimeout
 
 
 def _catalog_codes_hint() -> str:

@@ -1,10 +1,11 @@
-"""The shared plan core of ``mpic plan``: a stack file -> the real program under mocks -> the
+"""The offline preview behind ``mpic plan``: a stack file -> the real program under mocks -> the
 planned resources by region, the policy pack's verdict and a monthly cost estimate.
 
 Target-agnostic (aws-hosts, aws-lambda, k8s): the region of a resource is the region of its
-provider (``region`` input of ``pulumi:providers:aws``; for ``pulumi:providers:kubernetes`` the
-provider's logical name ``k8s-<region>``); a component gets its descendants' one region or None;
-costs come from :mod:`plan.prices` by type token (unpriced types cost 0).
+provider, read as the policy pack reads it (:func:`plan.manifest.provider_region`: an AWS
+provider's ``region``, a kit Kubernetes provider's ``clusterIdentifier``); a component gets its
+descendants' one region or None; costs come from :mod:`plan.prices` by type token (unpriced types
+cost 0).
 
 No Pulumi CLI, no engine, no cloud credentials. Missing secrets get placeholders (the plan never
 prints their values: they are not inputs of any resource).
@@ -17,21 +18,20 @@ import dataclasses
 import io
 from typing import Any, Callable
 
-from cli.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_program
+from preview.mocks import PlannedResource, ProgramRun, RecordingMocks, install_default_hooks, run_program
+from preview.targets import placeholders as target_placeholders
 from config.compliance import Report
 from config.errors import ConfigError, NonCompliantError, PlanError
 from config.gate import compliance_gate
 from config.model import NAMESPACE, StackConfig
 from config.stackfile import mpic_keys, read_stack_file
-from plan.artifacts import Built, require_artifacts
+from artifacts.dist import require_artifacts
+from plan.artifacts import Built
 from plan.prices import CostEstimate, Priced, Usage, estimate
+from plan.manifest import provider_region as manifest_region
 from policy.rules import Res, Violation, component_regions, evaluate
 from stacks.program import TARGETS
 
-PLACEHOLDER_SECRETS: dict[str, Any] = {
-    f"{NAMESPACE}:apiKeys": ["plan-placeholder-api-key-0000000000000000"],
-    f"{NAMESPACE}:hashSecret": "plan-placeholder-hash-secret-000000000000",
-}
 @dataclasses.dataclass(frozen=True)
 class PlannedItem:
     type: str
@@ -104,13 +104,8 @@ class PlanResult:
 
 
 def provider_region(provider: PlannedResource) -> str | None:
-    """Region of a provider resource: its ``region`` input, or ``k8s-<region>`` by name."""
-    region = provider.inputs.get("region")
-    if isinstance(region, str) and region:
-        return region
-    if provider.type == "pulumi:providers:kubernetes" and provider.name.startswith("k8s-"):
-        return provider.name[len("k8s-"):]
-    return None
+    """Region of a provider resource, as the policy pack sees it (:func:`plan.manifest.provider_region`)."""
+    return manifest_region(provider.type, provider.inputs)
 
 
 def _provider_urn(ref: str | None) -> str | None:
@@ -155,12 +150,6 @@ def load_fleet(stack: str) -> tuple[str, dict[str, Any], StackConfig]:
     return name, config, fleet
 
 
-def target_extras(fleet: StackConfig) -> tuple[dict[str, Any], Callable[[RecordingMocks], Any] | None]:
-    """The target's placeholders for the secrets its program reads, and its mock hooks."""
-    target = TARGETS[fleet.target]
-    return dict(target.plan_placeholders(fleet)), target.plan_mock_hooks
-
-
 def _is_ciphertext(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
@@ -171,8 +160,7 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     :data:`plan.prices.ASSUMPTIONS`). Raises ConfigError on bad input, including a program that
     refuses a BR-compliant config (e.g. an unknown setting value)."""
     name, config, fleet = load_fleet(stack)
-    placeholders, target_hooks = target_extras(fleet)
-    placeholders = {**PLACEHOLDER_SECRETS, **placeholders}
+    placeholders = target_placeholders(fleet)
     # never the real secrets (nor their ciphertext): placeholders for every secret the program reads
     config = {k: v for k, v in config.items() if not _is_ciphertext(v)}
     config.update(placeholders)
@@ -185,9 +173,8 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     except PlanError:  # the program refuses too, naming the build command: planned with zero resources
         built = None
     mocks = install_default_hooks(RecordingMocks())
-    for hook in (target_hooks, hooks):
-        if hook is not None:
-            hook(mocks)
+    if hooks is not None:
+        hooks(mocks)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
         run = run_program(config, stack=name, secret_keys=list(placeholders), mocks=mocks)

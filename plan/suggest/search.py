@@ -7,7 +7,7 @@ whose pairs are all >= T, restarted with T raised past the minimum of every set 
 set exists (proof) or the time budget ends. It prunes by the remaining candidate count, by a
 per-RIR capacity bound and by a greedy colouring bound (a set whose pairs are all >= T takes at
 most one region from each colour class of "closer than T" conflicts). Phase B, the later keys of
-the objective inside the distance band, is :mod:`plan.suggest_band`.
+the objective inside the distance band, is :mod:`plan.suggest.band`.
 
 Every search step ticks a :class:`Clock`; past its budget it raises :class:`SearchTimeout` and the
 caller keeps the best set found so far, unproven.
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from config.br import MIN_DISTANCE_KM, allowed_non_corroborations, required_quorum
 from config.catalog import Location
 from config.geo import distance_km
-from plan.suggest_model import MIN_COUNT, rtt_floor_ms
+from plan.suggest.model import MIN_COUNT, rtt_floor_ms
 
 
 class SearchTimeout(Exception):

@@ -16,10 +16,10 @@ from config.catalog import Location
 from config.compliance import check_stack
 from config.geo import distance_km
 from config.model import StackConfig
-from plan.suggest import build_suggestion
-from plan.suggest_band import Outcome, phase_b
-from plan.suggest_checks import candidate_pool
-from plan.suggest_model import (
+from plan.suggest.best import build_suggestion
+from plan.suggest.band import Outcome, phase_b
+from plan.suggest.checks import candidate_pool
+from plan.suggest.model import (
     DEFAULT_TIME_BUDGET_S,
     DEFAULT_TOLERANCE_KM,
     MIN_COUNT,
@@ -28,7 +28,7 @@ from plan.suggest_model import (
     adhoc_config,
     refusal,
 )
-from plan.suggest_search import Clock, Problem, SearchTimeout, phase_a
+from plan.suggest.search import Clock, Problem, SearchTimeout, phase_a
 
 REGION_RULES = frozenset({"R1", "R3", "R5"})
 """The rules whose violations a different region set can fix."""

@@ -2,7 +2,9 @@
 
 No Pulumi CLI, no engine, no cloud credentials: the SDK's mock monitor stands in for the engine
 and records every resource the program registers (type token, name, parent, provider, inputs).
-Used by ``mpic plan`` and by the tests. Nothing in the product depends on it.
+Used by ``mpic plan`` (:mod:`preview.engine`) and by the tests. Nothing the kit deploys depends
+on it. Pulumi's public testing API where it can; the SDK internals it needs are in
+:mod:`preview.sdk`, and only there.
 
 The mocks invent the computed outputs real providers would return (ids, ARNs, DNS names) and
 answer the few invokes the components use; a custom resource or invoke without an explicit
@@ -19,10 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+
+from preview import sdk
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = KIT_ROOT / "__main__.py"
@@ -89,8 +89,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.calls: list[PlannedCall] = []
-        self.output_hooks: dict[str, Callable[[pulumi_mocks.MockResourceArgs], dict]] = {}
-        self.call_hooks: dict[str, Callable[[pulumi_mocks.MockCallArgs], dict]] = {}
+        self.output_hooks: dict[str, Callable[[sdk.MockResourceArgs], dict]] = {}
+        self.call_hooks: dict[str, Callable[[sdk.MockCallArgs], dict]] = {}
         self.provider_inputs: dict[str, dict] = {}
         """Inputs of every provider registered so far, by the provider's logical name."""
 
@@ -101,7 +101,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         name = provider_ref.split("::")[-2] if provider_ref.count("::") >= 2 else provider_ref
         return (self.provider_inputs.get(name) or {}).get("region")
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+    def new_resource(self, args: sdk.MockResourceArgs) -> tuple[str, dict]:
         rid = args.resource_id or f"{args.name}-{_fake_id(args.typ, args.name)}"
         if args.typ.startswith("pulumi:providers:"):
             self.provider_inputs[args.name] = dict(args.inputs)
@@ -113,13 +113,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs.update(hook(args))
         return rid, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
+    def call(self, args: sdk.MockCallArgs) -> tuple[dict, list]:
         self.calls.append(PlannedCall(args.token, dict(args.args), args.provider or None))
         hook = self.call_hooks.get(args.token)
         return (hook(args) if hook else {}), []
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, also recording parent and provider of every registration."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
@@ -130,9 +130,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             reg = self.resources.get(response.urn)
-            from pulumi.runtime import rpc
-
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = sdk.deserialize(request.object)
             self.registrations.append(PlannedResource(
                 type=request.type, name=request.name, urn=response.urn,
                 parent=request.parent or None, provider=request.provider or None,
@@ -260,7 +258,7 @@ def _plain(value: Any, redact: bool = False) -> Any:
     """Inputs as JSON-able data (secrets unwrapped, or ``[secret]`` with ``redact``; resource refs
     as a short description)."""
     if isinstance(value, dict):
-        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
+        if sdk.is_secret_wire(value):
             return masked(_plain(value.get("value"))) if redact else _plain(value.get("value"))
         return {str(k): _plain(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -289,22 +287,14 @@ UNKNOWN_PLACEHOLDER = "[unknown]"
 def _public_output(value: Any) -> Any:
     """A stack output as a plan may print it: secrets masked (shape kept), unknowns marked."""
     output = pulumi.Output.from_input(value)
-    if not _sync_await(output.is_known()):
+    if not sdk.wait(output.is_known()):
         return UNKNOWN_PLACEHOLDER
-    plain = _plain(_sync_await(output.future()))
-    return masked(plain) if _sync_await(output.is_secret()) else plain
+    plain = _plain(sdk.wait(output.future()))
+    return masked(plain) if sdk.wait(output.is_secret()) else plain
 
 
 def _config_strings(config: dict[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-
-
-def _reset_sdk() -> None:
-    """Forget the SDK's pending outputs and RPCs, so an error raised inside an ``apply`` of one
-    run is not raised again by the next run in the same process."""
-    pulumi_settings._get_rpc_manager().clear()  # noqa: SLF001 - the SDK has no public reset
-    with pulumi_settings.SETTINGS.lock:
-        pulumi_settings.SETTINGS.outputs.clear()
 
 
 def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None, stack: str = "test",
@@ -312,24 +302,23 @@ def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None,
     """Run ``fn`` (e.g. a component under test) as a Pulumi program under the recording mocks."""
     mocks = mocks or RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    _reset_sdk()
-    pulumi_settings.ROOT.set(None)  # a fresh stack for every run
+    sdk.reset()
+    sdk.fresh_root()  # a fresh stack for every run
     pulumi.runtime.set_all_config(_config_strings(config or {}), secret_keys or [])
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     error: str | None = None
     try:
-        _sync_await(run_pulumi_func(fn))
+        sdk.run(fn)
     except pulumi.RunError as exc:
         error = str(exc)
     finally:
-        _reset_sdk()
-    root = pulumi_settings.get_root_resource()
+        sdk.reset()
     outputs: dict[str, Any] = {}
     public: dict[str, Any] = {}
-    if error is None and root is not None:
-        for key, value in getattr(root, "outputs", {}).items():
+    if error is None:
+        for key, value in sdk.root_outputs().items():
             output = pulumi.Output.from_input(value)  # once: an exported awaitable can be awaited only once
-            outputs[key] = _plain(_sync_await(output.future()))
+            outputs[key] = _plain(sdk.wait(output.future()))
             public[key] = _public_output(output)
     return ProgramRun(resources=list(monitor.registrations), calls=list(mocks.calls), outputs=outputs, error=error,
                       public_outputs=public)

@@ -1,7 +1,7 @@
 """What ``mpic suggest`` asks and answers: :class:`SuggestRequest`, :class:`Suggestion`, and how a
 set is written back into a stack file (``stack_yaml``, :func:`adhoc_config`).
 
-The objective and the search are described in :mod:`plan.suggest` and :mod:`plan.suggest_search`.
+The objective and the search are described in :mod:`plan.suggest` and :mod:`plan.suggest.search`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Phase B of the ``mpic suggest`` search, and the two phases together (:func:`solve`).
 
-Phase A (:mod:`plan.suggest_search`) proves D*, the largest smallest pairwise distance. Phase B
+Phase A (:mod:`plan.suggest.search`) proves D*, the largest smallest pairwise distance. Phase B
 enumerates the sets whose pairs are all >= max(500, D* - tolerance) in code order, with a
 lexicographic upper bound on the later keys of the objective (:meth:`Problem.key`), computed
 lazily, key by key: the providers still reachable; the quorum-th smallest RTT if the regions still
@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 
 from config.br import MIN_DISTANCE_KM
-from plan.suggest_search import Clock, Problem, SearchTimeout, class_starts, colours, phase_a
+from plan.suggest.search import Clock, Problem, SearchTimeout, class_starts, colours, phase_a
 
 
 @dataclasses.dataclass
