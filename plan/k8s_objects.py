@@ -14,7 +14,7 @@ from typing import Any
 
 from plan.resolver import IANA_ROOT_ANCHORS, UnboundPlacement
 from plan.resolver import unbound_conf as resolver_conf
-from plan.runtime import API_KEYS_ENV, HASH_SECRET_ENV
+from plan.runtime import API_KEYS_ENV, HASH_SECRET_ENV, env_value
 
 PERSPECTIVE_PORT = 8443
 """The perspective's mTLS listener (service settings ``listen_port``)."""
@@ -76,6 +76,23 @@ def tls_secret(name: str, ns: str, labels: dict[str, str], cert: Any, key: Any, 
 def opaque_secret(name: str, ns: str, labels: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": meta(name, ns, labels),
             "type": "Opaque", "stringData": dict(data)}
+
+
+APP_SECRET_KEYS: dict[str, str] = {API_KEYS_ENV: "api-keys", HASH_SECRET_ENV: "hash-secret"}
+"""The coordinator's app Secret: environment variable -> the Secret key it is read from."""
+
+
+def api_keys_value(keys: Any) -> str:
+    """The API keys as the runtime reads ``MPIC_API_KEYS`` (a JSON list)."""
+    return env_value(list(keys))
+
+
+def coordinator_app_secret(name: str, ns: str, labels: dict[str, str], *, api_keys: Any,
+                           hash_secret: Any) -> dict[str, Any]:
+    """The coordinator's app Secret: ``api_keys`` (:func:`api_keys_value`'s text) and the hash
+    secret, under the keys :data:`APP_SECRET_KEYS` names (values may be the engine's outputs)."""
+    return opaque_secret(name, ns, labels, {APP_SECRET_KEYS[API_KEYS_ENV]: api_keys,
+                                            APP_SECRET_KEYS[HASH_SECRET_ENV]: hash_secret})
 
 
 def pdb(name: str, ns: str, labels: dict[str, str], selector: dict[str, str]) -> dict[str, Any]:
@@ -300,7 +317,7 @@ def coordinator_deployment(name: str, ns: str, labels: dict[str, str], selector:
         "ports": [{"name": "https", "containerPort": COORDINATOR_PORT, "protocol": "TCP"},
                   {"name": "internal", "containerPort": COORDINATOR_INTERNAL_PORT, "protocol": "TCP"}],
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-                secret_env(API_KEYS_ENV, "api-keys"), secret_env(HASH_SECRET_ENV, "hash-secret"),
+                *(secret_env(var, key) for var, key in APP_SECRET_KEYS.items()),
                 *audit["env"]],
         "resources": COORDINATOR_RESOURCES,
         "securityContext": container_security(),

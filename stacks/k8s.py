@@ -33,6 +33,7 @@ from config.model import NAMESPACE, StackConfig
 from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
 from plan.artifacts import Built
 from plan.failover import plan_failover
+from plan.manifest import cluster_identifier
 from plan.k8s import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
 
 
@@ -100,7 +101,7 @@ def cluster_provider(cluster: ClusterPlan, creds: ClusterCredentials, aws_provid
     else:
         kubeconfig = pulumi.Output.secret(creds.kubeconfig)
     return k8s.Provider(cluster.provider_name, kubeconfig=kubeconfig, context=cluster.context,
-                        cluster_identifier=f"mpic-{cluster.region}", enable_server_side_apply=True,
+                        cluster_identifier=cluster_identifier(cluster.region), enable_server_side_apply=True,
                         delete_unreachable=False)
 
 

@@ -76,7 +76,7 @@ class PerspectiveRegionArgs(TypedDict):
     runtime: RuntimeArgs
     """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
     settings: dict[str, Any]
-    """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.perspective_settings`."""
+    """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.host_perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
     """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): signs the perspective's
     certificate; the hosts read it from SSM (``<ssm_prefix>/ca-cert``) to check the coordinator's."""
@@ -187,7 +187,7 @@ class CoordinatorArgs(TypedDict):
     runtime: RuntimeArgs
     """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
     settings: pulumi.Input[dict[str, Any]]
-    """``/etc/mpic/coordinator.yaml`` (:func:`plan.aws.coordinator_settings`; the perspective URLs are
+    """``/etc/mpic/coordinator.yaml`` (:func:`plan.aws.host_coordinator_settings`; the perspective URLs are
     outputs of the perspective regions)."""
     api_keys: pulumi.Input[Sequence[str]]
     """``mpic:apiKeys`` (a secret): the API keys the coordinator accepts, the first the current one;

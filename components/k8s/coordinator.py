@@ -8,7 +8,6 @@ NetworkPolicy, and a LoadBalancer Service on 443 — TLS ends in the coordinator
 
 from __future__ import annotations
 
-import json
 from typing import Sequence, TypedDict
 
 import pulumi
@@ -52,14 +51,16 @@ class CoordinatorWorkload(pulumi.ComponentResource):
         ns = resources.create(f"{name}-namespace", plan.objects["namespace"], pulumi.ResourceOptions(parent=self))
         self.namespace = ns.metadata.apply(lambda m: m["name"])
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        api_keys = pulumi.Output.secret(pulumi.Output.from_input(args["api_keys"]).apply(json.dumps))
+        app_secret = o.coordinator_app_secret(
+            plan.app_secret_name, plan.namespace, plan.labels,
+            api_keys=pulumi.Output.secret(pulumi.Output.from_input(args["api_keys"]).apply(o.api_keys_value)),
+            hash_secret=pulumi.Output.secret(args["hash_secret"]))
         secrets = [
             o.tls_secret(plan.tls_secret_name, plan.namespace, plan.labels, args["server_cert_pem"],
                          args["server_key_pem"], args["ca_cert_pem"]),
             o.tls_secret(plan.client_secret_name, plan.namespace, plan.labels, args["client_cert_pem"],
                          args["client_key_pem"], args["ca_cert_pem"]),
-            o.opaque_secret(plan.app_secret_name, plan.namespace, plan.labels,
-                            {"api-keys": api_keys, "hash-secret": pulumi.Output.secret(args["hash_secret"])}),
+            app_secret,
         ]
         made = [resources.create(f"{name}-{role}", resources.in_namespace(m, self.namespace), child)
                 for role, m in zip(("tls", "client-tls", "secrets"), secrets)]

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from config.target_k8s import EksCluster as EksSpec
 from plan.aws import assume_role_policy
+from plan.manifest import cluster_identifier
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -65,7 +66,7 @@ class EksCluster(pulumi.ComponentResource):
         attached = [aws.iam.RolePolicyAttachment(f"{name}-cluster-{p.lower()}", role=role.name,
                                                  policy_arn=f"arn:aws:iam::aws:policy/{p}", opts=child)
                     for p in CLUSTER_POLICIES]
-        cluster_name = f"mpic-{region}"
+        cluster_name = cluster_identifier(region)  # the EKS name, and how the policy pack knows the region
         cluster = aws.eks.Cluster(
             f"{name}-cluster", name=cluster_name, role_arn=role.arn, version=spec.version,
             vpc_config={"subnet_ids": list(spec.subnet_ids), "endpoint_private_access": True,
