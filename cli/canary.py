@@ -16,9 +16,9 @@ import typer
 
 from cli import app
 from cli.common import EXIT_FAILED, guarded
-from local import canary
+from local.roles import canary
 from local.errors import require_root
-from local.state import load_state
+from local.engine.state import load_state
 
 
 def describe(report: dict[str, Any] | None, now: float | None = None) -> str:

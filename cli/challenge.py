@@ -9,7 +9,7 @@ import typer
 
 from cli import app
 from cli.common import guarded
-from local import challenges
+from local.actions import challenges
 from local.errors import require_root
 
 challenge_app = typer.Typer(

@@ -8,7 +8,7 @@ import typer
 
 from cli import app
 from cli.common import guarded
-from local import faults
+from local.actions import faults
 from local.errors import require_root
 
 fault_app = typer.Typer(help="Break the local fleet on purpose (game days, fault tests); `heal` undoes it.",

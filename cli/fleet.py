@@ -13,7 +13,7 @@ from artifacts.builder import build
 from cli.common import EXIT_FAILED, guarded, progress, reported
 from config.errors import PlanError
 from config.stackfile import load_stack
-from local import lifecycle
+from local.engine import lifecycle
 from artifacts.dist import dist_dir, require_artifacts
 from local.errors import require_root
 

@@ -12,7 +12,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from plan.aws import name_tags
+from plan.aws.fleet import name_tags
 from plan.failover import FailoverPlan
 
 

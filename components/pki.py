@@ -69,7 +69,7 @@ class KitCaArgs(TypedDict):
     ``"<CA_COMMON_NAME> (<stack>)"`` on AWS (the stack is the Pulumi stack's name)."""
     coordinator_dns_names: NotRequired[Sequence[str]]
     """DNS names in the coordinator's server certificate, the first its common name: on Kubernetes
-    ``FleetPlan.coordinator_cert_dns_names`` (:func:`plan.k8s.plan_fleet`: ``mpic:k8s.coordinatorHostname``,
+    ``FleetPlan.coordinator_cert_dns_names`` (:func:`plan.k8s.fleet.plan_fleet`: ``mpic:k8s.coordinatorHostname``,
     each hub's ``<region>.<coordinatorHostname>``, the in-cluster Service name). Absent or empty on
     AWS, where the ALB ends TLS with ACM: no server certificate is issued."""
 

@@ -11,9 +11,9 @@ from config.errors import ConfigError
 from config.stackfile import load_stack, stack_path
 from evidence import bundle, sources
 from evidence.sources import Say, Window
-from local import audit as local_audit
+from local.roles import audit as local_audit
 from plan import audit as audit_plan
-from plan import k8s_audit
+from plan.k8s import audit as k8s_audit
 from artifacts.dist import dist_dir, load_manifest
 
 LogsClient = Callable[[str], Any]

@@ -1,6 +1,6 @@
 """Where a stack's audit lines are read from, per target, for a time window.
 
-- local fleet: the writer files in ``/var/lib/mpic-fleet/<stack>/audit/`` (:mod:`local.audit`);
+- local fleet: the writer files in ``/var/lib/mpic-fleet/<stack>/audit/`` (:mod:`local.roles.audit`);
 - AWS (hosts, Lambda, the canary): the stack's CloudWatch Logs group, one stream per writer
   (:mod:`plan.audit`), read with boto3 (``logs:FilterLogEvents``), the credentials and region of the
   caller's environment;
@@ -100,7 +100,7 @@ def from_cloudwatch(logs: Any, group: str, region: str, window: Window, say: Say
 
 def from_s3(s3: Any, bucket: str, prefix: str, window: Window, say: Say) -> Iterator[tuple[str, list[str]]]:
     """(writer name, its lines in the window) of the k8s shipper's objects in ``bucket``:
-    ``<prefix><writer>/YYYY/MM/DD/HHMMSS-<n>.jsonl`` (:mod:`plan.k8s_audit`), each writer's objects
+    ``<prefix><writer>/YYYY/MM/DD/HHMMSS-<n>.jsonl`` (:mod:`plan.k8s.audit`), each writer's objects
     in the order the shipper wrote them; ``s3``: a boto3 ``s3`` client."""
     keys: dict[str, list[tuple[tuple[str, int], str]]] = {}
     for start in (prefix, "/" + prefix):  # Fluent Bit's key format begins with "/"

@@ -1,16 +1,17 @@
 """The local fleet: a real Open MPIC deployment in network namespaces on one machine.
 
 It carries out the topology planned by :mod:`plan.local` with real processes (see
-``docs/local-fleet.md``):
+``docs/local-fleet.md``), grouped by what the modules are:
 
-- :mod:`local.lifecycle` — ``up`` / ``down`` / ``status`` (passes :func:`config.gate.compliance_gate` first);
-- :mod:`local.state` — the JSON state file, written as things are created;
-- :mod:`local.proc`, :mod:`local.supervisor`, :mod:`local.netns` — processes and namespaces;
-- :mod:`local.certs`, :mod:`local.pki` — the kit CA (same policy as the Pulumi component);
-- :mod:`local.dns` — Knot (fake root, TLDs, test zones, DNSSEC) and the regions' Unbound;
-- :mod:`local.web` — the mini-internet's nginx; :mod:`local.lb` — HAProxy configs;
-- :mod:`local.region`, :mod:`local.coordinator` — perspective regions and the coordinator site;
-- :mod:`local.relay` — the user-space WAN-delay relay;
-- :mod:`local.challenges` / :mod:`local.faults` — ``mpic challenge`` / ``mpic fault``;
-- :mod:`local.client` — HTTP clients (curl in a namespace, the coordinator's API).
+- :mod:`local.engine` — ``up`` / ``down`` / ``status`` (:mod:`~local.engine.lifecycle`, the gate
+  first), the state file, processes, namespaces, the installed runtime, users and private folders;
+- :mod:`local.internet` — the mini-internet: Knot (root, TLDs, test zones, DNSSEC), zone files, nginx;
+- :mod:`local.roles` — what the fleet runs: perspective regions, coordinator sites, HAProxy,
+  the canary, the standby site's name, the audit files;
+- :mod:`local.actions` — the operator's actions on a running fleet: ``mpic challenge``,
+  ``mpic fault``, and the HTTP clients (curl in a namespace, the coordinator's API with its retry policy);
+- :mod:`local.daemons` — the programs the fleet starts as processes of their own (``python -m
+  local.daemons.X``): the TLS-ALPN-01 responder, the WAN-delay relay, the failover health checker;
+- :mod:`local.pki` — the kit CA and every certificate the fleet issues (same policy as the
+  Pulumi component); :mod:`local.errors` — the fleet's errors and the root check.
 """

@@ -1,24 +1,37 @@
-"""The local fleet's kit CA (cryptography): mutual TLS between the coordinator and its perspectives.
+"""The local fleet's certificates (cryptography), one module: the kit CA and what the fleet issues with it.
 
-Same policy as the Pulumi component (:mod:`plan.pki`: curve, validity, names, usages).
+The kit CA (:class:`LocalCa`) gives mutual TLS between the coordinator and its perspectives, with
+the policy of the Pulumi component (:mod:`plan.pki`: curve, validity, names, usages). BR 3.2.2.9
+requires traffic between the CA and each remote Network Perspective to be authenticated and
+encrypted: perspectives present a server certificate (verified by the coordinator) and the
+coordinator presents a client certificate (verified by the perspectives, which reject anything not
+signed by this CA).
 
-BR 3.2.2.9 requires traffic between the CA and each remote Network Perspective to be
-authenticated and encrypted. The kit meets that with a private CA whose certificates serve
-two purposes: perspectives present a server certificate (verified by the coordinator) and the
-coordinator presents a client certificate (verified by the perspectives, which reject anything
-not signed by this CA).
+API of the CA (all files are PEM; keys are written 0600; every call is idempotent)::
 
-API (all files are PEM; keys are written 0600; every call is idempotent)::
-
-    ca = KitCA.load_or_create("state/pki")          # ca.cert_path, ca.key_path
+    ca = LocalCa.load_or_create("state/pki")        # ca.cert_path, ca.key_path
     cert, key = ca.issue_server("persp-eu-west-1", dns_names=["localhost"], ips=["10.0.0.5"])
     cert, key = ca.issue_client("coordinator")
-    ca = KitCA.ephemeral("run/pki")                 # the key stays in memory: never on disk
+    ca = LocalCa.ephemeral("run/pki")               # the key stays in memory: never on disk
 
 Re-running reuses existing files; a server certificate is re-issued only when the requested
 names differ from the stored one, has expired, or was not signed by this CA. ``leaves`` puts the
 issued certificates and keys in another directory than the CA's own (whose key no process but
 the issuer may read).
+
+The fleet's certificates (:func:`fleet_certificates`, at ``mpic up``) are the identities of a
+cloud stack: a server certificate per perspective region naming ``perspective-<code>``
+(:func:`plan.pki.perspective_cert_name`; its hosts share it, as an AWS region's hosts share the
+name of their load balancer), the coordinator's client certificate
+(:data:`plan.pki.COORDINATOR_CLIENT_NAME`), a certificate for the coordinator's load balancer and
+one client certificate per region for its load balancer's health checks. Least privilege
+(:data:`plan.privileges.KEY_OWNERS`): the kit CA signs them all in memory and its key is never
+written, so no process can mint itself a certificate afterwards. The runtime's keys are issued
+into ``private/issued/`` (root's alone); each runtime process gets a copy of the one it uses in its
+own folder (:mod:`local.engine.private`, 0600, owned by ``mpic``); the load balancers' keys are
+bundled for HAProxy (0600, ``haproxy``). The mini-internet's HTTPS certificate comes from a CA of
+its own (:func:`web_certificate`), as the Web PKI is not the CA's mTLS CA: its key stays in a
+root-only folder for ``mpic challenge`` to issue with.
 """
 
 from __future__ import annotations
@@ -27,16 +40,32 @@ import datetime as _dt
 import ipaddress
 import os
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from plan.pki import CA_COMMON_NAME, CA_VALIDITY_DAYS, CURVE, EARLY_RENEWAL_DAYS, LEAF_VALIDITY_DAYS, ORGANIZATION
+from local.engine import private
+from local.engine.state import State
+from local.engine.users import own
+from plan.local import FleetPlan
+from plan.pki import (
+    CA_COMMON_NAME,
+    CA_VALIDITY_DAYS,
+    COORDINATOR_CLIENT_NAME,
+    CURVE,
+    EARLY_RENEWAL_DAYS,
+    LEAF_VALIDITY_DAYS,
+    ORGANIZATION,
+    perspective_cert_name,
+)
+from plan.privileges import KEY_OWNERS
 
-__all__ = ["KitCA"]
+__all__ = ["LocalCa", "fleet_certificates", "web_ca_cert", "web_certificate"]
 
 _CA_VALIDITY = _dt.timedelta(days=CA_VALIDITY_DAYS)
 _LEAF_VALIDITY = _dt.timedelta(days=LEAF_VALIDITY_DAYS)
@@ -62,7 +91,7 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-class KitCA:
+class LocalCa:
     """A private CA kept in one directory: ``ca.crt`` + ``ca.key`` and the leaves it issued."""
 
     def __init__(self, directory: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate,
@@ -84,7 +113,7 @@ class KitCA:
 
     @classmethod
     def load_or_create(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME,
-                       leaves: str | os.PathLike[str] | None = None) -> "KitCA":
+                       leaves: str | os.PathLike[str] | None = None) -> "LocalCa":
         """Load the CA in ``directory`` or create it there (key + self-signed certificate)."""
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
@@ -102,7 +131,7 @@ class KitCA:
 
     @classmethod
     def ephemeral(cls, directory: str | os.PathLike[str], common_name: str = CA_COMMON_NAME,
-                  leaves: str | os.PathLike[str] | None = None) -> "KitCA":
+                  leaves: str | os.PathLike[str] | None = None) -> "LocalCa":
         """A new CA whose certificate is written to ``directory`` and whose key is never written:
         it signs while this object lives, then it is gone (no process can read it afterwards)."""
         path = Path(directory)
@@ -110,7 +139,7 @@ class KitCA:
         return cls._new(path, common_name, Path(leaves) if leaves is not None else None)
 
     @classmethod
-    def _new(cls, path: Path, common_name: str, leaves: Path | None) -> "KitCA":
+    def _new(cls, path: Path, common_name: str, leaves: Path | None) -> "LocalCa":
         key = ec.generate_private_key(_CURVES[CURVE]())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION)])
@@ -212,3 +241,68 @@ class KitCA:
 
 def _is_dns_name(name: str) -> bool:
     return bool(re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$", name))
+
+
+# ----------------------------------------------------------------- the fleet's certificates
+WEB_CA_NAME = "MPIC Fleet mini-internet web CA"
+
+
+def pki_dir(state: State) -> Path:
+    return state.workdir / "pki"
+
+
+def _bundle(state: State, name: str, cert: Path, key: Path, owner: str) -> str:
+    """cert + key in one 0600 PEM file in ``pki/`` (HAProxy's format); the issued files are removed."""
+    pem = pki_dir(state) / f"{name}.pem"
+    pem.write_text(cert.read_text() + key.read_text())
+    key.unlink()
+    cert.unlink()
+    own(pem, owner, 0o600)
+    return str(pem)
+
+
+def fleet_certificates(state: State, plan: FleetPlan) -> dict[str, Any]:
+    """Issue every mTLS certificate of the fleet with a new kit CA whose key is never written;
+    return their paths (the runtime's in ``private/issued/``, root's alone)."""
+    folder = pki_dir(state)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    ca = LocalCa.ephemeral(folder, leaves=private.folder(state, "issued"))
+    os.chmod(ca.leaves, 0o700)
+    out: dict[str, Any] = {"ca": str(ca.cert_path), "regions": {}, "web_ca": web_ca_cert(state)}
+    ccert, ckey = ca.issue_client(COORDINATOR_CLIENT_NAME)
+    out["client"] = [str(ccert), str(ckey)]
+    for r in plan.regions:
+        cert, key = ca.issue_server(perspective_cert_name(r.code), dns_names=["localhost", r.host],
+                                    ips=[r.backbone_ip, "127.0.0.1", *(h.lan_ip for h in r.replicas)])
+        hcert, hkey = ca.issue_client(f"lb-check-{r.code}")
+        out["regions"][r.code] = {"cert": str(cert), "key": str(key),
+                                  "check_pem": _bundle(state, f"lb-check-{r.code}", hcert, hkey, KEY_OWNERS["lb"])}
+    names = ["localhost", "coordinator"] + ([plan.coordinator_name] if plan.coordinator_name else [])
+    lcert, lkey = ca.issue_server("coordinator-lb", dns_names=names, ips=[site.ip for site in plan.sites])
+    out["coordinator_lb_pem"] = _bundle(state, "coordinator-lb", lcert, lkey, KEY_OWNERS["lb"])
+    return out
+
+
+def _web_ca(state: State) -> LocalCa:
+    folder = state.workdir / "web-ca"
+    ca = LocalCa.load_or_create(folder, WEB_CA_NAME, leaves=pki_dir(state))
+    os.chmod(folder, 0o700)  # its key: root's only (mpic challenge issues with it)
+    return ca
+
+
+def web_ca_cert(state: State) -> str:
+    """The mini-internet's web CA certificate, readable by the perspectives (their ``http_ca_file``)."""
+    path = pki_dir(state) / "web-ca.crt"
+    if not path.exists():
+        shutil.copyfile(_web_ca(state).cert_path, path)
+        os.chmod(path, 0o644)
+    return str(path)
+
+
+def web_certificate(state: State, plan: FleetPlan, hosts: list[str]) -> tuple[Path, Path]:
+    """The internet host's HTTPS certificate, for the test domain and every challenge host."""
+    names = sorted({plan.test_domain, f"*.{plan.test_domain}", *hosts})
+    cert, key = _web_ca(state).issue_server("internet-web", dns_names=names, ips=[plan.internet_ip])
+    own(key, KEY_OWNERS["web"], 0o600)
+    return cert, key

@@ -2,8 +2,8 @@
 
 - :mod:`plan.runtime` — the ONE renderer of the runtime's settings (coordinator, perspective),
   used by every target; :mod:`plan.resolver` — the one renderer of the perspectives' Unbound;
-- :mod:`plan.aws`, :mod:`plan.cloud_init` — the AWS targets (network slots, names, cloud-init);
-- :mod:`plan.k8s`, :mod:`plan.k8s_objects` — the Kubernetes target's objects;
+- :mod:`plan.aws.fleet`, :mod:`plan.aws.cloud_init` — the AWS targets (network slots, names, cloud-init);
+- :mod:`plan.k8s.fleet`, :mod:`plan.k8s.objects` — the Kubernetes target's objects;
 - :mod:`plan.local` — the local fleet's topology (namespaces, addresses, ports, WAN delays);
 - :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the dated price table;
 - :mod:`plan.artifacts` — the built runtime artifacts and the check that they match the sources;

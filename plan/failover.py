@@ -3,7 +3,7 @@ threshold, timeout), the record's TTL and the failover time they imply.
 
 aws-hosts and k8s turn it into Route53 health checks and PRIMARY/SECONDARY records
 (components/failover.py ``FailoverEndpoint``); the local fleet's health checker
-(``python -m local.healthcheck``) applies the same rules to its two sites and rewrites the
+(``python -m local.daemons.healthcheck``) applies the same rules to its two sites and rewrites the
 coordinator's name in Knot.
 """
 

@@ -1,13 +1,13 @@
 """Least privilege in the local fleet, planned: the user every process runs as and who owns each
-private key. Pure data (the engine carries it out: :mod:`local.users`); the cloud hosts run the
-runtime as the same ``mpic`` user (:mod:`plan.cloud_init`).
+private key. Pure data (the engine carries it out: :mod:`local.engine.users`); the cloud hosts run the
+runtime as the same ``mpic`` user (:mod:`plan.aws.cloud_init`).
 """
 
 from __future__ import annotations
 
 RUNTIME_USER = "mpic"
 """The runtime's system user: the perspectives, coordinators and the canary run as it, as on the
-cloud hosts (plan/cloud_init.py)."""
+cloud hosts (plan/aws/cloud_init.py)."""
 LAB_USER = "mpic-lab"
 """The lab's own stand-ins for the WAN and the Internet (the WAN relays, the TLS-ALPN-01 responder)."""
 PROCESS_USERS: dict[str, str] = {

@@ -12,7 +12,7 @@ import fnmatch
 import json
 from typing import Any, Callable, Iterable
 
-from plan.aws import COORDINATOR_LISTENER_ROLE, TAG_ROLE
+from plan.aws.fleet import COORDINATOR_LISTENER_ROLE, TAG_ROLE
 from policy.br import (
     audit_records_kept,
     br_compliance,

@@ -24,7 +24,7 @@ from components.aws.audit import AuditLogs
 from components.failover import FailoverEndpoint
 from components.aws.canary import Canary
 from components.aws.runtime import RuntimeBucket
-from plan.aws import (
+from plan.aws.fleet import (
     AMAZON_ROOT_CA_1,
     LambdaCoordinatorEnv,
     default_tags,
@@ -42,7 +42,7 @@ from config.model import StackConfig
 from plan import audit as audit_plan
 from plan import outputs
 from plan.artifacts import PLATFORMS, Built, lambda_name, wheelhouse_name
-from plan.aws_canary import AwsCanaryEnv, AwsCanaryPlan, plan_aws_canary
+from plan.aws.canary import AwsCanaryEnv, AwsCanaryPlan, plan_aws_canary
 from plan.failover import plan_failover
 from plan.outputs import STATUS_KEYS
 

@@ -1,6 +1,6 @@
 """The ``k8s`` target's stack program: ``deploy(fleet, secrets)`` called by :func:`stacks.program.main`.
 
-Plans first (:func:`plan.k8s.plan_fleet` refuses a bad config with the key and the
+Plans first (:func:`plan.k8s.fleet.plan_fleet` refuses a bad config with the key and the
 fix before any resource exists), then creates at the program root one explicit provider per
 cluster — ``pulumi:providers:kubernetes`` named ``k8s-<region>``, always from an explicit
 kubeconfig (a Pulumi secret, or an EKS cluster the stack creates: then the provider is the
@@ -34,7 +34,7 @@ from config.target_k8s import KUBECONFIG_KEY, KUBECONFIGS_KEY
 from plan.artifacts import Built
 from plan.failover import plan_failover
 from plan.manifest import cluster_identifier
-from plan.k8s import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
+from plan.k8s.fleet import ClusterPlan, FleetPlan, dns_label, plan_fleet, status
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 from cli.fleet import build_missing
 from config.stackfile import load_stack
-from local import faults
-from local import lifecycle as fleet
-from local.state import State
+from local.actions import faults
+from local.engine import lifecycle as fleet
+from local.engine.state import State
 
 _lock = threading.Lock()
 _users = 0
@@ -88,11 +88,13 @@ class ExtraCoordinator:
     def __init__(self, stack: str, port: int, change: Any):
         import yaml
 
-        from local import audit, private
-        from local.proc import spawn
-        from local.state import load_plan, load_state
-        from local.supervisor import wait_for
-        from local.users import setpriv
+        from local.roles import audit
+
+        from local.engine import private
+        from local.engine.proc import spawn
+        from local.engine.state import load_plan, load_state
+        from local.engine.supervisor import wait_for
+        from local.engine.users import setpriv
         from plan.privileges import RUNTIME_USER
 
         state = load_state(stack)
@@ -123,14 +125,14 @@ class ExtraCoordinator:
             raise
 
     def get(self, url: str) -> tuple[int, Any]:
-        from local.client import curl
+        from local.actions.client import curl
 
         return curl(self.netns, url, timeout=5)
 
     def post(self, body: Any) -> tuple[int, Any]:
         import json
 
-        from local.client import curl
+        from local.actions.client import curl
 
         status, raw = curl(self.netns, self.url + "/mpic", data=json.dumps(body), headers={"x-api-key": self.api_key},
                            timeout=30)
@@ -140,7 +142,7 @@ class ExtraCoordinator:
             return status, raw
 
     def stop(self) -> None:
-        from local.proc import stop
+        from local.engine.proc import stop
 
         stop(self.rec)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -11,8 +11,8 @@ import pytest
 from cli.reference import REFERENCE, config_reference
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "evidence",
-           "cli")
+PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "bench",
+           "evidence", "cli")
 FOLDERS = ("docs", *PRODUCT, "scripts", "tests")
 CITED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(FOLDERS)})/[\w./-]*\w\.(?:md|py|yaml|txt|sh|json|cfg))")
 SOURCES = sorted([ROOT / "README.md", ROOT / "Pulumi.yaml", ROOT / "Dockerfile", *(ROOT / "docs").glob("*.md"),

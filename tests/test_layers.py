@@ -3,7 +3,7 @@
 Walks every product module with ``ast`` (imports inside functions included: a deferred import is
 still a dependency) and checks the table of docs/architecture.md:
 
-    config <- plan <- artifacts <- components <- stacks, local, policy <- preview, evidence <- cli
+    config <- plan <- artifacts <- components <- stacks, local, policy <- preview, bench, evidence <- cli
     service (the deployed runtime) imports config/catalog.py only
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "evidence",
-           "cli")
+PRODUCT = ("config", "plan", "artifacts", "service", "components", "local", "policy", "stacks", "preview", "bench",
+           "evidence", "cli")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "config": ("config",),
     "plan": ("plan", "config"),
@@ -27,6 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "policy": ("policy", "artifacts", "plan", "config"),
     "stacks": ("stacks", "components", "artifacts", "plan", "config"),
     "preview": ("preview", "stacks", "policy", "components", "artifacts", "plan", "config"),
+    "bench": ("bench", "local", "artifacts", "plan", "config"),
     "evidence": ("evidence", "local", "artifacts", "plan", "config", "service.audit", "service"),
     "cli": PRODUCT,
     "__main__": ("stacks",),
@@ -122,9 +123,9 @@ def test_no_import_circle():
 
 def test_the_walker_sees_deferred_and_relative_imports(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    from local import lifecycle\n    import config.model\nfrom .catalog import x\n")
-    assert kit_imports("config.probe", probe) == {"local.lifecycle", "config.model", "config.catalog"}
-    assert not _allowed("config.probe", "local.lifecycle") and _allowed("cli.x", "local.lifecycle")
+    probe.write_text("def f():\n    from local.engine import lifecycle\n    import config.model\nfrom .catalog import x\n")
+    assert kit_imports("config.probe", probe) == {"local.engine.lifecycle", "config.model", "config.catalog"}
+    assert not _allowed("config.probe", "local.engine.lifecycle") and _allowed("cli.x", "local.engine.lifecycle")
     assert _allowed("service.x", "config.catalog") and not _allowed("service.x", "config.model")
 
 
@@ -136,3 +137,29 @@ def test_scripts_hold_shell_entry_points_only():
 def test_no_product_file_over_400_lines(name):
     lines = MODULES[name].read_text(encoding="utf-8").count("\n")
     assert lines <= 400, f"{MODULES[name].relative_to(ROOT)}: {lines} lines; split it by what it does"
+
+
+def _table(doc: Path) -> dict[str, set[str]]:
+    """``folder -> the layers it may import`` from a doc's layer table (rows ``| `x/` | ... | ... |``)."""
+    rows: dict[str, set[str]] = {}
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("/`"):
+            folder = cells[0].strip("`/")
+            if folder in PRODUCT:
+                may = cells[2]
+                rows[folder] = set(PRODUCT) if may == "everything above" else \
+                    {m for m in PRODUCT if f"`{m}/" in may}
+    return rows
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/architecture.md"])
+def test_the_docs_layer_tables_match_the_test(doc):
+    rows = _table(ROOT / doc)
+    assert set(rows) == set(PRODUCT), f"{doc}: its layer table lists {sorted(rows)}"
+    for folder, may in rows.items():
+        allowed = {layer(p) for p in ALLOWED[folder]} - {folder}
+        if folder == "cli":
+            allowed = set(PRODUCT) - {"cli"}
+            may -= {"cli"}
+        assert may == allowed, f"{doc}: `{folder}/` may import {sorted(may)}; the test allows {sorted(allowed)}"

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from plan.audit import AUDIT_FILTER, FIREHOSE_BUFFER_SECONDS, firehose_policy, key_policy, subscription_policy
-from plan.aws import assume_role_policy, name_tags
+from plan.aws.fleet import assume_role_policy, name_tags
 
 ROLE = "audit"
 

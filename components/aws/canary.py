@@ -1,6 +1,6 @@
 """``Canary``: the production canary on AWS (targets aws-hosts and aws-lambda), in the coordinator's
 region: a Lambda function started by EventBridge Scheduler, its CloudWatch alarms and their SNS
-topic. What it may do and what its alarms watch come from :mod:`plan.aws_canary` and
+topic. What it may do and what its alarms watch come from :mod:`plan.aws.canary` and
 :mod:`plan.canary`; this component only creates the resources.
 """
 
@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.serverless import PYTHON_RUNTIME
-from plan.aws import assume_role_policy, name_tags
-from plan.aws_canary import ROLE, AwsCanaryEnv, AwsCanaryPlan, alarm_key_policy, role_policy, scheduler_policy
+from plan.aws.fleet import assume_role_policy, name_tags
+from plan.aws.canary import ROLE, AwsCanaryEnv, AwsCanaryPlan, alarm_key_policy, role_policy, scheduler_policy
 from plan.canary import METRIC_NAMESPACE
 
 RUN_EVENT = '{"source": "mpic-canary"}'
@@ -21,14 +21,14 @@ RUN_EVENT = '{"source": "mpic-canary"}'
 
 class CanaryArgs(TypedDict):
     plan: AwsCanaryPlan
-    """From :func:`plan.aws_canary.plan_aws_canary`."""
+    """From :func:`plan.aws.canary.plan_aws_canary`."""
     zone_id: pulumi.Input[str]
     """Id of the Route53 hosted zone ``plan.hosted_zone`` (the only zone the canary may change)."""
     coordinator_url: pulumi.Input[str]
     """The coordinator's public base URL the canary calls (the canary appends ``/v1/mpic``)."""
     env: AwsCanaryEnv
     """Its complete environment but for the slots this component fills with the engine's values
-    (``coordinator_url``, ``zone_id``, ``api_key``): :class:`plan.aws_canary.AwsCanaryEnv`."""
+    (``coordinator_url``, ``zone_id``, ``api_key``): :class:`plan.aws.canary.AwsCanaryEnv`."""
     api_key: pulumi.Input[str]
     """The API key the canary presents (the first of ``mpic:apiKeys``; a secret)."""
     log_key_arn: pulumi.Input[str]

@@ -12,10 +12,10 @@ from typing import Any, NotRequired, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from plan import cloud_init
+from plan.aws import cloud_init
 from components.aws.audit import AuditTarget
 from components.aws.network import asg_hosts, auto_scaling_group, host_role, launch_template, public_network
-from plan.aws import (
+from plan.aws.fleet import (
     COORDINATOR_INTERNAL_PORT,
     COORDINATOR_LISTENER_ROLE,
     PUBLIC_API,
@@ -46,7 +46,7 @@ class RuntimeArgs(TypedDict):
     region: str
     """AWS region code of the bucket: the primary coordinator's (``mpic:aws.coordinatorRegion``)."""
     prefix: str
-    """Key prefix of the wheelhouse, ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.runtime_prefix`)."""
+    """Key prefix of the wheelhouse, ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.fleet.runtime_prefix`)."""
     files: Sequence[str]
     """The wheelhouse's file names under ``prefix`` (the wheels and ``requirements.txt``), sorted."""
 
@@ -76,7 +76,7 @@ class PerspectiveRegionArgs(TypedDict):
     runtime: RuntimeArgs
     """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
     settings: dict[str, Any]
-    """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.host_perspective_settings`."""
+    """``/etc/mpic/perspective.yaml`` from :func:`plan.aws.fleet.host_perspective_settings`."""
     ca_cert_pem: pulumi.Input[str]
     """The kit CA's certificate, PEM (:attr:`components.pki.KitCa.cert_pem`): signs the perspective's
     certificate; the hosts read it from SSM (``<ssm_prefix>/ca-cert``) to check the coordinator's."""
@@ -169,7 +169,7 @@ class PerspectiveRegion(pulumi.ComponentResource):
 # -------------------------------------------------------------------------------- Coordinator
 class CoordinatorArgs(TypedDict):
     plan: CoordinatorPlan
-    """The planner's plan of this coordinator (:func:`plan.aws.plan_hosts`: region, role, CIDRs,
+    """The planner's plan of this coordinator (:func:`plan.aws.fleet.plan_hosts`: region, role, CIDRs,
     replicas, SSM path, Secrets Manager name)."""
     domain: str
     """The coordinator's public name, e.g. ``mpic.ca.example`` (``mpic:aws.domain``): its ACM certificate."""
@@ -187,7 +187,7 @@ class CoordinatorArgs(TypedDict):
     runtime: RuntimeArgs
     """The built wheelhouse the hosts install from (the program's :class:`~components.aws.runtime.RuntimeBucket`)."""
     settings: pulumi.Input[dict[str, Any]]
-    """``/etc/mpic/coordinator.yaml`` (:func:`plan.aws.host_coordinator_settings`; the perspective URLs are
+    """``/etc/mpic/coordinator.yaml`` (:func:`plan.aws.fleet.host_coordinator_settings`; the perspective URLs are
     outputs of the perspective regions)."""
     api_keys: pulumi.Input[Sequence[str]]
     """``mpic:apiKeys`` (a secret): the API keys the coordinator accepts, the first the current one;
@@ -352,7 +352,7 @@ class PeeringEnd(TypedDict):
 
 class InterRegionNetworkArgs(TypedDict):
     plan: PeeringPlan
-    """The planner's peering (:func:`plan.aws.plan_hosts`): both regions and both VPC CIDRs."""
+    """The planner's peering (:func:`plan.aws.fleet.plan_hosts`): both regions and both VPC CIDRs."""
     coordinator: PeeringEnd
     """The coordinator's side: requests the peering."""
     perspective: PeeringEnd

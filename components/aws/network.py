@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from plan.audit import writer_policy
-from plan.aws import assume_role_policy, host_entries, name_tags
+from plan.aws.fleet import assume_role_policy, host_entries, name_tags
 
 
 @dataclasses.dataclass

@@ -16,7 +16,7 @@ from typing import Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from plan.aws import name_tags
+from plan.aws.fleet import name_tags
 
 
 class RuntimeBucketArgs(TypedDict):
@@ -26,7 +26,7 @@ class RuntimeBucketArgs(TypedDict):
     """Path of the built wheelhouse folder (``dist/wheelhouse/<platform>``, ``./scripts/mpic build wheel``,
     the platform of ``mpic:aws.architecture``; :class:`plan.artifacts.Built` finds it)."""
     prefix: str
-    """Key prefix of its files: ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.runtime_prefix`)."""
+    """Key prefix of its files: ``runtime/<wheelhouse sha256 (16 hex)>`` (:func:`plan.aws.fleet.runtime_prefix`)."""
     files: Sequence[str]
     """The wheelhouse's file names (the wheels and ``requirements.txt``), sorted: one object each."""
 

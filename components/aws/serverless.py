@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from components.aws.audit import AuditTarget
 from components.aws.network import availability_zones
 from plan.audit import writer_policy
-from plan.aws import LambdaCoordinatorEnv, PerspectivePlan, assume_role_policy, name_tags
+from plan.aws.fleet import LambdaCoordinatorEnv, PerspectivePlan, assume_role_policy, name_tags
 
 PYTHON_RUNTIME = "python3.11"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
@@ -98,12 +98,12 @@ def _function(owner: pulumi.Resource, name: str, region: str, role_tag: str, *, 
 # ------------------------------------------------------------------------ PerspectiveFunction
 class PerspectiveFunctionArgs(TypedDict):
     plan: PerspectivePlan
-    """The perspective's plan (:func:`plan.aws.plan_lambda`): its region code, name and, in DNSSEC
+    """The perspective's plan (:func:`plan.aws.fleet.plan_lambda`): its region code, name and, in DNSSEC
     VPC mode, its VPC's CIDR blocks."""
     stack: str
     """The stack's name, part of the function's name (``mpic-<stack>-persp-<region>``)."""
     env: dict[str, str]
-    """Its complete environment (:func:`plan.aws.lambda_perspective_env`: no slots, nothing secret)."""
+    """Its complete environment (:func:`plan.aws.fleet.lambda_perspective_env`: no slots, nothing secret)."""
     function: FunctionSpec
     """The built perspective zip and how it runs."""
     dnssec_vpc: bool
@@ -192,7 +192,7 @@ class LambdaCoordinatorArgs(TypedDict):
     """The coordinator's region (``mpic:aws.coordinatorRegion``)."""
     env: LambdaCoordinatorEnv
     """Its complete environment but for the slots this component fills with the engine's values
-    (``perspective_arns``, ``api_keys``, ``hash_secret``): :class:`plan.aws.LambdaCoordinatorEnv`."""
+    (``perspective_arns``, ``api_keys``, ``hash_secret``): :class:`plan.aws.fleet.LambdaCoordinatorEnv`."""
     perspective_arns: Sequence[pulumi.Input[str]]
     """The perspective functions' invoke ARNs, in the order of ``env.perspectives``: exactly the
     functions the coordinator may invoke and calls."""

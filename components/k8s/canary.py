@@ -2,7 +2,7 @@
 
 A Secret with the API key and the TSIG secret (env vars; the settings file holds no secret), the
 settings ConfigMap, a CronJob (one run every ``mpic:canary.interval`` minutes, never two at a time),
-its NetworkPolicy and a PrometheusRule with the plan's alarms (:mod:`plan.k8s_canary`).
+its NetworkPolicy and a PrometheusRule with the plan's alarms (:mod:`plan.k8s.canary`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import TypedDict
 import pulumi
 
 from components.k8s import resources
-from plan.k8s_canary import K8sCanaryPlan, canary_secret
+from plan.k8s.canary import K8sCanaryPlan, canary_secret
 
 
 class CanaryWorkloadArgs(TypedDict):
     plan: K8sCanaryPlan
-    """The canary's plan (:func:`plan.k8s_canary.plan_k8s_canary`): its manifests by role (settings,
+    """The canary's plan (:func:`plan.k8s.canary.plan_k8s_canary`): its manifests by role (settings,
     cronjob, netpol, rule) and its Secret's name."""
     namespace: pulumi.Input[str]
     """The coordinator's namespace (an output of its Namespace, so the canary is created after it)."""

@@ -12,14 +12,14 @@ from typing import Sequence, TypedDict
 
 import pulumi
 
-from plan import k8s_objects as o
+from plan.k8s import objects as o
 from components.k8s import resources
-from plan.k8s import CoordinatorPlan
+from plan.k8s.fleet import CoordinatorPlan
 
 
 class CoordinatorWorkloadArgs(TypedDict):
     plan: CoordinatorPlan
-    """The hub's plan (:func:`plan.k8s.plan_coordinator`): its namespace, the names of its three
+    """The hub's plan (:func:`plan.k8s.fleet.plan_coordinator`): its namespace, the names of its three
     Secrets and the manifests by role (``objects``: namespace, settings, deployment, pdb, hpa,
     netpol, service and, with ``mpic:audit.sink``, shipper)."""
     ca_cert_pem: pulumi.Input[str]

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from config.target_k8s import EksCluster as EksSpec
-from plan.aws import assume_role_policy
+from plan.aws.fleet import assume_role_policy
 from plan.manifest import cluster_identifier
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
@@ -39,13 +39,13 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str | None, ca_data: st
 class EksClusterArgs(TypedDict):
     region: str
     """AWS region code of the cluster, e.g. ``sa-east-1``: its key in ``mpic:k8s.clusters``
-    (``ClusterPlan.region`` of :func:`plan.k8s.plan_fleet`); the cluster is named ``mpic-<region>``."""
+    (``ClusterPlan.region`` of :func:`plan.k8s.fleet.plan_fleet`); the cluster is named ``mpic-<region>``."""
     spec: EksSpec
     """``mpic:k8s.clusters.<region>.eks`` (``ClusterPlan.eks``): subnet ids (>= 2 zones), Kubernetes
     version, node instance type and count, and the CIDRs that may reach the public API endpoint."""
     provider_name: str
     """Logical name of the cluster's Kubernetes provider, ``k8s-<region>`` (``ClusterPlan.provider_name``,
-    :func:`plan.k8s.provider_name`): the name every cluster's provider has."""
+    :func:`plan.k8s.fleet.provider_name`): the name every cluster's provider has."""
 
 
 class EksCluster(pulumi.ComponentResource):

@@ -14,16 +14,16 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from plan import k8s_objects as o
+from plan.k8s import objects as o
 from components.k8s import resources
-from plan.k8s import PerspectivePlan
+from plan.k8s.fleet import PerspectivePlan
 from components.pki import issue_leaf
 from plan.pki import perspective_cert_name
 
 
 class InterclusterLinkArgs(TypedDict):
     plan: PerspectivePlan
-    """The perspective's plan (:func:`plan.k8s.plan_perspective`): its region code, the names of its
+    """The perspective's plan (:func:`plan.k8s.fleet.plan_perspective`): its region code, the names of its
     server certificate (``cert_dns_names``) and TLS Secret, its labels and its entry-point Service."""
     namespace: pulumi.Input[str]
     """The perspective's namespace (an output of its Namespace, so the link is created after it)."""

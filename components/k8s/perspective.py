@@ -3,7 +3,7 @@
 Namespace (restricted Pod Security), settings and Unbound ConfigMaps, a Deployment of >= 2 pods
 spread across zones — each pod a perspective plus its own Unbound resolver sidecar on loopback
 (BR 3.2.2.9: the perspective's resolver, no shared cache) and, with ``mpic:audit.sink``, the
-Fluent Bit audit shipper and its ConfigMap (:mod:`plan.k8s_audit`) — a PodDisruptionBudget and a
+Fluent Bit audit shipper and its ConfigMap (:mod:`plan.k8s.audit`) — a PodDisruptionBudget and a
 NetworkPolicy that admits only the intercluster entry point and lets out only DNS, HTTP(S) and the
 audit sink's port.
 The Service and TLS Secret come with the :class:`~components.k8s.link.InterclusterLink`.
@@ -16,12 +16,12 @@ from typing import TypedDict
 import pulumi
 
 from components.k8s import resources
-from plan.k8s import PerspectivePlan
+from plan.k8s.fleet import PerspectivePlan
 
 
 class PerspectiveWorkloadArgs(TypedDict):
     plan: PerspectivePlan
-    """The perspective's plan (:func:`plan.k8s.plan_perspective`): its namespace and the manifests
+    """The perspective's plan (:func:`plan.k8s.fleet.plan_perspective`): its namespace and the manifests
     by role (``objects``: namespace, settings, unbound, deployment, pdb, netpol and, with
     ``mpic:audit.sink``, shipper), created in its region's cluster (the component's provider)."""
 

@@ -23,7 +23,7 @@ from artifacts.builder import (BuildError, build, build_lambda, deterministic_zi
                                 runtime_wheel)
 from config.errors import PlanError
 from config.stackfile import load_stack
-from local.pki import KitCA
+from local.pki import LocalCa
 from artifacts.dist import DIST_ENV, folder_sha256, load_manifest, require_artifacts, source_sha256
 from plan.artifacts import LAMBDA_HANDLERS, MANIFEST
 from plan.pki import COORDINATOR_CLIENT_NAME, perspective_cert_name
@@ -112,7 +112,7 @@ def test_a_clean_virtualenv_installs_the_wheelhouse_offline_and_serves_caa_over_
                     "--find-links", str(house), "-r", str(house / "requirements.txt")], check=True, env=env)
     prefix = infra.pick_prefix()
     knot = infra.start_knot(prefix, tmp_path / "knot")
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     client = ca.issue_client(COORDINATOR_CLIENT_NAME)
     procs, perspectives = [], []
     try:

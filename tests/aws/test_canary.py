@@ -11,7 +11,7 @@ import pytest
 from preview.engine import plan_stack
 from components.aws.canary import Canary
 from config.errors import ConfigError, PlanError
-from plan import aws_canary
+from plan.aws import canary as aws_canary
 from artifacts.dist import DIST_ENV, require_artifacts, source_sha256
 from plan.artifacts import MANIFEST, needed
 from plan.canary import METRIC_NAMESPACE, plan_canary

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plan import aws as planners
-from plan import cloud_init
-from local.pki import KitCA
+from plan.aws import fleet as planners
+from plan.aws import cloud_init
+from local.pki import LocalCa
 from service.settings import CoordinatorSettings, PerspectiveSettings
 from tests.aws.conftest import fleet
 
@@ -39,7 +39,7 @@ def _files(text: str) -> dict[str, str]:
     return {f["path"]: f["content"] for f in doc["write_files"]}
 
 
-def _relocate(settings: dict, root: Path, ca: KitCA, role: str) -> dict:
+def _relocate(settings: dict, root: Path, ca: LocalCa, role: str) -> dict:
     """The settings file with its /etc/mpic paths moved under ``root`` and real PEM files there."""
     tls = root / "tls"
     tls.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def test_perspective_cloud_init_installs_runtime_and_own_resolver(tmp_path):
 
 def test_host_perspective_settings_load_in_the_runtime(tmp_path):
     _, _, text = _perspective_doc()
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     raw = _relocate(yaml.safe_load(_files(text)["/etc/mpic/perspective.yaml"]), tmp_path / "etc", ca, "perspective")
     s = PerspectiveSettings(**raw)
     s.require_listener()
@@ -106,7 +106,7 @@ def test_host_coordinator_settings_load_in_the_runtime(tmp_path, monkeypatch):
     files = _files(text)
     fetch = files["/usr/local/sbin/mpic-fetch-secrets"]
     assert "secretsmanager get-secret-value --region us-east-1 --secret-id" in fetch
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     raw = _relocate(yaml.safe_load(files["/etc/mpic/coordinator.yaml"]), tmp_path / "etc", ca, "coordinator")
     (tmp_path / "etc" / "api-keys").write_text("k1\n# comment\nk2\n")
     monkeypatch.setenv("MPIC_HASH_SECRET", "s" * 32)

@@ -14,7 +14,7 @@ import pulumi
 import pytest
 import yaml
 
-from plan import aws as planners
+from plan.aws import fleet as planners
 from plan.failover import FailoverPlan
 from components.aws.hosts import Coordinator, InterRegionNetwork, PerspectiveRegion
 from components.failover import FailoverEndpoint

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plan import aws as planners
+from plan.aws import fleet as planners
 from plan import runtime
 from plan.manifest import fleet_manifest
 from config.errors import PlanError

@@ -12,7 +12,7 @@ import json
 import pytest
 from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions
 
-from plan.aws import COORDINATOR_LISTENER_ROLE
+from plan.aws.fleet import COORDINATOR_LISTENER_ROLE
 from plan.manifest import MANIFEST_TYPE
 from policy import rules
 from policy.adapter import from_policy_resources, plain, stack_policies

@@ -13,9 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from bench import report as bench_report
 from cli import bench as bench_cli
-from cli.benchload import BenchError, Samples, Target, percentile
-from cli.benchphases import concurrency_figures, quorum_rtt
+from bench.load import BenchError, Samples, Target, percentile
+from bench.phases import concurrency_figures, quorum_rtt
 from artifacts.dist import dist_dir
 
 runner = CliRunner()
@@ -76,12 +77,12 @@ def test_percentiles_and_figures() -> None:
 def test_comparison_lines_and_summary() -> None:
     old = {"caa": {"sequential": {"p50_ms": 4.0, "requests": 10}}, "loadavg_start": [1, 1, 1], "x": 0}
     new = {"caa": {"sequential": {"p50_ms": 3.0, "requests": 12}}, "x": 1}
-    lines = bench_cli.comparison(old, new)
+    lines = bench_report.comparison(old, new)
     assert any(line.startswith("caa.sequential.p50_ms") and "-25%" in line for line in lines)
     assert not any("requests" in line or "loadavg" in line for line in lines)
     assert any(line.startswith("x ") and line.endswith("-") for line in lines)
     report = {"quorum_rtt": quorum_rtt([52, 80], 2, 90.0), "loadavg_start": [1, 2, 3], "loadavg_end": [1, 2, 3]}
-    assert "quorum-RTT bound 80" in "\n".join(bench_cli.summary(report))
+    assert "quorum-RTT bound 80" in "\n".join(bench_report.summary(report))
 
 
 def test_a_failed_setup_is_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +97,8 @@ def test_a_failed_setup_is_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # ------------------------------------------------------------------------------ the local fleet
 def _fake_fleet(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
-    from local import challenges, faults, lifecycle, state
+    from local.actions import challenges, faults
+    from local.engine import lifecycle, state
     from local import errors as local_errors
 
     regions = [types.SimpleNamespace(code=c, delay_ms=d, replicas=(1, 2)) for c, d in
@@ -119,7 +121,7 @@ def _fake_fleet(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
 
 
 def test_the_fleet_scenario_reads_the_fleet_and_heals_its_faults(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli import benchfleet
+    from bench import fleet as benchfleet
 
     calls: list[str] = []
     _fake_fleet(monkeypatch, calls)
@@ -143,7 +145,7 @@ def test_the_fleet_scenario_reads_the_fleet_and_heals_its_faults(monkeypatch: py
 
 
 def test_fleet_report_runs_the_phases_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli import benchfleet
+    from bench import fleet as benchfleet
 
     calls: list[str] = []
     _fake_fleet(monkeypatch, calls)
@@ -165,7 +167,7 @@ def test_fleet_report_runs_the_phases_and_cleans_up(monkeypatch: pytest.MonkeyPa
 
 
 def test_fleet_option_measures_the_running_fleet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from cli import benchfleet
+    from bench import fleet as benchfleet
 
     report = {"caa": {"sequential": {"p50_ms": 170.0, "p99_ms": 180.0}, "concurrency": {}},
               "quorum_rtt": quorum_rtt([52, 80, 112, 160, 188], 4, 170.0),
@@ -178,7 +180,7 @@ def test_fleet_option_measures_the_running_fleet(monkeypatch: pytest.MonkeyPatch
 
 
 def test_invalid_answers_are_counted_and_an_empty_phase_is_an_error() -> None:
-    from cli.benchphases import _check
+    from bench.phases import _check
 
     said: list[str] = []
     samples = Samples(latencies=[0.1])
@@ -190,7 +192,7 @@ def test_invalid_answers_are_counted_and_an_empty_phase_is_an_error() -> None:
 
 
 def test_a_connection_resolves_the_name_again_with_the_targets_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli import benchload
+    from bench import load as benchload
 
     asked: list[tuple[str, str]] = []
     monkeypatch.setattr(benchload, "resolve", lambda name, resolver: asked.append((name, resolver)) or "127.0.0.1")

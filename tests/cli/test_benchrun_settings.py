@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli import benchrun
-from local.pki import KitCA
+from bench import runtime as benchrun
+from local.pki import LocalCa
 from plan import runtime
 from plan.pki import COORDINATOR_CLIENT_NAME
 from service.settings import CoordinatorSettings, PerspectiveSettings, load_settings
@@ -22,7 +22,7 @@ PREFIX = "127.77.1"
 @pytest.fixture()
 def bench(tmp_path: Path):
     run = benchrun.LoopbackRuntime(PREFIX, tmp_path, Path("/nonexistent/python"))
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     return run, ca, benchrun.bench_fleet()
 
 

@@ -9,12 +9,12 @@ import typer
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from cli.benchload import BenchError
+from bench.load import BenchError
 from artifacts.builder import BuildError
 from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NONCOMPLIANT, error_json, guarded, reported
 from config.errors import ConfigError, NonCompliantError
 from local.errors import ChallengeError, FleetError
-from local.proc import CommandError
+from local.engine.proc import CommandError
 
 runner = CliRunner()
 

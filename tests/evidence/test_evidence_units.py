@@ -271,7 +271,7 @@ def test_aws_stacks_read_every_region(monkeypatch, tmp_path):
 
 
 def test_k8s_s3_sink_is_read_back_per_writer_in_the_shippers_order(monkeypatch, tmp_path):
-    """The objects Fluent Bit writes (plan.k8s_audit: <prefix><writer>/Y/M/D/HHMMSS-<n>.jsonl),
+    """The objects Fluent Bit writes (plan.k8s.audit: <prefix><writer>/Y/M/D/HHMMSS-<n>.jsonl),
     read with boto3 against moto: each writer's objects joined in order, other keys ignored."""
     import boto3
     from moto import mock_aws

@@ -24,7 +24,7 @@ def fleet():
 @pytest.fixture
 def healed(fleet):
     """Heal every fault after the test, whatever happened."""
-    from local import faults
+    from local.actions import faults
 
     yield fleet
     faults.heal(fleet["stack"])
@@ -33,7 +33,7 @@ def healed(fleet):
 @pytest.fixture
 def dns_change(fleet):
     """A fresh dns-change challenge (set in Knot) and the request body that validates it."""
-    from local import challenges
+    from local.actions import challenges
 
     domain = f"ft-{secrets.token_hex(4)}.{fleet['test_domain']}"
     value = secrets.token_hex(10)

@@ -1,4 +1,4 @@
-"""local.alpn: the mini-internet's TLS-ALPN-01 responder, as a real process on loopback."""
+"""local.daemons.alpn: the mini-internet's TLS-ALPN-01 responder, as a real process on loopback."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from local.alpn import ACME_IDENTIFIER, ALPN, challenge_cert, sni_of
+from local.daemons.alpn import ACME_IDENTIFIER, ALPN, challenge_cert, sni_of
 
 KIT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def _handshake(port: int, sni: str, alpn: str = ALPN) -> tuple[x509.Certificate,
 def responder(tmp_path):
     port, config = _free_port(), tmp_path / "config.json"
     config.write_text("{}")
-    proc = subprocess.Popen([sys.executable, "-m", "local.alpn", "--listen", f"127.0.0.1:{port}", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "local.daemons.alpn", "--listen", f"127.0.0.1:{port}", "--config",
                              str(config)], cwd=KIT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

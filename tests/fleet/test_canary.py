@@ -12,10 +12,11 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from local import canary as local_canary
-from local import faults, private
-from local.client import api_request
-from local.state import State
+from local.roles import canary as local_canary
+from local.actions import faults
+from local.engine import private
+from local.actions.client import api_request
+from local.engine.state import State
 from service import canary
 from service.settings_canary import CanaryDnsSettings, CanarySettings
 
@@ -28,7 +29,7 @@ def _state(fleet) -> State:
 
 
 def _settings(fleet) -> CanarySettings:
-    """The canary's settings as it reads them in its own folder (local/private.py), seen from root."""
+    """The canary's settings as it reads them in its own folder (local/engine/private.py), seen from root."""
     own = private.folder(_state(fleet), local_canary.NAME)
     doc = yaml.safe_load((own / "settings.yaml").read_text())
     assert doc["ca_file"] == str(private.root(_state(fleet)) / "ca.crt")

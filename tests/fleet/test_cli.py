@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from local import faults
-from local.client import curl
-from local.proc import alive, run
-from local.state import State
+from local.actions import faults
+from local.actions.client import curl
+from local.engine.proc import alive, run
+from local.engine.state import State
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 runner = CliRunner()

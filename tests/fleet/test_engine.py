@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from config.stackfile import load_stack
-from local import lifecycle
-from local.client import api_request, curl
+from local.engine import lifecycle
+from local.actions.client import api_request, curl
 from local.errors import FleetError
-from local.proc import CommandError, alive, kill_pid, run, spawn, start_time, stop
-from local.state import State, current_stack, load_state
-from local.supervisor import tail, wait_for
+from local.engine.proc import CommandError, alive, kill_pid, run, spawn, start_time, stop
+from local.engine.state import State, current_stack, load_state
+from local.engine.supervisor import tail, wait_for
 from plan.local import plan_from_config
 
 

@@ -19,8 +19,12 @@ import threading
 import time
 from pathlib import Path
 
-from local import audit, faults, lifecycle
-from local.client import mpic
+from local.roles import audit
+
+from local.actions import faults
+
+from local.engine import lifecycle
+from local.actions.client import mpic
 
 KIT = Path(__file__).resolve().parents[2]
 

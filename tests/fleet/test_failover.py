@@ -2,7 +2,7 @@
 
 The primary site is killed; the health checker (Route53's rules, plan/failover.py's parameters)
 moves mpic.<testDomain> to the standby; clients resolve the name through the fleet's client
-resolver and retry as docs/failover.md tells a CA's client to (local.client.RetryPolicy). Then
+resolver and retry as docs/failover.md tells a CA's client to (local.actions.client.RetryPolicy). Then
 heal: the name fails back. Figures are printed (run with -s); docs/failover.md quotes a run.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from config.stackfile import load_stack
-from local import faults
-from local.client import RetryPolicy, mpic, resolve
+from local.actions import faults
+from local.actions.client import RetryPolicy, mpic, resolve
 from plan.failover import plan_failover
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]

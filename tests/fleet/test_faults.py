@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from local import faults
-from local.client import mpic
+from local.actions import faults
+from local.actions.client import mpic
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 

@@ -1,4 +1,4 @@
-"""local.healthcheck: Route53's failover rules, in process (the fleet runs it as a process:
+"""local.daemons.healthcheck: Route53's failover rules, in process (the fleet runs it as a process:
 tests/fleet/test_failover.py), and the retry policy docs/failover.md gives a CA's client."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from local.client import RetryPolicy
-from local.healthcheck import Checker, check, run
+from local.actions.client import RetryPolicy
+from local.daemons.healthcheck import Checker, check, run
 
 
 @pytest.mark.parametrize("results, healthy, active", [

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from local import challenges, netns
-from local import lifecycle as fleetmod
-from local.client import mpic
-from local.supervisor import start_process
-from local.proc import KIT_ROOT, alive, run
-from local.state import State
+from local.actions import challenges
+
+from local.engine import netns
+from local.engine import lifecycle as fleetmod
+from local.actions.client import mpic
+from local.engine.supervisor import start_process
+from local.engine.proc import KIT_ROOT, alive, run
+from local.engine.state import State
 
 pytestmark = [pytest.mark.root]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from local import lifecycle
-from local.proc import run
-from local.state import load_state
+from local.engine import lifecycle
+from local.engine.proc import run
+from local.engine.state import load_state
 from plan.privileges import KEY_OWNERS, PROCESS_USERS, RUNTIME_USER
 from tests.fleetsession import ExtraCoordinator
 
@@ -48,7 +48,7 @@ def test_every_process_runs_as_its_planned_user(fleet):
 
 def test_status_flags_a_process_running_as_another_user(fleet):
     """The plan says perspective@...-1 runs as ``nobody``: ``mpic status`` names it and exits 1."""
-    from local.state import State, locked
+    from local.engine.state import State, locked
 
     state = load_state(fleet["stack"])
     name = next(n for n in state.data["processes"] if n.startswith("perspective@"))
@@ -107,8 +107,8 @@ def test_every_key_file_is_0600_and_its_processs_alone(fleet):
 
 def _as_process(state, name: str, command: str):
     """``command`` (sh) run as the runtime's user in process ``name``'s view: its namespace, its own folder."""
-    from local import private
-    from local.users import setpriv
+    from local.engine import private
+    from local.engine.users import setpriv
 
     rec = state.data["processes"][name]
     argv = (["ip", "netns", "exec", rec["netns"]] if rec["netns"] else []) + private.prefix(state, name) \
@@ -126,7 +126,7 @@ def test_a_perspective_sees_its_own_files_and_no_one_elses(fleet):
     assert listing.returncode == 0 and sorted(listing.stdout.split()) == [
         "audit.jsonl", "ca.crt", "settings.yaml", "tls.crt", "tls.key", "web-ca.crt"], listing
     assert _as_process(state, name, f"head -c 30 {wd / 'private' / 'tls.key'}").stdout.startswith("-----BEGIN")
-    from local import audit
+    from local.roles import audit
 
     for path in (wd / "private" / "coordinator_1" / "client.key", wd / "private" / "issued",
                  wd / "web-ca" / "ca.key", wd / "pki" / "coordinator-lb.pem", wd / "state.json",
@@ -170,7 +170,7 @@ def test_swapped_urls_give_no_corroboration(fleet):
 
 
 def test_a_coordinator_with_one_url_for_two_perspectives_does_not_start(fleet, tmp_path):
-    from local import private
+    from local.engine import private
 
     state = load_state(fleet["stack"])
     settings = yaml.safe_load((private.folder(state, "coordinator#1") / "settings.yaml").read_text())

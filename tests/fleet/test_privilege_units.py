@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from local import runtime, users
-from local.proc import KIT_ROOT, clean_env
+from local.engine import runtime, users
+from local.engine.proc import KIT_ROOT, clean_env
 from plan.artifacts import Artifact, Built
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (system users, setpriv)")
@@ -55,7 +55,7 @@ def test_the_relay_process_relays_reloads_its_delay_and_stops_on_sigterm(tmp_pat
     port = _free_port()
     delay = tmp_path / "delay_ms"
     delay.write_text("0\n")
-    proc = subprocess.Popen([sys.executable, "-m", "local.relay", "--listen", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "local.daemons.relay", "--listen", f"127.0.0.1:{port}",
                              "--upstream", f"127.0.0.1:{up_port}", "--delay-file", str(delay)],
                             cwd=KIT_ROOT, env=clean_env(), stderr=subprocess.PIPE)
     try:

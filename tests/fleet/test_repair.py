@@ -11,11 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.__main__ import app
-from local import challenges, dns, faults, lifecycle
-from local.client import curl, mpic
-from local.dns import validated_answer
-from local.proc import alive
-from local.state import State
+from local.actions import challenges, faults
+from local.internet import dns
+from local.engine import lifecycle
+from local.actions.client import curl, mpic
+from local.internet.dns import validated_answer
+from local.engine.proc import alive
+from local.engine.state import State
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from local import dns, lb
+from local.internet import dns
+
+from local.roles import lb
 from plan.local import RegionSpec, plan_fleet
-from local.relay import Relay
-from local.state import State, list_stacks, locked, state_path
+from local.daemons.relay import Relay
+from local.engine.state import State, list_stacks, locked, state_path
 
 
 # ------------------------------------------------------------------------------ relay
@@ -113,7 +115,7 @@ def test_needed_tld_and_kit_zone():
 
 
 def test_knot_and_unbound_configs(tmp_path):
-    from local.state import State
+    from local.engine.state import State
 
     plan = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26), RegionSpec("us-west-2", "ARIN", 45.8, -119.7)])
     state = State("t", {"workdir": str(tmp_path)})
@@ -146,9 +148,9 @@ def test_knot_and_unbound_configs(tmp_path):
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
 def test_haproxy_accepts_both_configs(tmp_path):
-    from local.pki import KitCA
+    from local.pki import LocalCa
 
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     cert, key = ca.issue_server("lb", dns_names=["localhost"])
     pem = tmp_path / "lb.pem"
     pem.write_text(cert.read_text() + key.read_text())
@@ -164,19 +166,19 @@ def test_haproxy_accepts_both_configs(tmp_path):
 # ------------------------------------------------------------------------------ coordinator settings
 def test_coordinator_settings_carry_the_stack_quorum(tmp_path, monkeypatch):
     from config.model import StackConfig
-    from local import private as private_module
-    from local.coordinator import fleet_coordinator_settings
+    from local.engine import private as private_module
+    from local.roles.coordinator import fleet_coordinator_settings
     from plan.local import plan_from_config
-    from local.pki import KitCA
+    from local.pki import LocalCa
     from service.settings import CoordinatorSettings
 
     monkeypatch.setenv("MPIC_FLEET_RUN", str(tmp_path / "run"))
     monkeypatch.setenv("MPIC_FLEET_LIB", str(tmp_path / "lib"))
-    from local import audit as local_audit
+    from local.roles import audit as local_audit
 
     for module in (local_audit, private_module):  # file owners need root and the runtime's user: not here
         monkeypatch.setattr(module, "own", lambda *a: None)
-    ca = KitCA.load_or_create(tmp_path / "pki")
+    ca = LocalCa.load_or_create(tmp_path / "pki")
     client = ca.issue_client("coordinator")
     pki = {"client": [str(client[0]), str(client[1])], "ca": str(ca.cert_path)}
     state = State.new("lab")
@@ -286,7 +288,7 @@ def test_fleet_commands_need_root_with_a_clear_message(monkeypatch):
     from typer.testing import CliRunner
 
     from cli.__main__ import app  # every command registered
-    from local import lifecycle as fleet
+    from local.engine import lifecycle as fleet
     from local.errors import FleetError
 
     monkeypatch.setattr("os.geteuid", lambda: 1000)

@@ -10,7 +10,7 @@ import yaml
 from config.audit import AuditSink
 from config.errors import ConfigError
 from config.model import StackConfig
-from plan import k8s_audit
+from plan.k8s import audit as k8s_audit
 from tests.k8s.conftest import run_k8s, validate_strict
 from tests.k8s.test_program import kind, pod_specs
 

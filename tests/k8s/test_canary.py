@@ -14,12 +14,12 @@ import yaml
 from preview.mocks import ProgramRun
 from config.errors import ConfigError
 from config.model import StackConfig
-from local.pki import KitCA
-from plan import k8s_canary
-from plan import k8s_objects as o
+from local.pki import LocalCa
+from plan.k8s import canary as k8s_canary
+from plan.k8s import objects as o
 from plan import runtime
 from plan.canary import plan_canary
-from plan.k8s import plan_fleet
+from plan.k8s.fleet import plan_fleet
 from tests.k8s.conftest import K8S_VERSION, RULE_API, SECRETS, run_k8s, stack_config, validate_rule, validate_strict
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
@@ -119,7 +119,7 @@ def test_the_runtime_loads_the_configmap_with_the_secrets_env(canary_objects, tm
     from service.settings import load_settings
     from service.settings_canary import CanarySettings
 
-    ca = KitCA.load_or_create(tmp_path / "ca")
+    ca = LocalCa.load_or_create(tmp_path / "ca")
     doc = yaml.safe_load(canary_objects["ConfigMap"]["data"]["settings.yaml"])
     doc["ca_file"] = str(ca.cert_path)  # where the pod mounts it
     path = tmp_path / "settings.yaml"

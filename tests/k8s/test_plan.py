@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plan import k8s_objects as o
-from plan.k8s import all_manifests, dns_label, plan_fleet, provider_name, validate
+from plan.k8s import objects as o
+from plan.k8s.fleet import all_manifests, dns_label, plan_fleet, provider_name, validate
 from config.catalog import load_catalog
 from config.errors import ConfigError
 from config.model import StackConfig

@@ -12,7 +12,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from plan.k8s_objects import readiness_command
+from plan.k8s.objects import readiness_command
 
 
 class _Dns(threading.Thread):

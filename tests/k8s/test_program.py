@@ -11,7 +11,7 @@ import kubernetes_validate.utils as kv
 import pytest
 import yaml
 
-from plan.k8s_objects import PERSPECTIVE_PORT, RESOLVER_PORT
+from plan.k8s.objects import PERSPECTIVE_PORT, RESOLVER_PORT
 from preview.mocks import PlannedResource, ProgramRun
 from tests.k8s.conftest import K8S_VERSION, RULE_API, run_k8s, validate_rule, validate_strict
 

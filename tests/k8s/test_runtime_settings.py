@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plan import k8s_objects as o
-from plan.k8s import plan_fleet
+from plan.k8s import objects as o
+from plan.k8s.fleet import plan_fleet
 from config.model import StackConfig
-from local.pki import KitCA
+from local.pki import LocalCa
 from service.settings import CoordinatorSettings, PerspectiveSettings
 
 FIVE = ["us-west-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
@@ -29,7 +29,7 @@ def plan():
 def pki(tmp_path_factory) -> dict[str, Path]:
     """The pod's mounts (tls.crt, tls.key, ca.crt) as real files issued by the kit CA."""
     root = tmp_path_factory.mktemp("pki")
-    ca = KitCA.load_or_create(root / "ca")
+    ca = LocalCa.load_or_create(root / "ca")
     out: dict[str, Path] = {}
     for role, issue in (("tls", lambda: ca.issue_server("p", dns_names=["eu-west-1.p.example.net"])),
                         ("client-tls", lambda: ca.issue_client("coordinator"))):

@@ -7,8 +7,8 @@ import json
 import yaml
 
 from config.model import StackConfig
-from plan import aws as planners
-from plan import k8s as k8s_plan
+from plan.aws import fleet as planners
+from plan.k8s import fleet as k8s_plan
 from plan import runtime
 from plan.local import plan_from_config
 

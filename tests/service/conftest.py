@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from local.pki import KitCA
+from local.pki import LocalCa
 from service.identity import cert_name
 from service.server import coordinator_config, perspective_config
 from service.settings import CoordinatorSettings, PerspectiveSettings
@@ -42,11 +42,11 @@ BR_AS_OF = "2026-06-15"
 
 @dataclass
 class Pki:
-    ca: KitCA
+    ca: LocalCa
     client: tuple[Path, Path]
-    rogue_ca: KitCA
+    rogue_ca: LocalCa
     rogue_client: tuple[Path, Path]
-    web_ca: KitCA
+    web_ca: LocalCa
     web: tuple[Path, Path]
     dir: Path
 
@@ -186,9 +186,9 @@ def _answers_conform_to_the_spec() -> Iterator[None]:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("runtime")
     prefix = infra.pick_prefix()
-    ca = KitCA.load_or_create(tmp / "pki")
-    rogue = KitCA.load_or_create(tmp / "rogue-pki", common_name="Rogue CA")
-    web_ca = KitCA.load_or_create(tmp / "web-pki", common_name="Web PKI test root")
+    ca = LocalCa.load_or_create(tmp / "pki")
+    rogue = LocalCa.load_or_create(tmp / "rogue-pki", common_name="Rogue CA")
+    web_ca = LocalCa.load_or_create(tmp / "web-pki", common_name="Web PKI test root")
     pki = Pki(ca, ca.issue_client(COORDINATOR_CLIENT), rogue, rogue.issue_client(COORDINATOR_CLIENT),
               web_ca, web_ca.issue_server("web", dns_names=["web.mpic.test"]), tmp / "pki")
     knot = infra.start_knot(prefix, tmp / "knot")

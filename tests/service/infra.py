@@ -1,6 +1,6 @@
 """Real servers for the runtime tests: nginx (HTTP/HTTPS targets and a forward proxy), a TLS-ALPN
 responder, uvicorn servers in threads, a flaky peer; Knot, the hanging peer and the process helpers
-are the product's own (:mod:`local.loopback`, shared with ``mpic bench``).
+are the product's own (:mod:`bench.loopback`, shared with ``mpic bench``).
 
 Everything listens on a per-session loopback /24 (127.A.B.0) so parallel work on this machine
 does not collide; every process started here is stopped by PID.
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from local.loopback import (  # noqa: F401 - the tests use them as infra.*
+from bench.loopback import (  # noqa: F401 - the tests use them as infra.*
     INTERNAL_ALPN_HOST,
     INTERNAL_HOST,
     KNOT_PORT,

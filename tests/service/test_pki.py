@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from local.pki import KitCA
+from local.pki import LocalCa
 
 
 def load(path: Path) -> x509.Certificate:
@@ -17,11 +17,11 @@ def load(path: Path) -> x509.Certificate:
 
 
 def test_ca_and_leaves_are_reused_and_verify(tmp_path: Path) -> None:
-    ca = KitCA.load_or_create(tmp_path)
+    ca = LocalCa.load_or_create(tmp_path)
     assert ca.cert_path == tmp_path / "ca.crt" and stat.S_IMODE(ca.key_path.stat().st_mode) == 0o600
     cert, key = ca.issue_server("p1", dns_names=["p1.local"], ips=["10.0.0.5"])
     first = cert.read_bytes()
-    again = KitCA.load_or_create(tmp_path)
+    again = LocalCa.load_or_create(tmp_path)
     assert again.cert_path.read_bytes() == ca.cert_path.read_bytes()
     assert again.issue_server("p1", dns_names=["p1.local"], ips=["10.0.0.5"])[0].read_bytes() == first
     leaf = load(cert)
@@ -38,8 +38,8 @@ def test_ca_and_leaves_are_reused_and_verify(tmp_path: Path) -> None:
 
 
 def test_foreign_or_broken_leaves_are_replaced(tmp_path: Path) -> None:
-    ca = KitCA.load_or_create(tmp_path / "a")
-    other = KitCA.load_or_create(tmp_path / "b")
+    ca = LocalCa.load_or_create(tmp_path / "a")
+    other = LocalCa.load_or_create(tmp_path / "b")
     cert, _ = other.issue_client("c1")
     (tmp_path / "a" / "c1.crt").write_bytes(cert.read_bytes())
     (tmp_path / "a" / "c1.key").write_text("x")
@@ -50,7 +50,7 @@ def test_foreign_or_broken_leaves_are_replaced(tmp_path: Path) -> None:
 
 
 def test_bad_inputs(tmp_path: Path) -> None:
-    ca = KitCA.load_or_create(tmp_path)
+    ca = LocalCa.load_or_create(tmp_path)
     with pytest.raises(ValueError, match="at least one DNS name"):
         ca.issue_server("x")
     with pytest.raises(ValueError, match="certificate name"):

@@ -111,7 +111,7 @@ class Target:
         if key:
             headers["authorization" if bearer else "x-api-key"] = f"Bearer {key}" if bearer else key
         if self.status.get("client_resolver"):  # a failed-over name in the fleet's own DNS
-            from local.client import api_request
+            from local.actions.client import api_request
             return api_request(self.url, self.ca, "POST" if data is not None else "GET", data, timeout=timeout,
                                path=path, resolver=self.status["client_resolver"], headers=headers)
         req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET",
@@ -143,11 +143,11 @@ class Target:
 
 
 class LocalChallenges:
-    """``mpic challenge`` as a Python API (:mod:`local.challenges`, bound to the fleet's stack):
+    """``mpic challenge`` as a Python API (:mod:`local.actions.challenges`, bound to the fleet's stack):
     ``set_txt``, ``set_caa``, ``set_persistent``, ``set_tls_alpn``, ``load_zone``, ``clear``, ..."""
 
     def __init__(self, stack: str):
-        from local import challenges
+        from local.actions import challenges
         self.c = challenges
         self.stack = stack
 

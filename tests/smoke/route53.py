@@ -1,7 +1,7 @@
 """Challenges for deployed stacks: records written to a Route53 test zone with boto3.
 
 The smoke suite uses :class:`Route53Challenges` where the local fleet uses Knot
-(:mod:`local.challenges`); both expose ``set_txt``, ``set_cname``, ``set_caa``, ``set_persistent``,
+(:mod:`local.actions.challenges`); both expose ``set_txt``, ``set_cname``, ``set_caa``, ``set_persistent``,
 ``set_contact``, ``set_address``, ``unset`` and ``clear``, with record names and values from
 :mod:`plan.challenges`. Tested against moto.
 """

@@ -72,7 +72,7 @@ def test_a_dnssec_bogus_zone_is_never_a_lookup_failure(local_target, tmp_path):
 def test_the_cas_own_resolvers_down_are_never_a_lookup_failure(local_target):
     """Every perspective's resolver killed (``mpic fault kill-resolver`` on each region), the
     domain denying issuance: invalid, each perspective saying its own resolver did not answer."""
-    from local import faults
+    from local.actions import faults
 
     domain = f"{unique('caa-deny')}.{local_target.test_domain}"
     local_target.challenges.set_caa(domain, '0 issue "other.example"')

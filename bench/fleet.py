@@ -1,0 +1,89 @@
+"""``mpic bench --fleet STACK``: the same phases against the running local fleet (``mpic up``).
+
+Requests go to the fleet's coordinator URL (HAProxy, TLS, the fleet's CA and API key); CPU and
+memory come from the processes the fleet recorded (``perspective@...`` and ``coordinator#...``);
+the hung perspective is ``mpic fault slow REGION`` beyond the perspective timeout and the
+partitioned one ``mpic fault partition REGION`` (the fleet's own nft rules, inside its region's
+namespace), both healed afterwards, on the region farthest away (so the quorum-RTT bound is
+unchanged). With ``mpic:wanDelay`` the report adds the quorum-RTT bound: the quorum-th smallest
+emulated round trip (2 x each region's one-way delay), below which no answer can be decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import Any, AsyncIterator, Callable
+
+from bench.load import BenchError, Target
+from bench.phases import Scenario, measure
+
+HUNG_MS = 60000
+"""``mpic fault slow``: one-way delay that keeps a region from answering within any perspective timeout."""
+
+
+def _pids(processes: dict[str, Any], role: str) -> list[int]:
+    return [rec["pid"] for rec in processes.values() if rec.get("role") == role]
+
+
+def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
+    """The scenario of the running fleet and a cleanup (removes the dns-change record)."""
+    from local.actions import challenges, faults
+    from local.engine import lifecycle
+    from local.errors import require_root
+    from local.engine.state import load_plan, load_state
+
+    require_root()
+    status = lifecycle.status(stack)
+    state = load_state(stack)
+    plan = load_plan(state)
+    processes = state.data["processes"]
+    value = secrets.token_hex(16)
+    name = f"_mpic-bench.{plan.test_domain}"
+    challenges.set_txt(state.stack, name, value, record=False)
+    farthest = max(plan.regions, key=lambda r: r.delay_ms).code
+
+    def fault(apply: Callable[[], Any]) -> Callable[[], contextlib.AbstractAsyncContextManager[Target]]:
+        @contextlib.asynccontextmanager
+        async def active() -> AsyncIterator[Target]:
+            apply()
+            try:
+                yield target
+            finally:
+                faults.heal(state.stack)
+        return active
+
+    target = Target(status["coordinator_url"], status["api_key"], status["ca_cert"], status.get("client_resolver"))
+    roles = {"coordinator": _pids(processes, "coordinator"), "perspectives": _pids(processes, "perspective"),
+             "resolvers": _pids(processes, "resolver"), "load_balancers": _pids(processes, "lb"),
+             "wan_relays": _pids(processes, "wan"), "dns": _pids(processes, "dns")}
+    scenario = Scenario(
+        target=target,
+        bodies={"caa": {"check_type": "caa", "domain_or_ip_target": plan.test_domain},
+                "dns-change": {"check_type": "dcv", "domain_or_ip_target": plan.test_domain, "dcv_check_parameters": {
+                    "validation_method": "dns-change", "dns_name_prefix": "_mpic-bench", "dns_record_type": "TXT",
+                    "challenge_value": value}}},
+        roles=roles, coordinator_pids=roles["coordinator"], perspective_pids=roles["perspectives"],
+        faults={"hung_perspective": fault(lambda: faults.slow(state.stack, farthest, HUNG_MS)),
+                "partitioned_perspective": fault(lambda: faults.partition(state.stack, farthest))},
+        quorum_rtts_ms=[2 * r.delay_ms for r in plan.regions] if plan.wan_delay else None,
+        info={"target": f"fleet:{state.stack}", "runtime": {"wheelhouse_sha256": state.data.get("runtime", "")},
+              "faulty_region": farthest, "perspectives_per_region": len(plan.regions[0].replicas)})
+
+    def cleanup() -> None:
+        challenges.unset(state.stack, name, "TXT", record=False)
+
+    return scenario, cleanup
+
+
+def fleet_report(stack: str, methods: list[str], levels: list[int], duration: float, idle: float,
+                 say: Callable[[str], None]) -> dict[str, Any]:
+    scenario, cleanup = fleet_scenario(stack)
+    try:
+        scenario.bodies = {m: scenario.bodies[m] for m in methods}
+        return asyncio.run(measure(scenario, methods, levels, duration, idle, say))
+    except OSError as exc:
+        raise BenchError(f"the fleet's coordinator {scenario.target.url}: {exc}") from None
+    finally:
+        cleanup()
