@@ -85,11 +85,12 @@ def repair_text(s: Suggestion) -> str:
     kept = len(s.codes) - len(s.replaced)
     proof = "proven best" if s.proven_optimal else "the best found in the time budget, not proven"
     change = f"keeps {kept} of the {kept + len(swaps)} regions, replaces {len(swaps)}" + \
-        (f", adds {len(added)} (BR 3.2.2.9's minimum on {s.as_of.isoformat()})" if added else "")
+        (f", adds {len(added)} (BR 3.2.2.9's minimum on {s.sized_for.isoformat()}, the look-ahead)" if added else "")
     lines = [f"Repaired set ({proof}): {change}; every BR 3.2.2.9 rule met, smallest distance "
              f"{s.min_pair_km:,.0f} km."]
     lines += [f"  replace {old} with {s.reasons[new]}" for old, new in swaps]
     lines += [f"  add {s.reasons[new]}" for new in added]
+    lines.append(f"  {s.sizing_line}")
     lines += ["mpic:perspectives:", *(f"  - {code}" for code in s.codes)]
     if s.request is not None:
         lines.append(f"the same set: {suggest_command(s.request)}")

@@ -19,7 +19,7 @@ from cli import app
 from cli.common import EXIT_OK, reported
 from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
 from cli.options import check_output, load_usage, parse_codes, parse_date, primary_location
-from config.br import min_remote_perspectives
+from config.br import MIN_REMOTE_PHASES, min_remote_perspectives, sizing_date
 from config.catalog import Location, load_catalog
 from config.errors import ConfigError
 from plan.prices import PRICE_TABLE_DATE
@@ -89,11 +89,28 @@ def figures_text(s: Suggestion, target: str | None) -> list[str]:
     return out
 
 
-def render(s: Suggestion, target: str | None, console: Console) -> None:
+def sizing_note(s: Suggestion, count: int | None) -> str:
+    """How the set's size was chosen: for the look-ahead by default, or the ``--count`` given (and
+    until when that count stays compliant, when it does not for the whole look-ahead)."""
+    if count is None:
+        return s.sizing_line
+    need = min_remote_perspectives(s.sized_for)
+    if count >= need:
+        return f"--count {count}: compliant through {s.sized_for.isoformat()} and on"
+    start = next(d for d in sorted({p for p, _ in MIN_REMOTE_PHASES}) if d > s.as_of and
+                 min_remote_perspectives(d) > count)
+    return (f"--count {count}: compliant until {(start - dt.timedelta(days=1)).isoformat()} only; from "
+            f"{start.isoformat()} BR 3.2.2.9 needs {min_remote_perspectives(start)} (leave --count out to size "
+            f"the set for it)")
+
+
+def render(s: Suggestion, target: str | None, console: Console, sizing: str = "") -> None:
     where = (f"primary {s.primary.code}" if s.primary is not None else "no primary given (its distances are not "
              "checked: give --primary or --primary-site)")
     console.print(f"[bold]{len(s.codes)} remote perspectives[/], {where}, as of {s.as_of.isoformat()}: "
                   f"{proof_text(s)}", highlight=False)
+    if sizing:
+        console.print(f"  {escape(sizing)}", highlight=False)
     for code in s.codes:
         console.print(f"  {escape(s.reasons[code])}", highlight=False)
     for line in figures_text(s, target):
@@ -105,8 +122,8 @@ def render(s: Suggestion, target: str | None, console: Console) -> None:
     console.print(f"check it: {check_command(s)}", highlight=False)
 
 
-def document(s: Suggestion) -> dict:
-    return {**s.to_json(), "check_command": check_command(s)}
+def document(s: Suggestion, sizing: str = "") -> dict:
+    return {**s.to_json(), "sizing": sizing, "check_command": check_command(s)}
 
 
 @app.command("suggest")
@@ -149,7 +166,7 @@ def suggest_cmd(
             raise ConfigError("--usage: prices the set for a target. Fix: add --target aws-hosts or aws-lambda.",
                               key="--usage", value=str(usage), fix="add --target aws-hosts or aws-lambda")
         request = SuggestRequest(
-            count=count if count is not None else max(MIN_COUNT, min_remote_perspectives(on)),
+            count=count if count is not None else max(MIN_COUNT, min_remote_perspectives(sizing_date(on))),
             primary=primary_location(primary, primary_site), providers=frozenset(parse_codes(providers, "--providers")),
             include=tuple(parse_codes(include, "--include")), exclude=frozenset(parse_codes(exclude, "--exclude")),
             no_opt_in=no_opt_in, as_of=on, time_budget_s=time_budget, region_monthly_usd=costs,
@@ -158,10 +175,11 @@ def suggest_cmd(
         title = (f"mpic suggest: {len(s.codes)} remote perspectives"
                  f"{f' around primary {s.primary.code}' if s.primary else ''}, as of {s.as_of.isoformat()}")
         write_fleet_files(s.perspectives, s.primary, title, map_path, geojson)
+    sizing = sizing_note(s, count)
     if as_json:
-        typer.echo(json.dumps(document(s), indent=2))
+        typer.echo(json.dumps(document(s, sizing), indent=2))
     else:
-        render(s, target, Console(soft_wrap=True))
+        render(s, target, Console(soft_wrap=True), sizing)
     raise typer.Exit(EXIT_OK)
 
 

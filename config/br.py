@@ -39,6 +39,22 @@ def min_remote_perspectives(on: dt.date) -> int:
     return required
 
 
+LOOKAHEAD_DAYS = 30
+"""How far ahead a new or repaired region set must stay compliant: the nightly workflow's look-ahead
+(``.github/workflows/mpic-nightly.yml``, docs/ci.md)."""
+
+
+def sizing_date(on: dt.date) -> dt.date:
+    """The date whose rules a region set chosen on ``on`` must meet: the later of ``on`` +
+    :data:`LOOKAHEAD_DAYS` and the next phase-in of :data:`MIN_REMOTE_PHASES` after ``on``. BR
+    3.2.2.9's requirements only grow, so a set that meets them then meets them every day until then:
+    a set adopted on 2026-12-07 is sized for 2026-12-15 (5 remote perspectives), not for the 4 of
+    that day."""
+    ahead = on + dt.timedelta(days=LOOKAHEAD_DAYS)
+    upcoming = [start for start, _ in MIN_REMOTE_PHASES if start > on]
+    return max([ahead, *upcoming[:1]])
+
+
 def allowed_non_corroborations(cohort: int) -> int:
     """BR 3.2.2.9 quorum table: 2-5 remote perspectives -> 1 may fail; 6 or more -> 2."""
     if cohort < 2:

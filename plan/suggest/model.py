@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from config.br import LOOKAHEAD_DAYS, min_remote_perspectives, sizing_date
 from config.catalog import Location
 from config.errors import ConfigError
 from config.model import StackConfig
@@ -110,6 +111,18 @@ class Suggestion:
         lines.extend(f"  - {code}" for code in self.codes)
         return "\n".join(lines) + "\n"
 
+    @property
+    def sized_for(self) -> dt.date:
+        """The date whose BR 3.2.2.9 minimum sized a default set (:func:`config.br.sizing_date`)."""
+        return sizing_date(self.as_of)
+
+    @property
+    def sizing_line(self) -> str:
+        """One line: the rules the set's size was chosen for."""
+        return (f"sized for the BR 3.2.2.9 minimum in force on {self.sized_for.isoformat()} "
+                f"({min_remote_perspectives(self.sized_for)} remote perspectives): the next phase-in or "
+                f"{LOOKAHEAD_DAYS} days after {self.as_of.isoformat()}, whichever is later")
+
     def to_json(self) -> dict:
         """The ``--json`` document: the issue's keys first, then the extra figures."""
         return {
@@ -122,6 +135,7 @@ class Suggestion:
             "monthly_usd": None if self.monthly_usd is None else round(self.monthly_usd, 2),
             "stack_yaml": self.stack_yaml,
             "as_of": self.as_of.isoformat(),
+            "sized_for": self.sized_for.isoformat(),
             "nearest_pair": list(self.nearest_pair),
             "rir_robust": self.rir_robust,
             "providers": dict(self.providers),

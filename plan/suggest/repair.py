@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from config.br import MIN_DISTANCE_KM, min_remote_perspectives
+from config.br import MIN_DISTANCE_KM, min_remote_perspectives, sizing_date
 from config.catalog import Location
 from config.compliance import check_stack
 from config.geo import distance_km
@@ -44,8 +44,9 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
 
     Returns None when the config's region set (primary included) breaks none of R1, R3 and R5
     (findings of other rules, e.g. R6 resolvers, are not fixed by moving regions). The size of the
-    repaired set is the config's number of perspectives, raised to the R3 minimum on the
-    evaluation date (``cfg.as_of``, else ``today``, else the real date). ``providers`` defaults
+    repaired set is the config's number of perspectives, raised to the R3 minimum in force within
+    the look-ahead of the evaluation date (``cfg.as_of``, else ``today``, else the real date;
+    :func:`config.br.sizing_date`: a repaired set does not fall out of compliance at the next phase-in). ``providers`` defaults
     to the providers of the config's catalog regions; custom sites are kept when they fit.
     ``Suggestion.replaced`` pairs each removed region with the added region nearest to it;
     ``perspectives`` keeps the config's order with each replacement in its predecessor's place.
@@ -57,7 +58,7 @@ def repair(cfg: StackConfig, *, providers: Iterable[str] | None = None, no_opt_i
     probe = check_stack(adhoc_config(originals, primary, on))
     if not any(f.rule in REGION_RULES for f in probe.violations):
         return None
-    count = max(len(originals), min_remote_perspectives(on), MIN_COUNT)
+    count = max(len(originals), min_remote_perspectives(sizing_date(on)), MIN_COUNT)
     provs = set(providers) if providers is not None else {p.provider for p in originals if not p.is_custom_site}
     provs = provs or {"aws"}
     priced = region_monthly_usd if max_monthly_usd is not None else None

@@ -167,3 +167,38 @@ def test_plan_numbers_read_well():
 
     assert [number(x) for x in (1_000_000.0, 0.3, 2e-07, 1234.5678, 0.0416)] == [
         "1,000,000", "0.3", "0.0000002", "1,234.6", "0.0416"]
+
+
+@pytest.mark.parametrize("as_of, sized_for, count", [
+    ("2026-12-07", "2027-01-06", 5),   # 8 days before the 5-perspective phase-in: sized for it
+    ("2026-06-07", "2026-07-07", 4),   # the next phase-in (06-15) falls inside the 30-day look-ahead
+    ("2026-02-20", "2026-03-22", 3),   # R3's 3 and R5's RIRs from 03-15
+])
+def test_a_default_set_stays_compliant_through_the_look_ahead(as_of, sized_for, count):
+    out = invoke("suggest", "--primary", "us-east-1", "--as-of", as_of, "--json")
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert (len(doc["perspectives"]), doc["as_of"], doc["sized_for"]) == (count, as_of, sized_for)
+    assert doc["sizing"].startswith(f"sized for the BR 3.2.2.9 minimum in force on {sized_for}")
+    later = invoke("check", "--regions", ",".join(doc["perspectives"]), "--primary", "us-east-1",
+                   "--as-of", sized_for, "--json")
+    assert later.exit_code == 0 and json.loads(later.stdout)["compliant"] is True, later.output
+
+
+def test_an_explicit_count_says_until_when_it_is_compliant():
+    out = invoke("suggest", "--primary", "us-east-1", "--as-of", "2026-12-07", "--count", "4")
+    assert out.exit_code == 0, out.output
+    assert "--count 4: compliant until 2026-12-14 only; from 2026-12-15 BR 3.2.2.9 needs 5" in out.stdout
+    enough = invoke("suggest", "--primary", "us-east-1", "--as-of", "2026-12-07", "--count", "6", "--json")
+    assert json.loads(enough.stdout)["sizing"] == "--count 6: compliant through 2027-01-06 and on"
+
+
+def test_check_repairs_a_small_set_for_the_look_ahead():
+    out = invoke("check", "--regions", "us-west-2,eu-west-1", "--primary", "us-east-1", "--as-of", "2026-12-07",
+                 "--json")
+    assert out.exit_code == 1
+    repair = json.loads(out.stdout)["repair"]
+    assert len(repair["perspectives"]) == 5 and repair["sized_for"] == "2027-01-06"
+    assert {"us-west-2", "eu-west-1"} <= set(repair["perspectives"])
+    text = invoke("check", "--regions", "us-west-2,eu-west-1", "--primary", "us-east-1", "--as-of", "2026-12-07")
+    assert "adds 3 (BR 3.2.2.9's minimum on 2027-01-06, the look-ahead)" in text.stdout

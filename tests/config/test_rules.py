@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from config import br
 from config import compliance as c
 from config.model import StackConfig
 
@@ -101,6 +102,18 @@ def test_r2_warns_within_margin():
 
 
 # ---------------------------------------------------------------- R3 count by date
+@pytest.mark.parametrize("day, sized", [
+    ("2026-12-07", "2027-01-06"),  # the phase-in of 12-15 is inside the 30-day look-ahead
+    ("2026-07-01", "2026-12-15"),  # the next phase-in is later than the look-ahead: sized for it
+    ("2027-05-01", "2027-05-31"),  # no phase-in left: the look-ahead alone
+])
+def test_a_set_is_sized_for_the_look_ahead_and_the_next_phase_in(day, sized):
+    on = dt.date.fromisoformat(day)
+    assert br.sizing_date(on) == dt.date.fromisoformat(sized)
+    days = [on + dt.timedelta(days=k) for k in range((br.sizing_date(on) - on).days + 1)]
+    assert br.min_remote_perspectives(br.sizing_date(on)) == max(map(br.min_remote_perspectives, days))
+
+
 @pytest.mark.parametrize("day,need", [
     ("2025-03-14", 0), ("2025-03-15", 2), ("2026-03-14", 2), ("2026-03-15", 3),
     ("2026-06-14", 3), ("2026-06-15", 4), ("2026-12-14", 4), ("2026-12-15", 5), ("2030-01-01", 5),
