@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     cls=JsonAwareGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 __all__ = ["app", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NONCOMPLIANT", "EXIT_OK", "versions"]

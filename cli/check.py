@@ -144,7 +144,7 @@ def check(
     if as_json:
         typer.echo(json.dumps(document(report, repaired, why_not), indent=2))
     else:
-        console = Console(soft_wrap=True)
+        console = Console(soft_wrap=True, emoji=False)
         render_table(report, cfg, console)
         console.print(escape(report_text(report, cfg, repaired)), highlight=False)
         if repaired is not None:

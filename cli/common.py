@@ -27,6 +27,8 @@ from config.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError, KitError
 
 EXIT_OK = 0
 EXIT_NONCOMPLIANT = EXIT_FAILED
+EXIT_NOT_READY = 3
+"""``mpic plan``: compliant, but not deployable as it is (a missing or stale build)."""
 JSON_FLAG = "--json"
 
 T = TypeVar("T")
@@ -45,7 +47,7 @@ def fail(error: BaseException | str, code: int, as_json: bool = False) -> typer.
     if as_json:
         typer.echo(json.dumps({"error": error_json(error)}, indent=2))
     else:  # the message is text, not rich markup: "[us-west-2, ...]" must print as written
-        Console(stderr=True).print(f"mpic: [bold red]error:[/] {escape(str(error))}", highlight=False,
+        Console(stderr=True, emoji=False).print(f"mpic: [bold red]error:[/] {escape(str(error))}", highlight=False,
                                    soft_wrap=True)
     return typer.Exit(code)
 

@@ -2,9 +2,12 @@
 Pulumi's mocks -> resources by region, policy pack verdict, every monthly cost line. No Pulumi
 CLI, no cloud credentials.
 
-Exit 0: compliant, no policy violation. Exit 1: not compliant with BR 3.2.2.9 (zero resources
-planned; the violations are printed, and in ``--json`` listed under ``violations``) or a policy
-violation. Exit 2: bad input (unknown stack, unreadable YAML, unknown region, a bad usage file...).
+Two verdicts, each with its JSON field: compliance (``compliant``, ``verdict``: the BR rules on the
+stack's config) and readiness (``ready``, ``readiness``: a missing or stale build, which the program
+refuses too). Exit 0: compliant, ready, no policy violation. Exit 1: not compliant with BR 3.2.2.9
+(zero resources planned; the violations are printed, and in ``--json`` listed under
+``violations``) or a policy violation. Exit 2: bad input (unknown stack, unreadable YAML, unknown
+region, a bad usage file...). Exit 3: compliant but not ready (``readiness`` names the fix).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli import app
-from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, reported
+from cli.common import EXIT_NONCOMPLIANT, EXIT_NOT_READY, EXIT_OK, reported
 from cli.options import load_usage
-from config.compliance import format_report
+from config.compliance import format_report, plural
 from plan.prices import GLOBAL, PRICE_TABLE_DATE, CostEstimate, Usage, cost_diff
 
 if TYPE_CHECKING:
@@ -91,7 +94,7 @@ def render(result: "PlanResult", console: Console) -> None:
     console.print(escape(format_report(result.report, result.fleet)), highlight=False)
     verdict = ("ok" if result.ok else "NOT ok") + (" (LAB: non-compliant)" if result.lab else "")
     console.print(f"{result.stack}: {len(result.items)} resources in {len(result.regions)} regions, "
-                  f"{len(result.violations)} policy violations, estimated total "
+                  f"{plural(len(result.violations), 'policy violation')}, estimated total "
                   f"[bold]{result.cost.total:,.2f} USD/month[/] - {verdict}", highlight=False)
 
 
@@ -117,7 +120,7 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
 ) -> None:
     """Plan a stack under Pulumi's mocks: resources by region, policy pack, every monthly cost line. Exit 0 ok,
-    1 non-compliant or policy violation, 2 bad input."""
+    1 non-compliant or policy violation, 2 bad input, 3 compliant but not ready (a missing or stale build)."""
     # the planner imports Pulumi and every provider SDK (seconds): only `mpic plan` pays for it
     from preview.engine import plan_stack
 
@@ -128,14 +131,28 @@ def plan(
     if as_json:
         typer.echo(json.dumps(document(result, base), indent=2, sort_keys=False))
     else:
-        console = Console(soft_wrap=True)
-        if result.run.error is not None:
+        console = Console(soft_wrap=True, emoji=False)
+        if result.readiness:
+            console.print(f"{result.stack}: {result.verdict} with BR 3.2.2.9, NOT ready to deploy:", highlight=False)
+            for line in result.readiness:
+                console.print(f"  {escape(line)}", highlight=False)
+        elif result.run.error is not None:
             console.print(escape(result.run.error), highlight=False)
         else:
             render(result, console)
         if base is not None:
             render_diff(base, result, console)
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_NONCOMPLIANT)
+    raise typer.Exit(exit_code(result))
+
+
+def exit_code(result: "PlanResult") -> int:
+    """0 ok; 1 not compliant (a declared lab is not) or a mandatory policy violation; 3 compliant
+    but not ready."""
+    if result.ok:
+        return EXIT_OK
+    if not (result.compliant or result.lab) or [v for v in result.violations if not v.advisory]:
+        return EXIT_NONCOMPLIANT
+    return EXIT_NOT_READY
 
 
 __all__ = ["document", "plan", "render"]

@@ -179,7 +179,7 @@ def suggest_cmd(
     if as_json:
         typer.echo(json.dumps(document(s, sizing), indent=2))
     else:
-        render(s, target, Console(soft_wrap=True), sizing)
+        render(s, target, Console(soft_wrap=True, emoji=False), sizing)
     raise typer.Exit(EXIT_OK)
 
 

@@ -362,6 +362,11 @@ def nearest_neighbours(cfg: StackConfig) -> dict[str, tuple[str, float]]:
     return out
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 warning``, ``2 warnings``, ``0 violations``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def format_report(report: Report, cfg: StackConfig, violation_text: Callable[[Finding], str] | None = None) -> str:
     """Plain-text rendering of the findings (used by the CLI and ``pulumi.RunError``);
     ``violation_text`` words a violation otherwise than its message."""
@@ -373,7 +378,7 @@ def format_report(report: Report, cfg: StackConfig, violation_text: Callable[[Fi
     verdict = "compliant" if report.compliant else "NOT compliant"
     sections = "BR 3.2.2.9 and 5.4.3" if any(f.rule == "AUDIT" for f in report.violations) else "BR 3.2.2.9"
     lines.append(f"{cfg.name}: {verdict} with CA/B Forum {sections} as of {report.as_of.isoformat()} "
-                 f"({len(report.violations)} violations, {len(report.warnings)} warnings).")
+                 f"({plural(len(report.violations), 'violation')}, {plural(len(report.warnings), 'warning')}).")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from config.errors import ConfigError, shown
-from config.model import NAMESPACE, StackConfig
+from config.model import NAMESPACE, SECRET_KEYS, StackConfig
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = KIT_ROOT / "stacks"
@@ -52,9 +52,22 @@ class _BadDate(str):
     reason = ""
 
 
+MAX_FILE_BYTES = 1_000_000
+"""The largest stack, usage or settings file read (a stack file is a few kilobytes)."""
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, except that an impossible timestamp becomes a :class:`_BadDate`
-    instead of a ValueError without a position (PyYAML raises it while constructing)."""
+    instead of a ValueError without a position (PyYAML raises it while constructing), and an alias
+    is refused where it stands: an anchor referenced again and again (a "billion laughs" document)
+    would expand into more nodes than memory holds, and a stack file needs none."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"an alias (*{event.anchor}); anchors and aliases are "
+                                              "not accepted in these files", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
@@ -77,6 +90,11 @@ def read_yaml(path: Path, key: str) -> Any:
     """The YAML document of ``path``; ConfigError (``key``) with the line and column of a syntax
     error or of an impossible date."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            fix = f"give a file under {MAX_FILE_BYTES // 1000} kB (a stack file is a few kilobytes)"
+            raise ConfigError(f"{path}: {size:,} bytes; larger than any stack or usage file. Fix: {fix}.", key=key,
+                              value=str(path), fix=fix)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not readable ({exc}). Give a UTF-8 text file.", key=key, value=str(path),
@@ -136,7 +154,40 @@ def read_stack_file(name_or_path: str) -> tuple[str, dict[str, Any]]:
                           value=str(path), fix=fix)
     config = doc.get("config") or {}
     check_namespaces(config)
+    check_secrets(config)
     return stack_name(path), config
+
+
+SECRET_FIXES: dict[str, str] = {
+    "apiKeys": "pulumi config set --secret --path 'mpic:apiKeys[0]' \"$(openssl rand -hex 32)\"",
+    "hashSecret": "pulumi config set --secret mpic:hashSecret \"$(openssl rand -hex 32)\"",
+    "kubeconfig": "pulumi config set --secret mpic:kubeconfig \"$(kubectl config view --flatten)\"",
+    "kubeconfigs": "pulumi config set --secret --path 'mpic:kubeconfigs.ENTRY' \"$(cat ENTRY.kubeconfig)\"",
+}
+"""How each secret key is set encrypted (any other: ``pulumi config set --secret mpic:KEY VALUE``)."""
+
+
+def _encrypted(value: Any) -> bool:
+    """Pulumi's ciphertext (``{secure: v1:...}``), or a list or map of nothing but ciphertexts."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return isinstance(value["secure"], str)
+        return bool(value) and all(_encrypted(v) for v in value.values())
+    if isinstance(value, list):
+        return bool(value) and all(_encrypted(v) for v in value)
+    return False
+
+
+def check_secrets(config: dict[str, Any]) -> None:
+    """Refuse a secret key (:data:`config.model.SECRET_KEYS`) written in clear text: a stack file is
+    committed and read by every CI job, so a secret belongs in Pulumi's encrypted config."""
+    for key, value in config.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != NAMESPACE or name not in SECRET_KEYS or _encrypted(value):
+            continue
+        fix = f"remove it from the file and run {SECRET_FIXES.get(name, f'pulumi config set --secret {key} VALUE')}"
+        raise ConfigError(f"{key}: a secret written in clear text in the stack file; secrets are kept encrypted "
+                          f"by Pulumi. Fix: {fix}.", key=str(key), value="[secret]", fix=fix)
 
 
 def check_namespaces(config: dict[str, Any]) -> None:

@@ -64,17 +64,26 @@ class PlanResult:
     log: str
     """What the program printed (warnings), kept out of the JSON."""
     built: Built | None = None
-    """The artifacts the target deploys (None when they are missing or stale: :attr:`run` says why)."""
+    """The artifacts the target deploys (None when they are missing or stale: :attr:`readiness` says why)."""
+    readiness: tuple[str, ...] = ()
+    """What keeps a compliant fleet from being deployed that is not a BR rule: a missing or stale
+    build (the program refuses it, naming ``mpic build``)."""
 
     @property
     def compliant(self) -> bool:
-        """BR 3.2.2.9 compliant and the program planned the fleet."""
-        return self.report.compliant and self.run.error is None
+        """The BR verdict alone: the compliance gate's rules (R1-R6, AUDIT) on the stack's config."""
+        return self.report.compliant
+
+    @property
+    def ready(self) -> bool:
+        """The readiness verdict: the artifacts are built from these sources and the program planned
+        the fleet."""
+        return not self.readiness and self.run.error is None
 
     @property
     def lab(self) -> bool:
         """A declared lab (``mpic:complianceMode: testing``) that is not compliant: planned anyway."""
-        return not self.report.compliant and self.fleet.compliance_mode == "testing" and self.run.error is None
+        return not self.report.compliant and self.fleet.compliance_mode == "testing"
 
     @property
     def verdict(self) -> str:
@@ -82,8 +91,8 @@ class PlanResult:
 
     @property
     def ok(self) -> bool:
-        """Nothing blocks a deploy: compliant (or a declared lab) and no mandatory policy violation."""
-        return (self.compliant or self.lab) and not [v for v in self.violations if not v.advisory]
+        """Nothing blocks a deploy: compliant (or a declared lab), ready, and no mandatory policy violation."""
+        return (self.compliant or self.lab) and self.ready and not [v for v in self.violations if not v.advisory]
 
     @property
     def regions(self) -> list[str]:
@@ -94,6 +103,8 @@ class PlanResult:
             "stack": self.stack,
             "compliant": self.compliant,
             "verdict": self.verdict,
+            "ready": self.ready,
+            "readiness": list(self.readiness),
             "error": self.run.error,
             "artifacts": self.built.to_json() if self.built is not None else [],
             "outputs": self.run.public_outputs,
@@ -168,10 +179,11 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:  # the program refuses it too: planned with zero resources
         report = exc.report
+    readiness: tuple[str, ...] = ()
     try:
         built: Built | None = require_artifacts(fleet)
-    except PlanError:  # the program refuses too, naming the build command: planned with zero resources
-        built = None
+    except PlanError as exc:  # the program refuses too, naming the build command: planned with zero resources
+        built, readiness = None, (str(exc),)
     mocks = install_default_hooks(RecordingMocks())
     if hooks is not None:
         hooks(mocks)
@@ -185,4 +197,4 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     cost = estimate((Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom),
                     usage)
     return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
-                      violations=violations, cost=cost, log=buf.getvalue(), built=built)
+                      violations=violations, cost=cost, log=buf.getvalue(), built=built, readiness=readiness)

@@ -237,15 +237,17 @@ def test_plan_without_dist_or_with_a_stale_manifest_refuses_and_names_the_build(
     res = CliRunner().invoke(app, ["plan", "aws-hosts", "--json"])
     assert res.stdout.strip(), (res.output, res.exception)
     doc = json.loads(res.stdout)
-    assert res.exit_code == 1 and doc["resources"] == [] and doc["artifacts"] == []
-    assert "./scripts/mpic build" in doc["error"] and "missing" in doc["error"]
+    assert res.exit_code == 3 and doc["resources"] == [] and doc["artifacts"] == []
+    assert (doc["compliant"], doc["verdict"], doc["ready"]) == (True, "compliant", False)  # a build, not a BR rule
+    assert "./scripts/mpic build" in doc["readiness"][0] and "missing" in doc["readiness"][0]
     stale = tmp_path / "stale"
     shutil.copytree(artifacts.dist / "lambda", stale / "lambda")
     manifest = json.loads((artifacts.dist / MANIFEST).read_text())
     (stale / MANIFEST).write_text(json.dumps({**manifest, "source_sha256": "0" * 64}))
     monkeypatch.setenv(DIST_ENV, str(stale))
     res = CliRunner().invoke(app, ["plan", "aws-lambda"])
-    assert res.exit_code == 1 and "built from other sources" in res.output and "./scripts/mpic build" in res.output
+    assert res.exit_code == 3 and "built from other sources" in res.output and "./scripts/mpic build" in res.output
+    assert "compliant with BR 3.2.2.9, NOT ready to deploy" in res.output
     with pytest.raises(PlanError, match="no wheelhouse wheelhouse-linux_x86_64"):
         (stale / MANIFEST).write_text(json.dumps(manifest))
         require_artifacts(load_stack("aws-hosts"))

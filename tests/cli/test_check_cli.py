@@ -117,3 +117,50 @@ def test_real_entry_point_script():
     p = subprocess.run([str(KIT / "scripts" / "mpic"), "check", "--regions", GOOD, "--json"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0 and json.loads(p.stdout)["compliant"] is True
+
+
+ALIAS_BOMB = "config:\n  mpic:perspectives: &a [us-west-2, eu-west-1]\n" + "".join(
+    f"  mpic:b{i}: &b{i} [{', '.join(['*a' if i == 0 else f'*b{i - 1}'] * 9)}]\n" for i in range(9))
+
+
+@pytest.mark.parametrize("content, needle", [
+    (ALIAS_BOMB, "an alias (*a); anchors and aliases are not accepted"),
+    ("config:\n  mpic:perspectives: [us-west-2, eu-west-1]\n" + "# padding\n" * 120_000, "larger than any stack"),
+])
+def test_hostile_stack_files_are_refused_at_once(tmp_path, content, needle):
+    path = tmp_path / "Pulumi.hostile.yaml"
+    path.write_text(content)
+    r = run(str(path), "--json")
+    assert r.exit_code == 2 and needle in json.loads(r.stdout)["error"]["message"], r.output
+
+
+def test_help_flags_plurals_and_no_emoji(tmp_path):
+    assert run("-h").exit_code == 0 and "Usage: mpic check" in run("-h").output
+    one = run("--regions", GOOD, "--primary", "us-east-1", "--as-of", "2026-12-15")
+    assert "(0 violations, 1 warning)." in one.output  # DIVERSITY: one warning, singular
+    path = tmp_path / "Pulumi.emoji.yaml"
+    path.write_text("config:\n  mpic:smile: 1\n")
+    r = run(str(path))
+    assert r.exit_code == 2 and "mpic:smile:" in r.output and "\N{SMILING FACE WITH OPEN MOUTH}" not in r.output
+
+
+@pytest.mark.parametrize("line, fix", [
+    ("  mpic:hashSecret: hunter2-hunter2\n", "pulumi config set --secret mpic:hashSecret"),
+    ("  mpic:apiKeys: [k1, {secure: v1:abc}]\n", "pulumi config set --secret --path 'mpic:apiKeys[0]'"),
+    ("  mpic:kubeconfig: 'apiVersion: v1'\n", "pulumi config set --secret mpic:kubeconfig"),
+    ("  mpic:canaryTsigSecret: c2VjcmV0\n", "pulumi config set --secret mpic:canaryTsigSecret VALUE"),
+])
+def test_a_secret_in_clear_text_is_refused(tmp_path, line, fix):
+    path = tmp_path / "Pulumi.leaky.yaml"
+    path.write_text(f"config:\n  mpic:perspectives: [{GOOD}]\n{line}")
+    r = run(str(path), "--json")
+    error = json.loads(r.stdout)["error"]
+    assert r.exit_code == 2 and "clear text" in error["message"] and fix in error["fix"], r.output
+    assert line.split(":", 2)[2].strip() not in r.output  # the secret itself is never echoed
+
+
+def test_encrypted_secrets_pass(tmp_path):
+    path = tmp_path / "Pulumi.sealed.yaml"
+    path.write_text(f"config:\n  mpic:perspectives: [{GOOD}]\n  mpic:hashSecret: {{secure: v1:AAAA}}\n"
+                    "  mpic:apiKeys:\n    - secure: v1:BBBB\n")
+    assert run(str(path), "--as-of", "2026-12-15").exit_code == 0

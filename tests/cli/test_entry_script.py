@@ -66,3 +66,22 @@ def test_version_names_the_kit_and_open_mpic_core():
     done = subprocess.run([str(KIT / "scripts" / "mpic"), "--version"], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": ""})
     assert done.returncode == 0 and done.stdout.strip() == "mpic-fleet 0.1.0 (open-mpic-core 6.5.0)"
+
+
+def test_paths_on_the_command_line_are_relative_to_the_caller(tmp_path):
+    """The README quick start from another folder: a stack file, a map and a usage file given by
+    relative paths are read and written where the operator stands, never in the kit."""
+    (tmp_path / "stack.yaml").write_text((KIT / "stacks" / "Pulumi.aws-hosts.yaml").read_text())
+    (tmp_path / "usage.yaml").write_text("validations_per_month: 2000000\n")
+    env = {**os.environ, "PYTHONPATH": ""}
+
+    def mpic(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(KIT / "scripts" / "mpic"), *args], capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path, env=env)
+
+    checked = mpic("check", "./stack.yaml", "--json")
+    assert checked.returncode == 0 and '"compliant": true' in checked.stdout, checked.stderr
+    drawn = mpic("suggest", "--primary", "us-east-1", "--map", "out.png")
+    assert drawn.returncode == 0 and (tmp_path / "out.png").stat().st_size > 0 and not (KIT / "out.png").exists()
+    priced = mpic("suggest", "--primary", "us-east-1", "--target", "aws-hosts", "--usage", "usage.yaml", "--json")
+    assert priced.returncode == 0, priced.stderr
