@@ -16,7 +16,7 @@ from bench.phases import Scenario, fixed_target, measure
 from plan.artifacts import Built
 
 METHODS = ("caa", "dns-change")
-NOT_COMPARED = ("loadavg", "requests", "failures", "idle_samples", "settings", "schema", "machine", "runtime",
+NOT_COMPARED = ("compared_with", "loadavg", "requests", "failures", "idle_samples", "settings", "schema", "machine", "runtime",
                 "rtts_ms", "quorum", "burst_concurrency", "target")
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cli import (  # noqa: F401 - registers the commands
-    app, bench, build, canary, challenge, check, evidence, fault, fleet, plan, reference, smoke, suggest)
+from cli import (  # noqa: F401 - registers the commands; help lists them in this order, by group
+    app, suggest, check, build, plan, smoke, evidence, fleet, challenge, fault, canary, bench, reference)
 
 
 def main() -> None:

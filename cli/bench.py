@@ -20,7 +20,7 @@ import typer
 from cli import app
 from bench.load import BenchError
 from bench.report import METHODS, comparison, commit, loopback_report, machine, summary
-from cli.common import EXIT_FAILED, fail, fail_input, guarded, progress, reported
+from cli.common import EXIT_FAILED, EXIT_OK, LOCAL_FLEET, fail, fail_input, guarded, progress, reported
 from artifacts.dist import load_manifest, machine_architecture
 from plan.artifacts import PLATFORMS, Built, wheelhouse_name
 
@@ -55,12 +55,13 @@ def built_runtime(dist: Path | None, say: Any) -> Built:
     return Built(dist, (found,))
 
 
-@app.command("bench")
+@app.command("bench", rich_help_panel=LOCAL_FLEET)
 def bench_cmd(
     duration: float = typer.Option(8.0, "--duration", help="Seconds of each phase (sequential, each concurrency)."),
     concurrency: str = typer.Option("1,10,50", "--concurrency", help="Concurrency levels, e.g. 1,10,50."),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the report (JSON) to this file."),
-    compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier --json report to compare with."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the report (JSON) to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object instead of lines."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier report (--out) to compare with."),
     fleet: Optional[str] = typer.Option(None, "--fleet", help="Measure the running local fleet of this stack "
                                         "(e.g. local, local-wan) instead of starting the runtime."),
     idle: float = typer.Option(60.0, "--idle", help="Seconds after the burst at which the coordinator's idle "
@@ -95,11 +96,16 @@ def bench_cmd(
             raise fail(f"bench: {exc}", EXIT_FAILED) from None
     report["machine"] = machine()
     report["commit"] = commit()
-    if json_file is not None:
-        json_file.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    if old is not None:
+        report["compared_with"] = {"file": str(compare), "lines": comparison(old, report)}
+    if out is not None:
+        out.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    if as_json:
+        typer.echo(json.dumps(report, indent=1, sort_keys=True))
+        raise typer.Exit(EXIT_OK)
     for line in summary(report):
         typer.echo(line)
     if old is not None:
         typer.echo(f"\ncompared with {compare}:")
-        for line in comparison(old, report):
+        for line in report["compared_with"]["lines"]:
             typer.echo(line)

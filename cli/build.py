@@ -8,12 +8,12 @@ import typer
 
 from cli import app
 from artifacts.builder import KINDS, BuildError, build
-from cli.common import EXIT_FAILED, fail, fail_input, progress
+from cli.common import EXIT_FAILED, OPERATOR, fail, fail_input, progress
 from config.errors import ConfigError
 from artifacts.dist import dist_dir
 
 
-@app.command("build")
+@app.command("build", rich_help_panel=OPERATOR)
 def build_cmd(
     what: str = typer.Argument("all", help="wheel | lambda | image-context | all"),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as one JSON object."),

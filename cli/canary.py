@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from cli import app
-from cli.common import EXIT_FAILED, guarded
+from cli.common import EXIT_FAILED, LOCAL_FLEET, guarded
 from local.roles import canary
 from local.errors import require_root
 from local.engine.state import load_state
@@ -36,7 +36,7 @@ def describe(report: dict[str, Any] | None, now: float | None = None) -> str:
     return f"canary: {verdict}{margin}, {age:.0f} s ago, {last['duration_ms']:.0f} ms; alarms: {alarms}"
 
 
-@app.command("canary")
+@app.command("canary", rich_help_panel=LOCAL_FLEET)
 def canary_cmd(stack: Optional[str] = typer.Argument(None, help="Stack (default: the fleet that is up)."),
                once: bool = typer.Option(False, "--once", help="Run the canary now, then report."),
                as_json: bool = typer.Option(False, "--json", help="One JSON object: {last, alarms, runs, ...}.")) -> None:

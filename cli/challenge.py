@@ -8,14 +8,14 @@ from typing import Optional
 import typer
 
 from cli import app
-from cli.common import guarded
+from cli.common import LOCAL_FLEET, guarded
 from local.actions import challenges
 from local.errors import require_root
 
 challenge_app = typer.Typer(
     help="Set DCV/CAA challenges on the local fleet's mini-internet (live within a second). "
          "Every method of open-mpic-core: see docs/methods.md.", no_args_is_help=True)
-app.add_typer(challenge_app, name="challenge")
+app.add_typer(challenge_app, name="challenge", rich_help_panel=LOCAL_FLEET)
 StackOpt = typer.Option(None, "--stack", "-s", help="Stack of the running fleet (default: the one that is up).")
 
 

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli import app
-from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, reported
+from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, OPERATOR, reported
 from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
 from cli.options import check_output, parse_codes, parse_date, parse_site
 from cli.suggest import suggest_command
@@ -106,7 +106,7 @@ def document(report: Report, repaired: Suggestion | None, why_not: str | None) -
     return doc
 
 
-@app.command()
+@app.command(rich_help_panel=OPERATOR)
 def check(
     stack: Optional[str] = typer.Argument(None, help="Stack name in stacks/ (e.g. local) or a stack YAML path."),
     regions: Optional[str] = typer.Option(None, "--regions", help="Ad hoc: comma-separated region codes."),

@@ -30,6 +30,9 @@ EXIT_NONCOMPLIANT = EXIT_FAILED
 EXIT_NOT_READY = 3
 """``mpic plan``: compliant, but not deployable as it is (a missing or stale build)."""
 JSON_FLAG = "--json"
+OPERATOR = "Operator commands (any stack)"
+LOCAL_FLEET = "The local fleet (root)"
+"""The two groups of ``mpic --help``."""
 
 T = TypeVar("T")
 
@@ -111,13 +114,40 @@ def _option_value(argv: Sequence[str], opts: Sequence[str]) -> str | None:
     return None
 
 
+def _no_flag_metavars(command: Any) -> None:
+    """A flag takes no value: its help line shows none (Typer would print ``<bool>``, and an operator
+    would then type ``--json true``). The help option of ``command`` too."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():  # a command group's own commands
+        _no_flag_metavars(sub)
+    if not getattr(command, "_mpic_help_fixed", False):
+        make = command.get_help_option
+
+        def get_help_option(ctx: Any) -> Any:
+            option = make(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+        command.get_help_option = get_help_option
+        command._mpic_help_fixed = True
+
+
 class JsonAwareGroup(TyperGroup):
     """The app's command group: with ``--json`` on the command line, a usage error (unknown
     option, a value of the wrong type) is the JSON error object on stdout (exit 2), like every
     other error of a ``--json`` command."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _no_flag_metavars(command)
+        return command
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        _no_flag_metavars(self)
         argv = list(sys.argv[1:] if args is None else args)
         if JSON_FLAG not in argv or not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from cli import app
-from cli.common import EXIT_FAILED, fail, fail_input, progress, reported
+from cli.common import EXIT_FAILED, OPERATOR, fail, fail_input, progress, reported
 from evidence import bundle
 from evidence.chain import Broken
 from evidence.collect import collect
@@ -37,7 +37,7 @@ def _text(summary: dict) -> str:
     ])
 
 
-@app.command("evidence")
+@app.command("evidence", rich_help_panel=OPERATOR)
 def evidence_cmd(
     stack: str = typer.Argument(..., help="Stack (stacks/Pulumi.<name>.yaml or a path), or `verify` to check a bundle."),
     bundle_path: Optional[Path] = typer.Argument(None, metavar="[BUNDLE]", help="With `verify`: the bundle to check."),

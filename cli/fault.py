@@ -7,13 +7,13 @@ from typing import Optional
 import typer
 
 from cli import app
-from cli.common import guarded
+from cli.common import LOCAL_FLEET, guarded
 from local.actions import faults
 from local.errors import require_root
 
 fault_app = typer.Typer(help="Break the local fleet on purpose (game days, fault tests); `heal` undoes it.",
                         no_args_is_help=True)
-app.add_typer(fault_app, name="fault")
+app.add_typer(fault_app, name="fault", rich_help_panel=LOCAL_FLEET)
 StackOpt = typer.Option(None, "--stack", "-s", help="Stack of the running fleet (default: the one that is up).")
 
 

@@ -10,7 +10,7 @@ import typer
 from cli import app
 from cli.canary import describe
 from artifacts.builder import build
-from cli.common import EXIT_FAILED, guarded, progress, reported
+from cli.common import EXIT_FAILED, LOCAL_FLEET, guarded, progress, reported
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local.engine import lifecycle
@@ -28,7 +28,7 @@ def build_missing(stack: str, say) -> None:
         build(["wheel"], dist_dir(), say=say)
 
 
-@app.command()
+@app.command(rich_help_panel=LOCAL_FLEET)
 def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack YAML."),
        verify: bool = typer.Option(True, help="End with one real MPIC request and print its verdict.")) -> None:
     """Start the local fleet of STACK (idempotent): mini-internet, regions, coordinator, then one real request."""
@@ -51,7 +51,7 @@ def up(stack: str = typer.Argument("local", help="Stack name (stacks/Pulumi.<nam
                f"{st['coordinator_url']}/mpic -d '{{\"check_type\":\"caa\",\"domain_or_ip_target\":\"{st['test_domain']}\"}}'")
 
 
-@app.command()
+@app.command(rich_help_panel=LOCAL_FLEET)
 def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (default: every local fleet that is up)."),
          purge: bool = typer.Option(False, "--purge", help="Remove its audit records too (kept by default: "
                                                             "BR 5.4.3 keeps them two years).")) -> None:
@@ -62,7 +62,7 @@ def down(stack: Optional[str] = typer.Argument(None, help="Stack to remove (defa
         typer.echo("mpic: no local fleet recorded; nothing to do", err=True)
 
 
-@app.command()
+@app.command(rich_help_panel=LOCAL_FLEET)
 def status(stack: Optional[str] = typer.Argument(None, help="Stack (default: the fleet that is up)."),
            as_json: bool = typer.Option(False, "--json", help="One JSON object (for scripts and the smoke suite).")) -> None:
     """Where the running fleet is: coordinator URL, API key, CA, perspectives, hosts."""

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli import app
-from cli.common import EXIT_NONCOMPLIANT, EXIT_NOT_READY, EXIT_OK, reported
+from cli.common import EXIT_NONCOMPLIANT, EXIT_NOT_READY, EXIT_OK, OPERATOR, reported
 from cli.options import load_usage
 from config.compliance import format_report, plural
 from plan.prices import GLOBAL, PRICE_TABLE_DATE, CostEstimate, Usage, cost_diff
@@ -110,7 +110,7 @@ def render_diff(base: "PlanResult", result: "PlanResult", console: Console) -> N
     console.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=OPERATOR)
 def plan(
     stack: str = typer.Argument(..., help="Stack name in stacks/ (e.g. aws-hosts) or a stack YAML path."),
     usage: Optional[Path] = typer.Option(None, "--usage", help="YAML map overriding the cost assumptions "

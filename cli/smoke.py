@@ -20,7 +20,7 @@ from typing import Any, Optional
 import typer
 
 from cli import app
-from cli.common import EXIT_FAILED, EXIT_OK, fail_input
+from cli.common import EXIT_FAILED, EXIT_OK, OPERATOR, fail_input
 from config.errors import ConfigError
 from config.stackfile import KIT_ROOT, load_stack
 
@@ -81,7 +81,8 @@ def junit_report(path: Path, stack: str, code: int) -> dict[str, Any]:
     return {"stack": stack, "ok": code == 0, "exit_code": code, "counts": counts, "tests": tests}
 
 
-@app.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@app.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             rich_help_panel=OPERATOR)
 def smoke(stack: str = typer.Argument("local", help="Stack to check: local (namespaces) or a deployed stack."),
           pytest_args: Optional[list[str]] = typer.Argument(
               None, help="Extra pytest arguments, e.g. `-k method` (every validation method) or `-x`."),

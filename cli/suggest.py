@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli import app
-from cli.common import EXIT_OK, reported
+from cli.common import EXIT_OK, OPERATOR, reported
 from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
 from cli.options import check_output, load_usage, parse_codes, parse_date, primary_location
 from config.br import MIN_REMOTE_PHASES, min_remote_perspectives, sizing_date
@@ -126,7 +126,7 @@ def document(s: Suggestion, sizing: str = "") -> dict:
     return {**s.to_json(), "sizing": sizing, "check_command": check_command(s)}
 
 
-@app.command("suggest")
+@app.command("suggest", rich_help_panel=OPERATOR)
 def suggest_cmd(
     count: Optional[int] = typer.Option(None, "--count", help="Remote perspectives in the set (default: the BR "
                                         "3.2.2.9 minimum on --as-of, 5 from 2026-12-15)."),

@@ -31,7 +31,7 @@ def run(*args: str) -> Any:
 
 def test_a_tiny_run_writes_every_figure_and_compares(artifacts: Any, tmp_path: Path) -> None:
     out = tmp_path / "b.json"
-    result = run("--duration", "1", "--concurrency", "2", "--idle", "0", "--json", str(out))
+    result = run("--duration", "1", "--concurrency", "2", "--idle", "0", "--out", str(out))
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     for method in ("caa", "dns-change"):
@@ -173,10 +173,14 @@ def test_fleet_option_measures_the_running_fleet(monkeypatch: pytest.MonkeyPatch
               "quorum_rtt": quorum_rtt([52, 80, 112, 160, 188], 4, 170.0),
               "loadavg_start": [1, 1, 1], "loadavg_end": [1, 1, 1]}
     monkeypatch.setattr(benchfleet, "fleet_report", lambda *args: dict(report))
-    result = run("--fleet", "local-wan", "--json", str(tmp_path / "f.json"))
+    result = run("--fleet", "local-wan", "--out", str(tmp_path / "f.json"))
     assert result.exit_code == 0, result.output
     assert "quorum-RTT bound 160" in result.output and "(+10.0 ms)" in result.output
     assert json.loads((tmp_path / "f.json").read_text())["quorum_rtt"]["p50_over_bound_ms"] == 10.0
+    printed = run("--fleet", "local-wan", "--json", "--compare", str(tmp_path / "f.json"))
+    doc = json.loads(printed.stdout)  # one JSON object on stdout, like every other command's --json
+    assert printed.exit_code == 0 and doc["quorum_rtt"]["bound_ms"] == 160.0
+    assert any(line.startswith("quorum_rtt.p50_ms") for line in doc["compared_with"]["lines"])
 
 
 def test_invalid_answers_are_counted_and_an_empty_phase_is_an_error() -> None:

@@ -23,8 +23,9 @@ runner = CliRunner()
 def test_example_stack_plan_invariants(planned, name):
     result = planned[name]
     doc = json.loads(json.dumps(result.to_json()))
-    assert list(doc) == ["stack", "compliant", "verdict", "error", "artifacts", "outputs", "resources",
-                         "policy_violations", "monthly_cost_usd"]
+    assert list(doc) == ["stack", "compliant", "verdict", "ready", "readiness", "error", "artifacts", "outputs",
+                         "resources", "policy_violations", "monthly_cost_usd"]
+    assert doc["ready"] is (not doc["readiness"]) and all(isinstance(line, str) for line in doc["readiness"])
     assert doc["stack"] == name and doc["compliant"] is True and doc["policy_violations"] == []
     assert doc["verdict"] == "compliant" and doc["outputs"]["api_key"] == "[secret]"
     assert doc["error"] is None and doc["artifacts"] and all(len(a["sha256"]) == 64 for a in doc["artifacts"])
