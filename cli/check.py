@@ -1,8 +1,8 @@
 """``mpic check``: the BR 3.2.2.9 compliance check of a stack or of an ad hoc region list.
 
-A non-compliant region set gets one repaired set for the whole report (:func:`plan.suggest.repair.repair`:
-the fewest replacements, every rule met) and the ``mpic suggest`` command that reproduces it,
-instead of a swap per finding. ``--map``/``--geojson`` draw or write the checked set.
+A non-compliant region set (or one a coming phase-in breaks) gets one repaired set for the whole
+report (:func:`plan.suggest.advice.advise`: the fewest replacements, every rule met, the same set
+``mpic plan`` and the program name) and the ``mpic suggest`` command that reproduces it. ``--map``/``--geojson`` draw or write the checked set.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from cli.common import EXIT_NONCOMPLIANT, EXIT_OK, OPERATOR, reported
 from cli.fleetmap import FORMATS, GEOJSON_FORMATS, write_fleet_files
 from cli.options import check_output, parse_codes, parse_date, parse_site
 from cli.suggest import suggest_command
-from config.compliance import MIN_DISTANCE_KM, Finding, Report, check_stack, format_report, nearest_neighbours
+from config.compliance import MIN_DISTANCE_KM, Finding, Report, format_report, nearest_neighbours
 from config.errors import ConfigError
 from config.model import StackConfig
 from config.stackfile import load_stack
+from plan.suggest.advice import Advice, advise
 from plan.suggest.model import Suggestion
-from plan.suggest.repair import REGION_RULES, repair
+from plan.suggest.repair import REGION_RULES
 
 
 def build_adhoc(regions: str, primary: str | None, primary_site: str | None, as_of: str | None) -> StackConfig:
@@ -59,34 +60,28 @@ def render_table(report: Report, cfg: StackConfig, console: Console) -> None:
     console.print(table)
 
 
-def find_repair(cfg: StackConfig) -> tuple[Suggestion | None, str | None]:
-    """The repaired set of a non-compliant config, or why there is none (None, None: nothing to repair)."""
-    try:
-        return repair(cfg), None
-    except ConfigError as exc:  # no compliant set of that size: the findings stand alone
-        return None, str(exc)
-
-
-def report_text(report: Report, cfg: StackConfig, repaired: Suggestion | None) -> str:
-    """The findings; with a repaired set, the region findings point to it instead of each naming a swap."""
+def report_text(advice: Advice, cfg: StackConfig) -> str:
+    """The findings; with a repaired set, the region findings point to it (printed below)."""
 
     def text(f: Finding) -> str:
-        if repaired is not None and f.rule in REGION_RULES and f.fix:
+        if advice.repaired is not None and f.rule in REGION_RULES and f.fix:
             return f"{f.problem} Fix: the repaired set below."
         return f.message
 
-    return format_report(report, cfg, text)
+    return format_report(advice.report, cfg, text)
 
 
-def repair_text(s: Suggestion) -> str:
-    """The repaired set: each change with its reason, the stack block, the command that reproduces it."""
+def repair_text(s: Suggestion, upcoming: bool = False) -> str:
+    """The repaired set: each change with its reason, the stack block, the command that reproduces it
+    (``upcoming``: repaired for a coming phase-in, its date ``s.as_of``, the config compliant until then)."""
     swaps = [(old, new) for old, new in s.replaced if old]
     added = [new for old, new in s.replaced if not old]
     kept = len(s.codes) - len(s.replaced)
     proof = "proven best" if s.proven_optimal else "the best found in the time budget, not proven"
     change = f"keeps {kept} of the {kept + len(swaps)} regions, replaces {len(swaps)}" + \
         (f", adds {len(added)} (BR 3.2.2.9's minimum on {s.sized_for.isoformat()}, the look-ahead)" if added else "")
-    lines = [f"Repaired set ({proof}): {change}; every BR 3.2.2.9 rule met, smallest distance "
+    when = f" for {s.as_of.isoformat()}" if upcoming else ""
+    lines = [f"Repaired set{when} ({proof}): {change}; every BR 3.2.2.9 rule met, smallest distance "
              f"{s.min_pair_km:,.0f} km."]
     lines += [f"  replace {old} with {s.reasons[new]}" for old, new in swaps]
     lines += [f"  add {s.reasons[new]}" for new in added]
@@ -97,12 +92,19 @@ def repair_text(s: Suggestion) -> str:
     return "\n".join(lines)
 
 
-def document(report: Report, repaired: Suggestion | None, why_not: str | None) -> dict:
-    doc = report.to_json()
+def repair_json(advice: Advice) -> dict | None:
+    """The ``repair`` member of ``check --json`` and ``plan --json`` (None: nothing to repair)."""
+    if advice.repaired is not None:
+        return {**advice.repaired.to_json(), "for_date": advice.for_date.isoformat() if advice.for_date else None,
+                "command": suggest_command(advice.repaired.request) if advice.repaired.request else None}
+    return {"error": advice.why_not} if advice.why_not is not None else None
+
+
+def document(advice: Advice) -> dict:
+    doc = advice.report.to_json()
+    repaired = repair_json(advice)
     if repaired is not None:
-        doc["repair"] = {**repaired.to_json(), "command": suggest_command(repaired.request) if repaired.request else None}
-    elif why_not is not None:
-        doc["repair"] = {"error": why_not}
+        doc["repair"] = repaired
     return doc
 
 
@@ -135,22 +137,22 @@ def check(
                 cfg = cfg.model_copy(update={"as_of": parse_date(as_of)})
         else:
             cfg = build_adhoc(regions or "", primary, primary_site, as_of)
-        report = check_stack(cfg)
-        repaired, why_not = find_repair(cfg) if not report.compliant else (None, None)
+        advice = advise(cfg)
+        report = advice.report
         verdict = "compliant" if report.compliant else "NOT compliant"
         title = (f"{cfg.name}: {len(cfg.perspectives)} remote perspectives"
                  f"{f' + primary {cfg.primary.code}' if cfg.primary else ''}, {verdict} as of {report.as_of.isoformat()}")
         write_fleet_files(cfg.perspectives, cfg.primary, title, map_path, geojson)
     if as_json:
-        typer.echo(json.dumps(document(report, repaired, why_not), indent=2))
+        typer.echo(json.dumps(document(advice), indent=2))
     else:
         console = Console(soft_wrap=True, emoji=False)
         render_table(report, cfg, console)
-        console.print(escape(report_text(report, cfg, repaired)), highlight=False)
-        if repaired is not None:
-            console.print(escape(repair_text(repaired)), highlight=False)
-        elif why_not is not None:
-            console.print(escape(f"No repaired set: {why_not}"), highlight=False)
+        console.print(escape(report_text(advice, cfg)), highlight=False)
+        if advice.repaired is not None:
+            console.print(escape(repair_text(advice.repaired, advice.upcoming)), highlight=False)
+        elif advice.why_not is not None:
+            console.print(escape(f"No repaired set: {advice.why_not}"), highlight=False)
     raise typer.Exit(EXIT_OK if report.compliant else EXIT_NONCOMPLIANT)
 
 

@@ -29,7 +29,7 @@ from config.br import (
 )
 from config.audit import MIN_RETENTION_DAYS
 from config.catalog import Location
-from config.fixes import fix_text, other_rir_example, replacement_texts, suggest_additions, suggest_replacements
+from config.fixes import fix_text, suggest_replacements
 from config.geo import distance_km, format_km
 from config.model import StackConfig
 
@@ -50,6 +50,10 @@ PUBLIC_ANYCAST_RESOLVERS: frozenset[str] = frozenset({
 })
 
 Severity = Literal["violation", "warning"]
+REPAIR_HINT = "mpic check names the closest compliant set"
+"""Where a finding's fix points for the regions to move: the rules only say what is wrong;
+:func:`plan.suggest.advice.advise` (behind ``check``, ``plan`` and the program's refusal) names the
+one repaired set and rewrites these fixes with it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +66,8 @@ class Finding:
     regions: tuple[str, ...] = ()
     distance_km: float | None = None
     fix: str = ""
-    """The fix sentence that ends ``message`` when it names regions to move ("Replace X with Y"),
-    so that ``mpic check`` can print one repaired set for the whole report instead."""
+    """The fix sentence that ends ``message`` when the fix is a different region set, so that one
+    repaired set for the whole report (:mod:`plan.suggest.advice`) can take its place."""
 
     @property
     def problem(self) -> str:
@@ -135,18 +139,13 @@ def rule_r1_distance(cfg: StackConfig) -> list[Finding]:
                                 "labMode: false and give each region its own cluster in mpic:k8s.clusters.",
                                 cfg.codes, 0.0))
     points = cfg.locations
-    pairs = [(a, b, distance_km(a, b)) for a, b in itertools.combinations(points, 2)]
-    close = [(a, b, d) for a, b, d in pairs if d < MIN_DISTANCE_KM]
-    hits = Counter(code for a, b, _ in close for code in (a.code, b.code))
-    removals = []
-    for a, b, _ in close:
-        if cfg.primary is not None and a.code == cfg.primary.code:
-            removals.append(b)
-        else:  # replace the one in more too-close pairs; on a tie, the later one in the list
-            removals.append(a if hits[a.code] > hits[b.code] else b)
-    fixes = replacement_texts(cfg, removals)  # one consistent set: no two findings pick one region
-    for (a, b, d), remove in zip(close, removals):
-        fix = fixes[remove.code]
+    for a, b in itertools.combinations(points, 2):
+        d = distance_km(a, b)
+        if d >= MIN_DISTANCE_KM:
+            continue
+        movable = [p.code for p in (a, b) if cfg.primary is None or p.code != cfg.primary.code]
+        fix = (f"Replace {' or '.join(movable)} with a region >= 500 km from every other perspective "
+               f"({REPAIR_HINT}).")
         findings.append(Finding(
             "R1", "violation",
             f"perspectives: {_label(cfg, a)} and {_label(cfg, b)} are {format_km(d)} apart; BR 3.2.2.9 needs >= 500 "
@@ -179,19 +178,18 @@ def rule_r3_count(cfg: StackConfig, on: dt.date) -> list[Finding]:
     need = min_remote_perspectives(on)
     if n < need:
         add = need - n
-        fix = (f"Add {add} perspective{'s' if add > 1 else ''} (and raise mpic:perspectiveCount), e.g. "
-               f"{suggest_additions(cfg, add)}.")
+        fix = f"Add {plural(add, 'perspective')} and raise mpic:perspectiveCount ({REPAIR_HINT})."
         return [Finding("R3", "violation",
                         f"mpic:perspectiveCount: {n} remote perspectives per attempt; BR 3.2.2.9 needs >= {need} "
                         f"from {_phase_start(on)}. {fix}", cfg.codes, None, fix)]
     for start, count in MIN_REMOTE_PHASES:
         if start > on and n < count:
             last_day = start - dt.timedelta(days=1)
+            fix = f"Add {plural(count - n, 'perspective')} before then ({REPAIR_HINT})."
             return [Finding("R3", "warning",
                             f"mpic:perspectiveCount: {n} remote perspectives per attempt is compliant until "
                             f"{last_day.isoformat()} only; from {start.isoformat()} BR 3.2.2.9 needs >= {count} "
-                            f"({(start - on).days} days from {on.isoformat()}). Add "
-                            f"{suggest_additions(cfg, count - n)} before then.", cfg.codes, None)]
+                            f"({(start - on).days} days from {on.isoformat()}). {fix}", cfg.codes, None, fix)]
     return []
 
 
@@ -223,7 +221,7 @@ def rule_r5_rir(cfg: StackConfig, on: dt.date) -> list[Finding]:
     if len(rirs) < 2:
         only = next(iter(rirs)).value
         severity: Severity = "violation" if on >= RIR_EFFECTIVE else "warning"
-        fix = f"Add or swap in a region of another RIR, e.g. {other_rir_example(cfg, only)}."
+        fix = f"Add or swap in a region of another RIR ({REPAIR_HINT})."
         return [Finding("R5", severity,
                         f"mpic:perspectives: every perspective is in {only}; BR 3.2.2.9 needs the corroborating "
                         f"perspectives in >= 2 RIRs. {fix}", cfg.codes, None, fix)]
@@ -367,14 +365,15 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def format_report(report: Report, cfg: StackConfig, violation_text: Callable[[Finding], str] | None = None) -> str:
+def format_report(report: Report, cfg: StackConfig, finding_text: Callable[[Finding], str] | None = None) -> str:
     """Plain-text rendering of the findings (used by the CLI and ``pulumi.RunError``);
-    ``violation_text`` words a violation otherwise than its message."""
+    ``finding_text`` words a finding otherwise than its message."""
+    text = finding_text or (lambda f: f.message)
     lines = []
     for f in report.violations:
-        lines.append(f"VIOLATION {f.rule}: {violation_text(f) if violation_text else f.message}")
+        lines.append(f"VIOLATION {f.rule}: {text(f)}")
     for f in report.warnings:
-        lines.append(f"warning   {f.rule}: {f.message}")
+        lines.append(f"warning   {f.rule}: {text(f)}")
     verdict = "compliant" if report.compliant else "NOT compliant"
     sections = "BR 3.2.2.9 and 5.4.3" if any(f.rule == "AUDIT" for f in report.violations) else "BR 3.2.2.9"
     lines.append(f"{cfg.name}: {verdict} with CA/B Forum {sections} as of {report.as_of.isoformat()} "

@@ -1,7 +1,7 @@
-"""Fix suggestions for the compliance findings: which catalog regions could take a region's place.
+"""The R2 advisory's suggestion: which catalog regions could take a borderline region's place.
 
-Pure functions over the validated config and the catalog; :mod:`config.compliance` words its
-findings with them. Suggestions avoid opt-in regions (an AWS account must enable those first)
+Pure functions over the validated config and the catalog. (Violations that a different region set
+fixes are repaired once for the whole report by :mod:`plan.suggest.advice`, not here.) Suggestions avoid opt-in regions (an AWS account must enable those first)
 and stay with the provider of the region they replace.
 """
 
@@ -42,22 +42,6 @@ def suggest_replacements(cfg: StackConfig, remove: Location, limit: int = 3, *, 
     return [(cand, nearest) for _, cand, nearest in out[:limit]]
 
 
-def replacement_texts(cfg: StackConfig, removals: Sequence[Location]) -> dict[str, str]:
-    """The fix sentence for each region to replace, chosen in turn so that they never collide:
-    each replacement is >= 500 km + margin from every region kept and from every replacement
-    chosen before it, and no region replaces two."""
-    gone = [r.code for r in removals]
-    chosen: list[Location] = []
-    out: dict[str, str] = {}
-    for remove in removals:
-        if remove.code in out:
-            continue
-        out[remove.code] = fix_text(cfg, remove, gone=gone, added=chosen)
-        options = suggest_replacements(cfg, remove, 1, gone=gone, added=chosen)
-        chosen += [options[0][0]] if options else []
-    return out
-
-
 def fix_text(cfg: StackConfig, remove: Location, *, gone: Iterable[str] = (), added: Sequence[Location] = ()) -> str:
     """``Replace X with Y (city, N km from every other perspective) or ...``, or ``Remove X``."""
     options = suggest_replacements(cfg, remove, gone=gone, added=added)
@@ -68,27 +52,3 @@ def fix_text(cfg: StackConfig, remove: Location, *, gone: Iterable[str] = (), ad
     if len(options) > 1:
         text += " or " + ", ".join(f"{c.code} ({c.city})" for c, _ in options[1:])
     return text + "."
-
-
-def suggest_additions(cfg: StackConfig, count: int) -> str:
-    """Greedy: the non-opt-in catalog regions farthest from every current location."""
-    chosen: list[Location] = []
-    points = cfg.locations
-    in_use = {p.code for p in points}
-    candidates = [c for c in load_catalog().values() if c.provider == "aws" and not c.opt_in and c.code not in in_use]
-    for _ in range(count):
-        best = max(candidates, key=lambda c: min((distance_km(c, p) for p in points + chosen), default=0.0),
-                   default=None)
-        if best is None:  # pragma: no cover - the catalog holds far more regions than any phase needs
-            break
-        chosen.append(best)
-        candidates.remove(best)
-    return ", ".join(c.code for c in chosen)
-
-
-def other_rir_example(cfg: StackConfig, rir: str) -> str:
-    points = cfg.locations
-    cands = [c for c in load_catalog().values()
-             if c.rir.value != rir and not c.opt_in and c.provider == "aws"
-             and all(distance_km(c, p) >= MIN_DISTANCE_KM + cfg.borderline_margin_km for p in points)]
-    return ", ".join(c.code for c in cands[:3]) or "a region of another RIR"

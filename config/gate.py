@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from config.compliance import Report, check_stack, format_report
 from config.errors import NonCompliantError
@@ -39,10 +40,18 @@ class GateDecision:
         return "compliant" if self.report.compliant else "LAB: non-compliant"
 
 
-def compliance_gate(cfg: StackConfig, today: dt.date | None = None) -> GateDecision:
+Advisor = Callable[[StackConfig, Report], Report]
+"""Rewrites a report's region fixes with one repaired set (:func:`plan.suggest.advice.advised`,
+passed in by the callers above the planners: the rules do not search region sets)."""
+
+
+def compliance_gate(cfg: StackConfig, today: dt.date | None = None, *, advise: Advisor | None = None) -> GateDecision:
     """Check ``cfg``; raise NonCompliantError (naming every violation and the fix) unless it is
-    compliant or a declared lab (``mpic:complianceMode: testing``)."""
+    compliant or a declared lab (``mpic:complianceMode: testing``). ``advise`` names the regions
+    of the fixes (without it they point to ``mpic check``)."""
     report = check_stack(cfg, today)
+    if advise is not None and report.findings:
+        report = advise(cfg, report)
     text = format_report(report, cfg)
     if not report.compliant and cfg.compliance_mode != "testing":
         first = report.violations[0]

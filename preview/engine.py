@@ -29,6 +29,7 @@ from artifacts.dist import require_artifacts
 from plan.artifacts import Built
 from plan.prices import CostEstimate, Priced, Usage, estimate
 from plan.manifest import provider_region as manifest_region
+from plan.suggest.advice import Advice, advise
 from policy.rules import Res, Violation, component_regions, evaluate
 from stacks.program import TARGETS
 
@@ -65,6 +66,8 @@ class PlanResult:
     """What the program printed (warnings), kept out of the JSON."""
     built: Built | None = None
     """The artifacts the target deploys (None when they are missing or stale: :attr:`readiness` says why)."""
+    advice: Advice | None = None
+    """The repaired region set behind the report's region fixes (``mpic check``'s), if one is needed."""
     readiness: tuple[str, ...] = ()
     """What keeps a compliant fleet from being deployed that is not a BR rule: a missing or stale
     build (the program refuses it, naming ``mpic build``)."""
@@ -179,6 +182,8 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
         report = compliance_gate(fleet).report
     except NonCompliantError as exc:  # the program refuses it too: planned with zero resources
         report = exc.report
+    advice = advise(fleet, report)  # the one repaired set, as the program's refusal names it
+    report = advice.report
     readiness: tuple[str, ...] = ()
     try:
         built: Built | None = require_artifacts(fleet)
@@ -197,4 +202,5 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
     cost = estimate((Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom),
                     usage)
     return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
-                      violations=violations, cost=cost, log=buf.getvalue(), built=built, readiness=readiness)
+                      violations=violations, cost=cost, log=buf.getvalue(), built=built, readiness=readiness,
+                      advice=advice)

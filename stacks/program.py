@@ -22,6 +22,7 @@ from config.canary import TSIG_SECRET_KEY
 from config.errors import ConfigError
 from config.gate import LAB_WARNING, compliance_gate
 from config.model import NAMESPACE, StackConfig
+from plan.suggest.advice import advised
 from artifacts.dist import require_artifacts
 from plan.artifacts import Built
 from plan.manifest import fleet_manifest
@@ -74,7 +75,7 @@ def main() -> None:
     """The program ``pulumi up`` runs (and ``mpic plan`` runs under mocks)."""
     fleet, secrets = read_config()
     try:
-        decision = compliance_gate(fleet)
+        decision = compliance_gate(fleet, advise=advised)
         if decision.lab:
             pulumi.log.warn(f"{LAB_WARNING}\n{decision.text}")
         elif decision.report.warnings:

@@ -19,6 +19,7 @@ from typing import Any
 from config.gate import compliance_gate
 from config.model import StackConfig
 from config.stackfile import load_stack
+from plan.suggest.advice import advised
 from local.roles import audit, canary, failover
 from local.actions import challenges
 from local.engine import netns
@@ -114,7 +115,7 @@ def up(stack: str = "local", say: Progress = quiet, *, cfg: StackConfig | None =
     """Bring the fleet of ``stack`` up (idempotent); return its status dict."""
     require_root()
     cfg = cfg or load_stack(stack)
-    decision = compliance_gate(cfg)  # before anything starts, as for a cloud deployment
+    decision = compliance_gate(cfg, advise=advised)  # before anything starts, as for a cloud deployment
     say(f"compliance: {decision.text.splitlines()[-1]}" if not decision.lab else
         f"{decision.text}\ncompliance: NOT compliant, starting anyway (mpic:complianceMode: testing)")
     if cfg.target != "local":

@@ -110,7 +110,10 @@ def test_check_json_carries_the_repair_and_the_per_finding_fixes():
                  "us-west-2", "--as-of", "2026-12-15", "--json")
     doc = json.loads(out.stdout)
     assert out.exit_code == 1 and doc["repair"]["command"].startswith("./scripts/mpic suggest --count 5")
-    assert doc["repair"]["replaced"] and doc["violations"][0]["fix"].startswith("Replace us-east-2 with")
+    (old, new), = doc["repair"]["replaced"]
+    # every region finding's fix names the repaired set's change, and that set
+    assert doc["violations"][0]["fix"] == (f"The closest compliant set: replace {old} with {new} "
+                                           f"(mpic:perspectives: {', '.join(doc['repair']['perspectives'])}).")
     compliant = json.loads(invoke("check", "aws-hosts", "--as-of", "2026-12-15", "--json").stdout)
     assert "repair" not in compliant
 

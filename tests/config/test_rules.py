@@ -63,22 +63,26 @@ def test_r1_custom_site_primary_just_under_and_over():
     assert c.rule_r1_distance(cfg(["us-east-1", "eu-west-1"], primary=far)) == []
 
 
-def test_r1_fix_names_a_region_that_satisfies_every_rule():
+def test_r2_suggestion_names_a_region_that_satisfies_every_rule():
     config = cfg(["us-east-2", "eu-west-1", "ap-northeast-1", "sa-east-1", "af-south-1"])
     options = c.suggest_replacements(config, config.perspectives[0])
     assert options, "a replacement exists"
     fixed_codes = [options[0][0].code] + list(config.codes[1:])
     fixed = cfg(fixed_codes, asOf="2026-12-15")
     assert c.check_stack(fixed).compliant
-    assert options[0][0].code in c.rule_r1_distance(config)[0].message
+    assert options[0][0].code in c.fix_text(config, config.perspectives[0])
     assert all(not o.opt_in and o.provider == "aws" for o, _ in options)
 
 
-def test_r1_replaces_the_perspective_in_most_conflicts():
+def test_r1_fix_names_no_region_to_add_the_repair_does():
     found = r1_violations(cfg(["eu-west-2", "eu-west-1", "eu-west-3", "us-west-2"], primary=None))
-    # eu-west-2 is too close to both others: it is the one to replace, on both findings
     assert {f.regions for f in found} == {("eu-west-2", "eu-west-1"), ("eu-west-2", "eu-west-3")}
-    assert all("Replace eu-west-2" in f.message for f in found)
+    # which region replaces them is the one repaired set's (plan.suggest.advice), never a rule's own pick
+    assert [f.fix for f in found] == [
+        f"Replace eu-west-2 or eu-west-1 with a region >= 500 km from every other perspective ({c.REPAIR_HINT}).",
+        f"Replace eu-west-2 or eu-west-3 with a region >= 500 km from every other perspective ({c.REPAIR_HINT}).",
+    ]
+    assert all(f.problem + " " + f.fix == f.message for f in found)
 
 
 def test_fix_says_remove_when_no_region_fits():
@@ -277,15 +281,3 @@ def test_k8s_lab_mode_is_never_compliant():
     assert not report.compliant
     assert any("labMode" in v.message for v in report.violations)
     assert not [f for f in c.rule_r1_distance(cfg(target="k8s", k8s={"labMode": False})) if "labMode" in f.message]
-
-
-def test_r1_fixes_of_one_report_never_collide():
-    # independently, eu-west-2 and us-east-1 were both told "Replace ... with ca-central-1" (the issue)
-    config = cfg(["eu-west-1", "eu-north-1", "ap-south-1", "eu-west-2", "eu-west-3", "us-east-1"], primary="us-east-2",
-                 asOf="2026-12-15")
-    found = r1_violations(config)
-    swaps = {f.fix.split()[1]: f.fix.split()[3] for f in found}
-    assert set(swaps) == {"eu-west-2", "us-east-1"} and len(set(swaps.values())) == 2
-    fixed = [swaps.get(code, code) for code in config.codes]
-    assert c.rule_r1_distance(cfg(fixed, primary="us-east-2")) == []
-    assert all(f.problem + " " + f.fix == f.message for f in found)
