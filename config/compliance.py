@@ -124,13 +124,16 @@ def rule_r1_distance(cfg: StackConfig) -> list[Finding]:
     from every other remote perspective in the quorum (straight line, WGS84 geodesic). A
     perspective is located where its traffic is first handed to the Internet, so perspectives
     that share one cluster (the Kubernetes lab mode) are 0 km apart. Without ``mpic:primary`` the
-    distances to the primary cannot be checked (warning)."""
+    distances to the primary cannot be checked: a violation for a stack that deploys to a cloud
+    (aws-hosts, aws-lambda, k8s), a warning for the local fleet and ad hoc ``--regions`` checks."""
     findings = []
-    if cfg.primary is None:
-        findings.append(Finding("R1", "warning",
-                                "mpic:primary: not set, so distances to the CA's primary perspective were not "
-                                "checked; BR 3.2.2.9 counts it. Set mpic:primary to a region code or a site "
-                                "{name, lat, lon, rir}.", (), None))
+    if cfg.primary is None:  # an error for a stack that deploys to a cloud; ad hoc and local checks may omit it
+        deployed = cfg.target != "local"
+        findings.append(Finding("R1", "violation" if deployed else "warning",
+                                f"mpic:primary: not set, so distances to the CA's primary perspective were not "
+                                f"checked; BR 3.2.2.9 counts it{', so a stack deploying to ' + cfg.target + ' must name it' if deployed else ''}. "
+                                f"Set mpic:primary to a region code (e.g. us-east-1) or a site {{name, lat, lon, rir}}.",
+                                (), None))
     if cfg.target == "k8s" and cfg.k8s.lab_mode:
         findings.append(Finding("R1", "violation",
                                 "mpic:k8s.labMode: every perspective runs in one cluster, so all validation traffic "

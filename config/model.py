@@ -153,7 +153,8 @@ class StackConfig(BaseModel):
     """Where the fleet runs: ``local`` (``./scripts/mpic up``), ``aws-hosts``, ``aws-lambda`` or ``k8s``."""
     primary: Location | None = None
     """The CA's primary perspective: a catalog region code or a site ``{name, lat, lon, rir}``;
-    BR 3.2.2.9 counts it in the 500 km rule."""
+    BR 3.2.2.9 counts it in the 500 km rule. Required (R1) for a stack deploying to a cloud
+    (aws-hosts, aws-lambda, k8s); the local fleet and ad hoc checks only warn without it."""
     perspectives: tuple[Location, ...] = Field(min_length=1)
     """The remote perspectives: catalog region codes or sites."""
     perspective_count: int | None = Field(default=None, ge=1)

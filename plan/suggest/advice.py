@@ -61,14 +61,14 @@ def breaking_date(cfg: StackConfig, report: Report) -> dt.date | None:
     """The first date on which ``cfg``'s regions break a rule a different set fixes: the report's
     date when they already do, else the first coming phase-in (R3 count, R5 RIRs) that breaks them;
     None when neither does."""
-    if any(f.rule in REGION_RULES for f in report.violations):
+    if any(f.rule in REGION_RULES and f.fix for f in report.violations):
         return report.as_of
     if not any(f.rule in REGION_RULES and f.fix for f in report.warnings):
         return None
     coming = sorted({start for start, _ in MIN_REMOTE_PHASES} | {RIR_EFFECTIVE})
     for day in (d for d in coming if d > report.as_of):
         later = check_stack(cfg.model_copy(update={"as_of": day}))
-        if any(f.rule in REGION_RULES for f in later.violations):
+        if any(f.rule in REGION_RULES and f.fix for f in later.violations):
             return day
     return None  # pragma: no cover - a repairable warning always names a coming phase-in
 

@@ -261,9 +261,17 @@ def test_report_json_shape():
                                        "lat": 39.96, "lon": -83.0}
 
 
-def test_missing_primary_is_a_warning():
+def test_missing_primary_is_a_warning_for_local_and_ad_hoc_checks():
     report = c.check_stack(cfg(primary=None, asOf="2026-12-15"))
     assert report.compliant and any("mpic:primary: not set" in w.message for w in report.warnings)
+
+
+@pytest.mark.parametrize("target", ["aws-hosts", "aws-lambda", "k8s"])
+def test_missing_primary_is_a_violation_for_a_stack_deploying_to_a_cloud(target):
+    report = c.check_stack(cfg(primary=None, asOf="2026-12-15", target=target))
+    found, = [v for v in report.violations if v.rule == "R1"]
+    assert not report.compliant and found.message.startswith("mpic:primary: not set")
+    assert f"a stack deploying to {target} must name it" in found.message and "Set mpic:primary" in found.message
 
 
 def test_format_report_and_neighbours():
