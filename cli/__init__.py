@@ -26,12 +26,17 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-__all__ = ["app", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NONCOMPLIANT", "EXIT_OK", "versions"]
+__all__ = ["app", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NONCOMPLIANT", "EXIT_OK", "kit_version", "versions"]
+
+
+def kit_version() -> str:
+    """The kit's version, as pyproject.toml states it."""
+    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"]
 
 
 def versions() -> str:
     """``mpic-fleet X (open-mpic-core Y)``: the kit's version (pyproject.toml) and the runtime's core."""
-    kit = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"]
+    kit = kit_version()
     try:
         core = version("open-mpic-core")
     except PackageNotFoundError:  # pragma: no cover - the venv always holds it (requirements.lock)

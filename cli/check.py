@@ -24,7 +24,7 @@ from cli.suggest import suggest_command
 from config.compliance import MIN_DISTANCE_KM, Finding, Report, format_report, nearest_neighbours
 from config.errors import ConfigError
 from config.model import StackConfig
-from config.stackfile import load_stack
+from config.stackfile import load_stack, stack_path
 from plan.suggest.advice import Advice, advise
 from plan.suggest.model import Suggestion
 from plan.suggest.repair import REGION_RULES
@@ -139,10 +139,7 @@ def check(
             cfg = build_adhoc(regions or "", primary, primary_site, as_of)
         advice = advise(cfg)
         report = advice.report
-        verdict = "compliant" if report.compliant else "NOT compliant"
-        title = (f"{cfg.name}: {len(cfg.perspectives)} remote perspectives"
-                 f"{f' + primary {cfg.primary.code}' if cfg.primary else ''}, {verdict} as of {report.as_of.isoformat()}")
-        write_fleet_files(cfg.perspectives, cfg.primary, title, map_path, geojson)
+        write_fleet_files(cfg, stack_path(stack) if stack is not None else "ad hoc --regions", map_path, geojson)
     if as_json:
         typer.echo(json.dumps(document(advice), indent=2))
     else:

@@ -22,6 +22,7 @@ from cli.options import check_output, load_usage, parse_codes, parse_date, prima
 from config.br import MIN_REMOTE_PHASES, min_remote_perspectives, sizing_date
 from config.catalog import Location, load_catalog
 from config.errors import ConfigError
+from config.model import StackConfig
 from plan.prices import PRICE_TABLE_DATE
 from plan.region_costs import PRICED_TARGETS, region_monthly_usd
 from plan.suggest import DEFAULT_TIME_BUDGET_S, MIN_COUNT, SuggestRequest, Suggestion, suggest
@@ -172,9 +173,9 @@ def suggest_cmd(
             no_opt_in=no_opt_in, as_of=on, time_budget_s=time_budget, region_monthly_usd=costs,
             max_monthly_usd=max_monthly_usd)
         s = suggest(request)
-        title = (f"mpic suggest: {len(s.codes)} remote perspectives"
-                 f"{f' around primary {s.primary.code}' if s.primary else ''}, as of {s.as_of.isoformat()}")
-        write_fleet_files(s.perspectives, s.primary, title, map_path, geojson)
+        suggested = StackConfig.from_config({"perspectives": list(s.perspectives), "primary": s.primary,
+                                             "asOf": s.as_of}, name="suggest")
+        write_fleet_files(suggested, f"ad hoc, {suggest_command(request)}", map_path, geojson, heading="mpic suggest")
     sizing = sizing_note(s, count)
     if as_json:
         typer.echo(json.dumps(document(s, sizing), indent=2))

@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from config.br import MIN_REMOTE_PHASES, RIR_EFFECTIVE
 from config.compliance import Finding, Report, check_stack
 from config.errors import ConfigError
+from config.exhibit import CHANGE_DATES
 from config.model import StackConfig
 from plan.suggest.model import Suggestion
 from plan.suggest.repair import REGION_RULES, repair
@@ -65,8 +65,7 @@ def breaking_date(cfg: StackConfig, report: Report) -> dt.date | None:
         return report.as_of
     if not any(f.rule in REGION_RULES and f.fix for f in report.warnings):
         return None
-    coming = sorted({start for start, _ in MIN_REMOTE_PHASES} | {RIR_EFFECTIVE})
-    for day in (d for d in coming if d > report.as_of):
+    for day in (d for d in CHANGE_DATES if d > report.as_of):
         later = check_stack(cfg.model_copy(update={"as_of": day}))
         if any(f.rule in REGION_RULES and f.fix for f in later.violations):
             return day

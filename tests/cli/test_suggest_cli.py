@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.__main__ import app
 from config.catalog import load_catalog
+from plan.prices import PRICE_TABLE_DATE
 
 runner = CliRunner()
 ISSUE_KEYS = ["perspectives", "primary", "proven_optimal", "min_pair_km", "rirs", "quorum_rtt_ms_bound",
@@ -68,7 +69,7 @@ def test_budget_prices_the_regions_for_the_target(tmp_path):
                              "--json").stdout)
     busy = invoke("suggest", "--primary", "us-east-1", "--as-of", "2026-12-15", "--target", "aws-lambda", "--usage",
                   str(usage))
-    assert busy.exit_code == 0 and "USD for the perspectives on aws-lambda (prices of 2026-11-01" in busy.stdout
+    assert busy.exit_code == 0 and f"USD for the perspectives on aws-lambda (prices of {PRICE_TABLE_DATE}" in busy.stdout
     monthly = float(busy.stdout.split("monthly cost: ")[1].split()[0].replace(",", ""))
     assert monthly > 5 * base["monthly_usd"]
 
