@@ -105,7 +105,7 @@ def lambda_name(role: str, arch: str) -> str:
 def needed(fleet: StackConfig, host: Architecture) -> list[tuple[str, str]]:
     """``(kind, name)`` of every artifact the fleet's target deploys (aws-hosts: the hosts' wheelhouse
     and, for the canary function, the coordinator's Lambda zip; the local fleet: the wheelhouse of
-    the ``host`` machine's architecture)."""
+    the ``host`` machine's architecture; k8s: the image context its image is built from)."""
     if fleet.target == "aws-hosts":
         canary = [("lambda", lambda_name("coordinator", fleet.aws.architecture))] if fleet.canary.enabled else []
         return [("wheelhouse", wheelhouse_name(PLATFORMS[fleet.aws.architecture]))] + canary
@@ -113,7 +113,8 @@ def needed(fleet: StackConfig, host: Architecture) -> list[tuple[str, str]]:
         return [("lambda", lambda_name(role, fleet.aws.architecture)) for role in LAMBDA_HANDLERS]
     if fleet.target == "local":
         return [("wheelhouse", wheelhouse_name(PLATFORMS[host]))]
-    return []  # k8s deploys the image named by mpic:k8s.image (built from the image context)
+    # k8s deploys the image named by mpic:k8s.image: the image context it is pushed from is this tree's
+    return [("image-context", IMAGE_CONTEXT)]
 
 
 def build_kind(kind: str) -> str:

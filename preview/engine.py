@@ -4,8 +4,8 @@ planned resources by region, the policy pack's verdict and a monthly cost estima
 Target-agnostic (aws-hosts, aws-lambda, k8s): the region of a resource is the region of its
 provider, read as the policy pack reads it (:func:`plan.manifest.provider_region`: an AWS
 provider's ``region``, a kit Kubernetes provider's ``clusterIdentifier``); a component gets its
-descendants' one region or None; costs come from :mod:`plan.prices` by type token (unpriced types
-cost 0).
+descendants' one region or None; costs come from :mod:`plan.prices` by type token and region
+(free types cost 0; types the table does not price are listed as not priced).
 
 No Pulumi CLI, no engine, no cloud credentials. Missing secrets get placeholders (the plan never
 prints their values: they are not inputs of any resource).
@@ -24,6 +24,7 @@ from config.compliance import Report
 from config.errors import ConfigError, NonCompliantError, PlanError
 from config.gate import compliance_gate
 from config.model import NAMESPACE, StackConfig
+from config.placeholders import deploy_blockers
 from config.stackfile import mpic_keys, read_stack_file
 from artifacts.dist import require_artifacts
 from plan.artifacts import Built
@@ -70,7 +71,8 @@ class PlanResult:
     """The repaired region set behind the report's region fixes (``mpic check``'s), if one is needed."""
     readiness: tuple[str, ...] = ()
     """What keeps a compliant fleet from being deployed that is not a BR rule: a missing or stale
-    build (the program refuses it, naming ``mpic build``)."""
+    build (the program refuses it, naming ``mpic build``), placeholder values (``pulumi up`` refuses
+    them, :mod:`config.placeholders`; the plan still shows the fleet)."""
 
     @property
     def compliant(self) -> bool:
@@ -169,10 +171,12 @@ def _is_ciphertext(value: Any) -> bool:
 
 
 def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = None,
-               usage: Usage | None = None) -> PlanResult:
+               usage: Usage | None = None, progress: Callable[[str], None] | None = None) -> PlanResult:
     """Plan ``stack`` (a name in stacks/ or a YAML path), pricing it under ``usage`` (default:
-    :data:`plan.prices.ASSUMPTIONS`). Raises ConfigError on bad input, including a program that
-    refuses a BR-compliant config (e.g. an unknown setting value)."""
+    :data:`plan.prices.ASSUMPTIONS`); ``progress`` is told each step (a line for stderr). Raises
+    ConfigError on bad input, including a program that refuses a BR-compliant config (e.g. an
+    unknown setting value)."""
+    say = progress or (lambda _: None)
     name, config, fleet = load_fleet(stack)
     placeholders = target_placeholders(fleet)
     # never the real secrets (nor their ciphertext): placeholders for every secret the program reads
@@ -189,18 +193,22 @@ def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = No
         built: Built | None = require_artifacts(fleet)
     except PlanError as exc:  # the program refuses too, naming the build command: planned with zero resources
         built, readiness = None, (str(exc),)
+    readiness += tuple(p.text for p in deploy_blockers(fleet))  # `pulumi up` refuses them; the plan still shows the fleet
     mocks = install_default_hooks(RecordingMocks())
     if hooks is not None:
         hooks(mocks)
     buf = io.StringIO()
+    say(f"planning {name}: running the program under Pulumi's mocks...")
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-        run = run_program(config, stack=name, secret_keys=list(placeholders), mocks=mocks)
+        run = run_program(config, stack=name, secret_keys=list(placeholders), mocks=mocks, preview=True)
     if run.error is not None and report.compliant and built is not None:
         raise ConfigError(f"stack '{name}': the program refused the config: {run.error}", key="stack", value=name)
     items, views = to_views(run)
+    say(f"planning {name}: checking {len(views)} resources against the policy pack...")
     violations = tuple(evaluate(views)) if run.error is None else ()
-    cost = estimate((Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom),
-                    usage)
+    priced = [Priced(type=v.type, name=v.name, region=v.region, props=v.props) for v in views if v.custom]
+    say(f"planning {name}: pricing {len(priced)} resources...")
+    cost = estimate(priced, usage)
     return PlanResult(stack=name, fleet=fleet, report=report, run=run, items=tuple(items),
                       violations=violations, cost=cost, log=buf.getvalue(), built=built, readiness=readiness,
                       advice=advice)

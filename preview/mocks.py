@@ -298,14 +298,16 @@ def _config_strings(config: dict[str, Any]) -> dict[str, str]:
 
 
 def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None, stack: str = "test",
-                 secret_keys: list[str] | None = None, mocks: RecordingMocks | None = None) -> ProgramRun:
-    """Run ``fn`` (e.g. a component under test) as a Pulumi program under the recording mocks."""
+                 secret_keys: list[str] | None = None, mocks: RecordingMocks | None = None,
+                 preview: bool = False) -> ProgramRun:
+    """Run ``fn`` (e.g. a component under test) as a Pulumi program under the recording mocks
+    (``preview``: as ``pulumi preview`` runs it, :func:`pulumi.runtime.is_dry_run` true; else as ``pulumi up``)."""
     mocks = mocks or RecordingMocks()
     monitor = RecordingMonitor(mocks)
     sdk.reset()
     sdk.fresh_root()  # a fresh stack for every run
     pulumi.runtime.set_all_config(_config_strings(config or {}), secret_keys or [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     error: str | None = None
     try:
         sdk.run(fn)
@@ -325,11 +327,12 @@ def run_callable(fn: Callable[[], Any], *, config: dict[str, Any] | None = None,
 
 
 def run_program(config: dict[str, Any], *, stack: str, secret_keys: list[str] | None = None,
-                mocks: RecordingMocks | None = None, program: Path = PROGRAM) -> ProgramRun:
-    """Run ``program`` with the stack ``config`` map (``{"mpic:target": ..., ...}``) under mocks.
+                mocks: RecordingMocks | None = None, program: Path = PROGRAM, preview: bool = False) -> ProgramRun:
+    """Run ``program`` with the stack ``config`` map (``{"mpic:target": ..., ...}``) under mocks, as
+    ``pulumi up`` runs it (``preview``: as ``pulumi preview`` does).
 
     Returns every registered resource, invoke and stack output; a RunError of the program is
     returned as ``error`` (with the resources registered before it, which must be none).
     """
     return run_callable(lambda: runpy.run_path(str(program), run_name="__main__"), config=config, stack=stack,
-                        secret_keys=secret_keys, mocks=mocks)
+                        secret_keys=secret_keys, mocks=mocks, preview=preview)

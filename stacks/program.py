@@ -22,6 +22,7 @@ from config.canary import TSIG_SECRET_KEY
 from config.errors import ConfigError
 from config.gate import LAB_WARNING, compliance_gate
 from config.model import NAMESPACE, StackConfig
+from config.placeholders import deploy_blockers
 from plan.suggest.advice import advised
 from artifacts.dist import require_artifacts
 from plan.artifacts import Built
@@ -71,6 +72,21 @@ def read_config() -> tuple[StackConfig, StackSecrets]:
                                kubeconfigs=kubeconfigs, canary_tsig_secret=tsig)
 
 
+def refuse_placeholders(fleet: StackConfig) -> None:
+    """``pulumi up`` refuses a stack that still holds placeholder values or a mutable image tag
+    (:mod:`config.placeholders`); ``pulumi preview`` (and ``mpic plan``) plans it and warns: an
+    example stack can be read as a plan."""
+    found = deploy_blockers(fleet)
+    if not found:
+        return
+    text = "\n".join(f"  {p.text}" for p in found)
+    if pulumi.runtime.is_dry_run():
+        pulumi.log.warn(f"NOT ready to deploy: {len(found)} value{'s' if len(found) > 1 else ''} "
+                        f"pulumi up refuses:\n{text}")
+        return
+    raise pulumi.RunError(f"stack '{fleet.name}' is not ready to deploy; nothing was deployed:\n{text}")
+
+
 def main() -> None:
     """The program ``pulumi up`` runs (and ``mpic plan`` runs under mocks)."""
     fleet, secrets = read_config()
@@ -80,6 +96,7 @@ def main() -> None:
             pulumi.log.warn(f"{LAB_WARNING}\n{decision.text}")
         elif decision.report.warnings:
             pulumi.log.warn(decision.text)
+        refuse_placeholders(fleet)
         built = require_artifacts(fleet)  # the runtime that gets deployed: built from this working tree
         outputs = TARGETS[fleet.target](fleet, secrets, built)  # its planners refuse bad input first
         FleetManifest("fleet", fleet_manifest(fleet), built.to_json())  # what the policy pack checks, every target

@@ -19,7 +19,7 @@ def ensure_built() -> Built:
     from artifacts.builder import build
 
     try:
-        for stack in ("aws-hosts", "aws-lambda", "local"):
+        for stack in ("aws-hosts", "aws-lambda", "local", "k8s"):
             require_artifacts(load_stack(stack))
     except PlanError:
         build(["wheel", "lambda", "image-context"], dist_dir())

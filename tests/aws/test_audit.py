@@ -177,6 +177,6 @@ def test_an_archive_bucket_per_region_locked_in_compliance_mode_for_the_retentio
 def test_an_archive_name_too_long_for_s3_is_refused_before_any_resource():
     long = "a" * 50
     run = run_program({**stack("aws-lambda"), **SECRETS, "mpic:audit": {"archiveBucket": long}}, stack="aws-lambda",
-                      secret_keys=list(SECRETS))
+                      secret_keys=list(SECRETS), preview=True)
     assert run.error is not None and run.resources == []
     assert "mpic:audit.archiveBucket" in str(run.error) and "S3 allows 63" in str(run.error)

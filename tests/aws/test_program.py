@@ -24,7 +24,7 @@ def stack(name: str) -> dict:
 
 def run_stack(config: dict, name: str = "t"):
     mocks = strict_mocks()
-    run = run_program({**config, **SECRETS}, stack=name, secret_keys=list(SECRETS), mocks=mocks)
+    run = run_program({**config, **SECRETS}, stack=name, secret_keys=list(SECRETS), mocks=mocks, preview=True)
     assert_no_default_provider(mocks)
     return run
 
@@ -179,7 +179,7 @@ def test_lambda_variants(aws):
 def test_lambda_api_gateway_admits_every_rotating_key():
     config = {**stack("aws-lambda"), "mpic:aws": {"apiGatewayKeys": 2}}
     run = run_program({**config, "mpic:apiKeys": ["old-key", "new-key"], "mpic:hashSecret": "h"}, stack="rot",
-                      secret_keys=list(SECRETS), mocks=strict_mocks())
+                      secret_keys=list(SECRETS), mocks=strict_mocks(), preview=True)
     assert run.error is None
     keys = sorted(k.inputs["value"] for k in run.by_type("aws:apigateway/apiKey:ApiKey"))
     assert keys == ["new-key", "old-key"]

@@ -117,7 +117,7 @@ def run_k8s(overrides: dict[str, Any] | None = None, *, k8s: dict[str, Any] | No
         config.pop(key, None)
     secret_keys = [k for k in ("mpic:apiKeys", "mpic:hashSecret", "mpic:kubeconfig", "mpic:kubeconfigs",
                                "mpic:canaryTsigSecret") if k in config]
-    return run_program(config, stack="k8s", secret_keys=secret_keys, mocks=mocks(), program=ENTRY)
+    return run_program(config, stack="k8s", secret_keys=secret_keys, mocks=mocks(), program=ENTRY, preview=True)
 
 
 @pytest.fixture(scope="session")
@@ -133,3 +133,9 @@ def lab_run() -> ProgramRun:
     run = run_k8s({"mpic:complianceMode": "testing"}, k8s={"labMode": True, "clusters": {}})
     assert run.error is None, run.error
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _image_context_built(artifacts):
+    """The k8s program deploys the image pushed from this tree's image context: it must be built."""
+    return artifacts

@@ -367,14 +367,14 @@ def test_the_kits_entry_point_never_falls_back_to_an_ambient_kubeconfig():
     from preview.mocks import run_program
     from tests.k8s.conftest import SECRETS, mocks, stack_config
 
-    run = run_program({**stack_config(), **SECRETS}, stack="k8s", secret_keys=list(SECRETS), mocks=mocks())
+    run = run_program({**stack_config(), **SECRETS}, stack="k8s", secret_keys=list(SECRETS), mocks=mocks(), preview=True)
     assert run.error is None, run.error
     providers = run.by_type("pulumi:providers:kubernetes")
     assert len(providers) == 6
     assert all(p.inputs["kubeconfig"] == SECRETS["mpic:kubeconfig"] for p in providers)
     no_kubeconfig = {k: v for k, v in SECRETS.items() if k != "mpic:kubeconfig"}
     run = run_program({**stack_config(), **no_kubeconfig}, stack="k8s", secret_keys=list(no_kubeconfig),
-                      mocks=mocks())
+                      mocks=mocks(), preview=True)
     assert run.error is not None and run.error.startswith("mpic:kubeconfig: missing") and run.resources == []
 
 
@@ -383,7 +383,12 @@ def test_mpic_plan_k8s_uses_placeholder_cluster_secrets():
     from preview.engine import plan_stack
 
     result = plan_stack("k8s")
-    assert result.ok and result.report.compliant and not result.violations
+    assert result.report.compliant and not result.violations and result.run.error is None
+    # the example's documentation ranges and names are all that keeps it from `pulumi up`
+    assert result.readiness and all("a deployed stack needs the operator's own value" in r or "a mutable tag" in r
+                                     for r in result.readiness)
+    assert any(r.startswith("mpic:k8s.image: 'ghcr.io/mpic-fleet/mpic-fleet:0.1.0' is a mutable tag")
+               for r in result.readiness)
     providers = [r for r in result.run.resources if r.type == "pulumi:providers:kubernetes"]
     assert len(providers) >= 5
     kubeconfigs = {str(p.inputs.get("kubeconfig", "")) for p in providers}

@@ -52,3 +52,24 @@ def test_testing_mode_deploys_a_lab_and_marks_it_non_compliant(tmp_path):
     assert result.run.outputs["compliant"] is False
     assert result.run.outputs["compliance_mode"] == "testing"
     assert any("BR 3.2.2.9 needs >= 5" in m for m in result.run.outputs["compliance_violations"])
+
+
+def test_up_refuses_placeholder_values_and_preview_warns():
+    """`pulumi up` of the example stack: its domain is a documentation name (#23 part 4)."""
+    from preview.mocks import RecordingMocks, install_default_hooks
+
+    def run(config, preview=False):
+        return run_program(config, stack="aws-hosts", secret_keys=list(SECRETS), preview=preview,
+                           mocks=install_default_hooks(RecordingMocks()))
+
+    config = {**stack("aws-hosts"), **SECRETS}
+    up = run(config)
+    assert up.resources == [] and up.error is not None
+    assert "is not ready to deploy; nothing was deployed" in up.error
+    assert "mpic:aws.domain: 'mpic.example.com' is a name reserved for documentation" in up.error
+    preview = run(config, preview=True)
+    assert preview.error is None and preview.resources
+    real = {**config, "mpic:testDomain": "fleet-test.ca-operator.net",
+            "mpic:aws": {**config["mpic:aws"], "domain": "mpic.ca-operator.net", "hostedZone": "ca-operator.net"}}
+    deployed = run(real)
+    assert deployed.error is None and len(deployed.resources) == len(preview.resources)
