@@ -12,7 +12,7 @@ from config.catalog import Location, Rir
 from config.errors import ConfigError
 from config.model import resolve_location
 from config.stackfile import read_yaml
-from plan.prices import usage_from
+from plan.usage import usage_from
 
 SITE_EXAMPLE = "40.71,-74.01,ARIN"
 

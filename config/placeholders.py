@@ -38,6 +38,8 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 """An image reference pinned by its content digest."""
 TARGET_SECTIONS = {"aws-hosts": "aws", "aws-lambda": "aws", "k8s": "k8s"}
 """The target's own settings section; the other target's section (and its defaults) is not read."""
+NOT_READ = {"aws-lambda": frozenset({f"{NAMESPACE}:aws.domain", f"{NAMESPACE}:aws.hostedZone"})}
+"""Keys of the target's section it does not read (aws-lambda answers on API Gateway's own name)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +73,8 @@ def placeholders(cfg: StackConfig) -> list[Placeholder]:
         read["canary"] = doc["canary"]
     found = []
     for key, value in _strings(read, NAMESPACE + ":"):
+        if key in NOT_READ.get(cfg.target, ()):
+            continue
         why = placeholder_reason(value)
         if why is not None:
             found.append(Placeholder(key, value, why))

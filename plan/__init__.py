@@ -5,7 +5,9 @@
 - :mod:`plan.aws` — the AWS targets (network slots, names, settings, cloud-init, the canary);
 - :mod:`plan.k8s` — the Kubernetes target (clusters, objects, the audit shipper, the canary);
 - :mod:`plan.local` — the local fleet's topology (namespaces, addresses, ports, WAN delays);
-- :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the dated price table;
+- :mod:`plan.pki` — the kit CA's policy; :mod:`plan.prices` — the cost estimate over
+  :mod:`plan.price_table` (AWS list prices per service and region, dated) and the usage of
+  :mod:`plan.usage`; :mod:`plan.cost_diff` — the cost difference of two plans;
 - :mod:`plan.artifacts` — what the built runtime artifacts are called and which each target deploys
   (reading and checking ``dist/`` is :mod:`artifacts.dist`); :mod:`plan.manifest` — the fleet
   manifest every target records for the policy pack;

@@ -1,87 +1,50 @@
-"""The dated static price table of ``mpic plan`` and the monthly cost estimate.
+"""The monthly cost estimate of ``mpic plan``: every planned resource priced from the table of
+:mod:`plan.price_table` (AWS list prices per service and region, each with the month of its list).
 
-Prices are AWS on-demand list prices (USD, Linux, us-east-1) as published on the AWS pricing
-pages on :data:`PRICE_TABLE_DATE`, scaled per region by :data:`REGION_FACTOR` (an approximation of
-each region's premium). They are estimates for comparing fleet shapes, not a quote: taxes,
-free tiers, savings plans and support are ignored. The traffic :data:`ASSUMPTIONS` are stated
-so the operator can scale them (``mpic plan --usage FILE.yaml``, :func:`usage_from`).
+Estimates for comparing fleet shapes, not a quote: taxes, free tiers, savings plans and support are
+ignored. The traffic assumptions (:data:`plan.usage.ASSUMPTIONS`) are stated so the operator can
+scale them (``mpic plan --usage FILE.yaml``, :func:`plan.usage.usage_from`).
 
-Every line is a quantity of a unit at the region's unit price (the list price times the
-region's factor): ``monthly = quantity x unit price``.
+Every line is a quantity of a unit at the region's unit price: ``monthly = quantity x unit price``;
+the line carries the price's ``as_of`` month and says when the region is not in the table.
 
-Target-agnostic: costs are looked up by resource type token; a type with no entry costs 0
-(e.g. Kubernetes objects, IAM roles, security groups, VPCs, VPC peering connections).
+Every resource type is one of three kinds, so "not priced" means something:
+
+- priced: a pricer of :data:`PRICERS` (which may find nothing to price, e.g. a ClusterIP Service);
+- free: :data:`plan.price_table.FREE` (or ``FREE_PREFIXES``): AWS charges nothing for the resource itself
+  (IAM, security groups, VPCs, routes, Kubernetes objects...);
+- anything else costs money in a way the table does not price (a Firehose stream, an S3 bucket, a
+  type the table does not know yet): a :class:`NotPriced` entry, listed with the estimate. A
+  Kubernetes cluster the stack does not create is one too ("the cluster is yours").
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from config.errors import ConfigError
-from config.key_errors import unknown_key_error
+from plan.price_table import FALLBACK_REGION, FREE, FREE_PREFIXES, SOURCES, USAGE_PRICED, region_level, unit_price
+from plan.usage import ASSUMPTIONS, Usage
 
-PRICE_TABLE_DATE = "2026-11-01"
-HOURS_PER_MONTH = 730.0
-
-EC2_HOURLY: dict[str, float] = {
-    "t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832,
-    "t4g.micro": 0.0084, "t4g.small": 0.0168, "t4g.medium": 0.0336, "t4g.large": 0.0672,
-    "m6i.large": 0.096, "m7i.large": 0.1008, "m7g.large": 0.0816, "c7i.large": 0.08925, "c7g.large": 0.0725,
-}
-PRICES: dict[str, float] = {
-    "public_ipv4_hour": 0.005,          # every in-use public IPv4 address
-    "ebs_gp3_gb_month": 0.08,
-    "alb_hour": 0.0225, "alb_lcu_hour": 0.008,
-    "nlb_hour": 0.0225, "nlb_lcu_hour": 0.006,
-    "nat_hour": 0.045, "nat_gb": 0.045,
-    "lambda_request": 0.20 / 1_000_000, "lambda_gb_second": 0.0000166667,
-    "lambda_provisioned_gb_second": 0.0000041667,
-    "apigw_rest_request": 3.50 / 1_000_000,
-    "route53_health_check_aws": 0.50, "route53_health_check_https": 1.00,
-    "secrets_manager_secret_month": 0.40,
-    "cloudwatch_logs_gb": 0.50,
-    "cloudwatch_alarm_month": 0.10,     # a standard-resolution metric alarm
-    "kms_key_month": 1.00,              # a customer managed key (requests of the canary's alarms: free tier)
-    "data_transfer_inter_region_gb": 0.02,
-    "data_transfer_internet_gb": 0.09,
-}
-REGION_FACTOR: dict[str, float] = {
-    "us-east-1": 1.0, "us-east-2": 1.0, "us-west-2": 1.0, "us-west-1": 1.17, "ca-central-1": 1.1,
-    "ca-west-1": 1.1, "mx-central-1": 1.2, "sa-east-1": 1.6,
-    "eu-west-1": 1.1, "eu-west-2": 1.15, "eu-west-3": 1.15, "eu-central-1": 1.15, "eu-central-2": 1.25,
-    "eu-north-1": 1.05, "eu-south-1": 1.15, "eu-south-2": 1.1, "il-central-1": 1.2, "me-south-1": 1.2,
-    "me-central-1": 1.2, "af-south-1": 1.3,
-    "ap-northeast-1": 1.3, "ap-northeast-2": 1.22, "ap-northeast-3": 1.3, "ap-east-1": 1.35, "ap-east-2": 1.3,
-    "ap-south-1": 1.1, "ap-south-2": 1.1, "ap-southeast-1": 1.25, "ap-southeast-2": 1.25,
-    "ap-southeast-3": 1.25, "ap-southeast-4": 1.25, "ap-southeast-5": 1.2, "ap-southeast-6": 1.25,
-    "ap-southeast-7": 1.2,
-}
-DEFAULT_REGION_FACTOR = 1.25
-ASSUMPTIONS: dict[str, float] = {
-    "validations_per_month": 1_000_000,     # MPIC requests (each reaches every perspective of a cohort)
-    "perspective_egress_gb": 5.0,           # DNS/HTTP/TLS validation traffic per perspective region
-    "inter_region_gb_per_link": 2.0,        # coordinator <-> perspective over a peering, per link
-    "nat_processed_gb": 5.0,                # per NAT gateway (DNSSEC VPC mode)
-    "lb_capacity_units": 1.0,               # LCU/NLCU per load balancer, averaged
-    "perspective_lambda_ms": 300.0, "coordinator_lambda_ms": 800.0,
-    "log_gb_per_function": 1.0,
-    "canary_lambda_ms": 30000.0,            # a canary run (Route53's change propagation dominates)
-    "hours_per_month": HOURS_PER_MONTH,     # hours every always-on resource runs (instances, LBs, IPs)
-}
-"""The usage the estimate assumes; ``mpic plan --usage FILE.yaml`` overrides any of them."""
-MAX_HOURS_PER_MONTH = 744.0
-"""31 days."""
+PRICE_TABLE_DATE = min(s.as_of for s in SOURCES.values())
+"""The oldest ``as_of`` month of the table: no price is older."""
+DAYS_PER_MONTH = 365 / 12
+NEVER_EXPIRES_MONTHS = 12.0
+"""Months of lines a log group without a retention is priced with (it grows without end)."""
+EKS_NODE_DISK_GB = 20
+"""An EKS managed node group's root volume when it names none."""
 GLOBAL = "global"
 """Cost bucket of resources without a region (components spanning regions)."""
-Usage = Mapping[str, float]
+CLUSTER_TYPE = "kubernetes cluster"
+"""The :class:`NotPriced` type of a cluster the stack uses but does not create."""
 
 
 @dataclasses.dataclass(frozen=True)
 class CostLine:
-    """One priced quantity: ``usd`` = ``quantity`` x ``unit_usd`` (the region's unit price)."""
+    """One priced quantity: ``usd`` = ``quantity`` x ``unit_usd`` (the region's unit price, from
+    AWS's list of ``as_of``)."""
 
     region: str
     type: str
@@ -91,10 +54,25 @@ class CostLine:
     quantity: float = 0.0
     unit: str = ""
     unit_usd: float = 0.0
+    as_of: str = ""
 
     def to_json(self) -> dict:
         return {"region": self.region, "resource": self.name, "type": self.type, "quantity": round(self.quantity, 4),
-                "unit": self.unit, "unit_usd": self.unit_usd, "monthly_usd": round(self.usd, 4), "note": self.note}
+                "unit": self.unit, "unit_usd": self.unit_usd, "as_of": self.as_of, "monthly_usd": round(self.usd, 4),
+                "note": self.note}
+
+
+@dataclasses.dataclass(frozen=True)
+class NotPriced:
+    """A planned resource that costs money the estimate leaves out, and why."""
+
+    type: str
+    name: str
+    region: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"type": self.type, "name": self.name, "region": self.region, "reason": self.reason}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +80,7 @@ class CostEstimate:
     lines: tuple[CostLine, ...]
     usage: Usage = dataclasses.field(default_factory=lambda: dict(ASSUMPTIONS))
     """The usage assumptions the lines were priced with."""
+    not_priced: tuple[NotPriced, ...] = ()
 
     @property
     def total(self) -> float:
@@ -116,11 +95,14 @@ class CostEstimate:
 
     def to_json(self) -> dict:
         return {"total": self.total, "by_region": self.by_region, "price_table_date": PRICE_TABLE_DATE,
-                "assumptions": dict(self.usage), "lines": [line.to_json() for line in self.lines]}
+                "assumptions": dict(self.usage), "lines": [line.to_json() for line in self.lines],
+                "not_priced": [n.to_json() for n in self.not_priced]}
 
 
 def factor(region: str | None) -> float:
-    return REGION_FACTOR.get(region or "", DEFAULT_REGION_FACTOR)
+    """How dear ``region`` is next to us-east-1, for ordering regions (EC2's ratio,
+    :func:`plan.price_table.region_level`); no cost line is priced with it."""
+    return region_level(region)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,13 +123,32 @@ class Charge:
     unit: str
     unit_usd: float
     note: str
+    as_of: str = ""
 
     @property
     def usd(self) -> float:
         return self.quantity * self.unit_usd
 
 
+def charge(quantity: float, unit: str, key: str, region: str | None, note: str, times: float = 1.0) -> Charge:
+    """``quantity`` ``unit`` at ``times`` x the list price ``key`` in ``region`` (the note says when
+    the region is not in the table)."""
+    price = unit_price(key, region)
+    if not price.listed:
+        note += f" ({region or 'no region'} not in the price table: {FALLBACK_REGION}'s price)"
+    return Charge(quantity, unit, price.usd * times, note, price.as_of)
+
+
 Pricer = Callable[[Priced, dict[str, Priced], Usage], list[Charge]]
+
+
+def _instances(count: int, itype: str, region: str | None, hours: float, what: str) -> Charge:
+    key = f"ec2.{itype}"
+    try:
+        return charge(count * hours, "instance-hour", key, region, f"{count} x {itype} {what}")
+    except KeyError:
+        return charge(count * hours, "instance-hour", "ec2.t3.medium", region,
+                      f"{count} x {itype} {what} (not in the price table: priced as t3.medium)")
 
 
 def _asg(r: Priced, by_id: dict[str, Priced], u: Usage) -> list[Charge]:
@@ -155,67 +156,79 @@ def _asg(r: Priced, by_id: dict[str, Priced], u: Usage) -> list[Charge]:
     lt_ref = r.props.get("launchTemplate") or {}
     lt = by_id.get(str(lt_ref.get("id"))) if isinstance(lt_ref, dict) else None
     itype = str((lt.props.get("instanceType") if lt else None) or "t3.small")
-    hourly = EC2_HOURLY.get(itype)
-    note = f"{count} x {itype}"
-    if hourly is None:
-        hourly, note = EC2_HOURLY["t3.medium"], f"{count} x {itype} (not in the price table: priced as t3.medium)"
     gb = 8
     if lt:
         for m in lt.props.get("blockDeviceMappings") or []:
             gb = int(((m or {}).get("ebs") or {}).get("volumeSize") or gb)
-    f, hours = factor(r.region), u["hours_per_month"]
-    return [Charge(count * hours, "instance-hour", hourly * f, note + " on-demand"),
-            Charge(count * hours, "IPv4-hour", PRICES["public_ipv4_hour"], f"{count} public IPv4 addresses"),
-            Charge(count * gb, "GB-month", PRICES["ebs_gp3_gb_month"] * f, f"{count} x {gb} GB gp3 (encrypted)")]
+    hours = u["hours_per_month"]
+    return [_instances(count, itype, r.region, hours, "on-demand"),
+            charge(count * hours, "IPv4-hour", "vpc.public_ipv4_hour", r.region, f"{count} public IPv4 addresses"),
+            charge(count * gb, "GB-month", "ebs.gp3_gb_month", r.region, f"{count} x {gb} GB gp3 (encrypted)")]
 
 
 def _balancer(kind: str, region: str | None, u: Usage, what: str) -> list[Charge]:
-    f, hours, units = factor(region), u["hours_per_month"], u["lb_capacity_units"]
+    hours, units = u["hours_per_month"], u["lb_capacity_units"]
     capacity = "LCU-hour" if kind == "alb" else "NLCU-hour"
-    return [Charge(hours, "LB-hour", PRICES[f"{kind}_hour"] * f, what),
-            Charge(units * hours, capacity, PRICES[f"{kind}_lcu_hour"] * f, f"{units:g} capacity unit(s), averaged")]
+    return [charge(hours, "LB-hour", f"elb.{kind}_hour", region, what),
+            charge(units * hours, capacity, f"elb.{kind}_lcu_hour", region, f"{units:g} capacity unit(s), averaged")]
 
 
 def _lb(r: Priced, _: dict, u: Usage) -> list[Charge]:
     kind = "nlb" if r.props.get("loadBalancerType") == "network" else "alb"
-    return _balancer(kind, r.region, u, kind.upper())
+    lines = _balancer(kind, r.region, u, kind.upper() + (" (internal)" if r.props.get("internal") else ""))
+    if not r.props.get("internal"):  # an Internet-facing balancer holds a public IPv4 address per zone
+        zones = len(r.props.get("subnets") or r.props.get("subnetMappings") or ()) or 2
+        lines.append(charge(zones * u["hours_per_month"], "IPv4-hour", "vpc.public_ipv4_hour", r.region,
+                            f"{zones} public IPv4 addresses (one per zone)"))
+    return lines
 
 
 def _nat(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    f, gb = factor(r.region), u["nat_processed_gb"]
-    return [Charge(u["hours_per_month"], "NAT-hour", PRICES["nat_hour"] * f, "NAT gateway"),
-            Charge(gb, "GB processed", PRICES["nat_gb"] * f, f"{gb:g} GB through the NAT gateway")]
+    gb = u["nat_processed_gb"]
+    return [charge(u["hours_per_month"], "NAT-hour", "vpc.nat_hour", r.region, "NAT gateway"),
+            charge(gb, "GB processed", "vpc.nat_gb", r.region, f"{gb:g} GB through the NAT gateway")]
+
+
+def _eip(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    return [charge(u["hours_per_month"], "IPv4-hour", "vpc.public_ipv4_hour", r.region,
+                   "Elastic IP (public IPv4 address)")]
+
+
+def _arch(props: dict[str, Any]) -> str:
+    arch = (props.get("architectures") or ["x86_64"])[0]
+    return "arm64" if arch == "arm64" else "x86_64"
 
 
 def _lambda(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    """Requests and GB-seconds of every validation (the canary's runs: :func:`_canary_runs`); its
+    log lines are priced on the log group they go to."""
     tags = r.props.get("tags") or {}
-    f = factor(r.region)
-    logs = Charge(u["log_gb_per_function"], "GB of logs", PRICES["cloudwatch_logs_gb"] * f, "CloudWatch Logs")
     if tags.get("mpic:role") == "canary":  # its runs are priced on its schedule
-        return [logs]
+        return []
     coordinator = tags.get("mpic:role") == "coordinator"
     ms = u["coordinator_lambda_ms" if coordinator else "perspective_lambda_ms"]
     n = u["validations_per_month"]
     gb = float(r.props.get("memorySize") or 128) / 1024
-    lines = [Charge(n, "request", PRICES["lambda_request"] * f, f"{n:,.0f} invocations"),
-             Charge(n * ms / 1000 * gb, "GB-second", PRICES["lambda_gb_second"] * f, f"{ms:g} ms at {gb:g} GB each"),
-             logs]
+    arch = _arch(r.props)
+    lines = [charge(n, "request", "lambda.request", r.region, f"{n:,.0f} invocations"),
+             charge(n * ms / 1000 * gb, "GB-second", f"lambda.gb_second_{arch}", r.region,
+                    f"{ms:g} ms at {gb:g} GB each ({arch})")]
     if not coordinator and not r.props.get("vpcConfig"):  # in a VPC the internet gateway line counts it
         gb_out = u["perspective_egress_gb"]
-        lines.append(Charge(gb_out, "GB out", PRICES["data_transfer_internet_gb"] * f,
+        lines.append(charge(gb_out, "GB out", "transfer.internet_gb", r.region,
                             f"{gb_out:g} GB validation traffic out"))
     return lines
 
 
 def _provisioned(r: Priced, by_name: dict, u: Usage) -> list[Charge]:
     n = int(r.props.get("provisionedConcurrentExecutions") or 1)
-    gb = 1.0
+    gb, arch = 1.0, "x86_64"
     fn_name = r.props.get("functionName")
     for p in by_name.values():
         if p.type == "aws:lambda/function:Function" and p.props.get("name") == fn_name:
-            gb = float(p.props.get("memorySize") or 1024) / 1024
+            gb, arch = float(p.props.get("memorySize") or 1024) / 1024, _arch(p.props)
     seconds = u["hours_per_month"] * 3600
-    return [Charge(n * gb * seconds, "GB-second provisioned", PRICES["lambda_provisioned_gb_second"] * factor(r.region),
+    return [charge(n * gb * seconds, "GB-second provisioned", f"lambda.provisioned_gb_second_{arch}", r.region,
                    f"{n} provisioned environment(s) x {gb:g} GB")]
 
 
@@ -229,45 +242,60 @@ def _minutes(expr: Any) -> int:
 
 def _canary_runs(r: Priced, _: dict, u: Usage) -> list[Charge]:
     minutes, gb, ms = _minutes(r.props.get("scheduleExpression")), 0.25, u["canary_lambda_ms"]
-    runs, f = u["hours_per_month"] * 60 / minutes, factor(r.region)
-    return [Charge(runs, "run", PRICES["lambda_request"] * f, f"a canary run every {minutes} min"),
-            Charge(runs * ms / 1000 * gb, "GB-second", PRICES["lambda_gb_second"] * f, f"{ms:g} ms at {gb:g} GB each")]
+    runs = u["hours_per_month"] * 60 / minutes
+    return [charge(runs, "run", "lambda.request", r.region, f"a canary run every {minutes} min"),
+            charge(runs * ms / 1000 * gb, "GB-second", "lambda.gb_second_x86_64", r.region,
+                   f"{ms:g} ms at {gb:g} GB each")]
 
 
 def _alarm(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    return [Charge(1, "alarm-month", PRICES["cloudwatch_alarm_month"] * factor(r.region), "CloudWatch alarm")]
+    return [charge(1, "alarm-month", "cloudwatch.alarm_month", r.region, "CloudWatch alarm")]
 
 
 def _kms_key(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    return [Charge(1, "key-month", PRICES["kms_key_month"], "KMS customer managed key")]
+    return [charge(1, "key-month", "kms.key_month", r.region, "KMS customer managed key")]
+
+
+def _log_group(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    """The lines written to the group a month, and what it keeps once full: ``retentionInDays``
+    (``mpic:audit.retentionDays`` for the audit groups) of them, uncompressed (an upper bound:
+    CloudWatch bills the compressed size)."""
+    gb, days = u["log_gb_per_group"], int(r.props.get("retentionInDays") or 0)
+    months = days / DAYS_PER_MONTH if days > 0 else NEVER_EXPIRES_MONTHS
+    kept = f"kept {days} days" if days > 0 else f"never expires: {NEVER_EXPIRES_MONTHS:g} months priced"
+    return [charge(gb, "GB ingested", "cloudwatch.logs_ingest_gb", r.region, f"{gb:g} GB of log lines a month"),
+            charge(gb * months, "GB-month", "cloudwatch.logs_storage_gb_month", r.region,
+                   f"{kept}: {gb * months:,.1f} GB stored once full")]
 
 
 def _warmup(r: Priced, _: dict, u: Usage) -> list[Charge]:
     minutes = _minutes(r.props.get("scheduleExpression"))
     calls = u["hours_per_month"] * 60 / minutes
-    return [Charge(calls, "invocation", (PRICES["lambda_request"] + 0.1 * PRICES["lambda_gb_second"]) * factor(r.region),
-                   f"warm-up every {minutes} min (a request + 0.1 GB-second)")]
+    request, gb_second = unit_price("lambda.request", r.region), unit_price("lambda.gb_second_x86_64", r.region)
+    note = f"warm-up every {minutes} min (a request + 0.1 GB-second)"
+    return [charge(calls, "invocation", "lambda.request", r.region, note, times=1 + 0.1 * gb_second.usd / request.usd)]
 
 
 def _apigw(r: Priced, _: dict, u: Usage) -> list[Charge]:
     n = u["validations_per_month"]
-    return [Charge(n, "request", PRICES["apigw_rest_request"] * factor(r.region), "REST API requests")]
+    return [charge(n, "request", "apigateway.rest_request", r.region, "REST API requests")]
 
 
 def _health_check(r: Priced, _: dict, u: Usage) -> list[Charge]:
     https = str(r.props.get("type", "")).upper().startswith("HTTPS")
-    usd = PRICES["route53_health_check_aws"] + (PRICES["route53_health_check_https"] if https else 0)
-    return [Charge(1, "health check-month", usd, "Route53 health check (AWS endpoint" + (", HTTPS)" if https else ")"))]
+    lines = [charge(1, "health check-month", "route53.health_check_month", None, "Route53 health check (AWS endpoint)")]
+    if https:
+        lines.append(charge(1, "feature-month", "route53.health_check_feature_month", None, "its HTTPS option"))
+    return lines
 
 
 def _secret(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    return [Charge(1, "secret-month", PRICES["secrets_manager_secret_month"], "Secrets Manager secret")]
+    return [charge(1, "secret-month", "secretsmanager.secret_month", r.region, "Secrets Manager secret")]
 
 
 def _peering(r: Priced, _: dict, u: Usage) -> list[Charge]:
     gb = u["inter_region_gb_per_link"]
-    return [Charge(gb, "GB transferred", PRICES["data_transfer_inter_region_gb"] * factor(r.region),
-                   f"{gb:g} GB inter-region transfer")]
+    return [charge(gb, "GB transferred", "transfer.inter_region_gb", r.region, f"{gb:g} GB inter-region transfer")]
 
 
 def _perspective_egress(r: Priced, _: dict, u: Usage) -> list[Charge]:
@@ -275,13 +303,26 @@ def _perspective_egress(r: Priced, _: dict, u: Usage) -> list[Charge]:
     if tags.get("mpic:role") != "perspective":
         return []
     gb = u["perspective_egress_gb"]
-    return [Charge(gb, "GB out", PRICES["data_transfer_internet_gb"] * factor(r.region),
-                   f"{gb:g} GB validation traffic out")]
+    return [charge(gb, "GB out", "transfer.internet_gb", r.region, f"{gb:g} GB validation traffic out")]
+
+
+def _eks_cluster(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    return [charge(u["hours_per_month"], "cluster-hour", "eks.cluster_hour", r.region, "EKS control plane")]
+
+
+def _eks_nodes(r: Priced, _: dict, u: Usage) -> list[Charge]:
+    scaling = r.props.get("scalingConfig") or {}
+    count = int(scaling.get("desiredSize") or scaling.get("minSize") or 0)
+    itype = str((r.props.get("instanceTypes") or ["t3.medium"])[0])
+    gb = int(r.props.get("diskSize") or EKS_NODE_DISK_GB)
+    hours = u["hours_per_month"]
+    return [_instances(count, itype, r.region, hours, "EKS nodes, on-demand"),
+            charge(count * gb, "GB-month", "ebs.gp3_gb_month", r.region, f"{count} x {gb} GB node volumes")]
 
 
 def _k8s_load_balancer(r: Priced, _: dict, u: Usage) -> list[Charge]:
     """A ``type: LoadBalancer`` Service makes the cloud provision a load balancer (priced as an
-    AWS NLB; other clouds' list prices are close). Cluster nodes are the operator's and not priced."""
+    AWS NLB in the cluster's region; other clouds' list prices are close)."""
     spec = r.props.get("spec") or {}
     if not isinstance(spec, dict) or spec.get("type") != "LoadBalancer":
         return []
@@ -293,23 +334,41 @@ PRICERS: dict[str, Pricer] = {
     "aws:autoscaling/group:Group": _asg,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:ec2/natGateway:NatGateway": _nat,
+    "aws:ec2/eip:Eip": _eip,
     "aws:lambda/function:Function": _lambda,
     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": _provisioned,
     "aws:cloudwatch/eventRule:EventRule": _warmup,
     "aws:scheduler/schedule:Schedule": _canary_runs,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:kms/key:Key": _kms_key,
     "aws:apigateway/restApi:RestApi": _apigw,
     "aws:route53/healthCheck:HealthCheck": _health_check,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _peering,
     "aws:ec2/internetGateway:InternetGateway": _perspective_egress,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_nodes,
 }
+def is_free(type_: str) -> bool:
+    return type_ in FREE or type_.startswith(tuple(FREE_PREFIXES))
+
+
+def _unpriced(items: list[Priced]) -> list[NotPriced]:
+    """Every resource neither priced nor free, and each cluster the stack uses without creating it."""
+    out = [NotPriced(r.type, r.name, r.region or GLOBAL, USAGE_PRICED.get(r.type, "type not in the price table"))
+           for r in items if r.type not in PRICERS and not is_free(r.type)]
+    eks = {r.region for r in items if r.type == "aws:eks/cluster:Cluster"}
+    for r in items:
+        if r.type == "pulumi:providers:kubernetes" and r.region not in eks:
+            out.append(NotPriced(CLUSTER_TYPE, r.name, r.region or GLOBAL,
+                                 "the cluster is yours: its nodes and control plane are not priced"))
+    return out
 
 
 def estimate(resources: Iterable[Priced], usage: Usage | None = None) -> CostEstimate:
     """Monthly cost lines of ``resources`` (region None -> :data:`GLOBAL`) under ``usage``
-    (:data:`ASSUMPTIONS` with the keys it gives replaced; see :func:`usage_from`)."""
+    (:data:`plan.usage.ASSUMPTIONS` with the keys it gives replaced), and what is not priced."""
     u = {**ASSUMPTIONS, **(usage or {})}
     items = list(resources)
     by_id: dict[str, Priced] = {}
@@ -326,39 +385,6 @@ def estimate(resources: Iterable[Priced], usage: Usage | None = None) -> CostEst
         ctx = by_name if pricer is _provisioned else by_id
         for c in pricer(r, ctx, u):
             lines.append(CostLine(region=r.region or GLOBAL, type=r.type, name=r.name, usd=round(c.usd, 4),
-                                  note=c.note, quantity=c.quantity, unit=c.unit, unit_usd=round(c.unit_usd, 10)))
-    return CostEstimate(tuple(lines), u)
-
-
-def usage_from(raw: Any, key: str = "--usage") -> dict[str, float]:
-    """Validate an override of :data:`ASSUMPTIONS` (a map of some of its keys to numbers >= 0):
-    ConfigError naming the key, the value and the fix (did you mean, for an unknown key)."""
-    if not isinstance(raw, dict):
-        fix = f"write a map of some of {', '.join(ASSUMPTIONS)} to numbers"
-        raise ConfigError(f"{key}: expected a map of usage assumptions, got {raw!r}. Fix: {fix}.", key=key,
-                          value=raw if isinstance(raw, (str, int, float, list)) else str(raw), fix=fix)
-    out: dict[str, float] = {}
-    for name, value in raw.items():
-        where = f"{key}.{name}"
-        if name not in ASSUMPTIONS:
-            raise unknown_key_error(where, str(name), value, list(ASSUMPTIONS))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            fix = f"give {name} a number, e.g. {name}: {ASSUMPTIONS[name]:g}"
-            raise ConfigError(f"{where}: {value!r} is not a number. Fix: {fix}.", key=where, value=value, fix=fix)
-        limit = MAX_HOURS_PER_MONTH if name == "hours_per_month" else float("inf")
-        if not 0 <= value <= limit:
-            bound = f"between 0 and {limit:g}" if limit != float("inf") else ">= 0"
-            fix = f"give {name} a number {bound}"
-            raise ConfigError(f"{where}: {value!r} is out of range. Fix: {fix}.", key=where, value=value, fix=fix)
-        out[str(name)] = float(value)
-    return out
-
-
-def cost_diff(base: CostEstimate, other: CostEstimate) -> dict:
-    """The monthly difference ``other - base``, by region and in total (USD, rounded to cents)."""
-    a, b = base.by_region, other.by_region
-    regions = sorted(set(a) | set(b), key=lambda r: (r == GLOBAL, r))
-    by_region = {r: {"base": a.get(r, 0.0), "stack": b.get(r, 0.0), "delta": round(b.get(r, 0.0) - a.get(r, 0.0), 2)}
-                 for r in regions}
-    return {"by_region": by_region,
-            "total": {"base": base.total, "stack": other.total, "delta": round(other.total - base.total, 2)}}
+                                  note=c.note, quantity=c.quantity, unit=c.unit, unit_usd=round(c.unit_usd, 10),
+                                  as_of=c.as_of))
+    return CostEstimate(tuple(lines), u, tuple(_unpriced(items)))

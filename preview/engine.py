@@ -173,7 +173,7 @@ def _is_ciphertext(value: Any) -> bool:
 def plan_stack(stack: str, *, hooks: Callable[[RecordingMocks], Any] | None = None,
                usage: Usage | None = None, progress: Callable[[str], None] | None = None) -> PlanResult:
     """Plan ``stack`` (a name in stacks/ or a YAML path), pricing it under ``usage`` (default:
-    :data:`plan.prices.ASSUMPTIONS`); ``progress`` is told each step (a line for stderr). Raises
+    :data:`plan.usage.ASSUMPTIONS`); ``progress`` is told each step (a line for stderr). Raises
     ConfigError on bad input, including a program that refuses a BR-compliant config (e.g. an
     unknown setting value)."""
     say = progress or (lambda _: None)

@@ -15,7 +15,8 @@ from plan.aws import canary as aws_canary
 from artifacts.dist import DIST_ENV, require_artifacts, source_sha256
 from plan.artifacts import MANIFEST, needed
 from plan.canary import METRIC_NAMESPACE, plan_canary
-from plan.prices import PRICES, Priced, estimate
+from plan.price_table import unit_price
+from plan.prices import Priced, estimate
 from tests.aws.conftest import children_of, fleet, of_type, one, provider, provider_region, run_component
 from tests.aws.test_program import run_stack, stack
 
@@ -312,8 +313,8 @@ def test_the_canary_is_priced_by_its_schedule_not_as_a_perspective():
     sched = Priced("aws:scheduler/schedule:Schedule", "canary-schedule", "us-east-1",
                    {"scheduleExpression": plan_canary(fleet(canary={"interval": 10})).schedule_expression})
     lines = estimate([fn, sched]).lines
-    assert [line.unit for line in lines if line.name == "canary-fn"] == ["GB of logs"]
+    assert [line.unit for line in lines if line.name == "canary-fn"] == []  # its log lines: priced on its log group
     runs = next(line for line in lines if line.unit == "run")
     assert runs.quantity == pytest.approx(730 * 6) and runs.note == "a canary run every 10 min"
     alarm = estimate([Priced("aws:cloudwatch/metricAlarm:MetricAlarm", "a", "us-east-1", {})]).lines[0]
-    assert alarm.usd == PRICES["cloudwatch_alarm_month"]
+    assert alarm.usd == unit_price("cloudwatch.alarm_month", "us-east-1").usd == 0.10

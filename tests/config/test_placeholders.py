@@ -48,6 +48,8 @@ def test_the_example_stacks_are_not_ready_and_name_each_key():
     hosts = {p.key: p.value for p in placeholders(load_stack("aws-hosts"))}
     assert hosts == {"mpic:testDomain": "fleet-test.example", "mpic:aws.domain": "mpic.example.com",
                      "mpic:aws.hostedZone": "example.com"}
+    # aws-lambda answers on API Gateway's own name: only the smoke/canary domain is its own
+    assert [p.key for p in placeholders(load_stack("aws-lambda"))] == ["mpic:testDomain"]
     k8s = {p.key: p.value for p in placeholders(load_stack("k8s"))}
     assert k8s["mpic:k8s.hubEgressCidrs[0]"] == "198.51.100.16/28"
     assert k8s["mpic:canary.dns.server"] == "192.0.2.53" and k8s["mpic:audit.sink.bucket"] == "example-ca-mpic-audit"
