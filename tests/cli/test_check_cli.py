@@ -164,3 +164,17 @@ def test_encrypted_secrets_pass(tmp_path):
     path.write_text(f"config:\n  mpic:perspectives: [{GOOD}]\n  mpic:hashSecret: {{secure: v1:AAAA}}\n"
                     "  mpic:apiKeys:\n    - secure: v1:BBBB\n")
     assert run(str(path), "--as-of", "2026-12-15").exit_code == 0
+
+
+@pytest.mark.parametrize("target, code, words", [
+    ("aws-hosts", 1, "VIOLATION R1: mpic:primary: not set"),
+    ("k8s", 1, "VIOLATION R1: mpic:primary: not set"),
+    ("local", 0, "warning   R1: mpic:primary: not set"),
+])
+def test_a_missing_primary_is_an_error_for_a_stack_deploying_to_a_cloud(tmp_path, target, code, words):
+    """#23 part 7: a missing mpic:primary was only a warning, and the stack still "compliant"."""
+    stack = tmp_path / "Pulumi.noprimary.yaml"
+    stack.write_text(f"config:\n  mpic:target: {target}\n  mpic:asOf: '2026-12-15'\n"
+                     "  mpic:perspectives: [us-west-2, eu-west-1, ap-northeast-1, sa-east-1, ap-southeast-2]\n")
+    out = CliRunner().invoke(app, ["check", str(stack)])
+    assert out.exit_code == code and words in out.stdout

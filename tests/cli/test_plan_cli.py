@@ -164,3 +164,16 @@ def test_plan_names_the_repaired_set_check_prints(tmp_path, artifacts):
     assert plan_doc["violations"][0]["fix"].startswith(f"The closest compliant set: replace {old} with {new}")
     text = invoke(str(stack))
     assert f"  replace {old} with {new}" in text.stdout and "the same set: ./scripts/mpic suggest" in text.stdout
+
+
+@pytest.mark.parametrize("name, keys", [
+    ("aws-hosts", ["mpic:testDomain", "mpic:aws.domain", "mpic:aws.hostedZone"]),
+    ("aws-lambda", ["mpic:testDomain"]),
+])
+def test_the_examples_placeholders_are_readiness_exit_3_naming_key_value_and_fix(saved, name, keys):
+    """#23 part 4: placeholders passed `plan` with 0 warnings; they are compliant, planned, not ready."""
+    doc = json.loads(saved[name].read_text())
+    assert doc["compliant"] is True and doc["resources"] and doc["ready"] is False
+    assert [line.split(":", 2)[0] + ":" + line.split(":", 2)[1] for line in doc["readiness"]] == keys
+    assert all("pulumi config set --path" in line for line in doc["readiness"])
+    assert exit_of(doc) == 3
