@@ -263,9 +263,12 @@ def _rel(path: Path, dist: Path) -> str:
     return path.relative_to(dist.parent).as_posix()
 
 
-def build(kinds: list[str], dist: Path, root: Path = KIT_ROOT, say: Say = _quiet) -> Manifest:
+def build(kinds: list[str], dist: Path, root: Path = KIT_ROOT, say: Say = _quiet,
+          archs: tuple[str, ...] | None = None) -> Manifest:
     """Build ``kinds`` (``wheel``, ``lambda``, ``image-context``) into ``dist``; write and return
-    the manifest (artifacts of kinds not built this time are kept while their sources match)."""
+    the manifest (artifacts of kinds not built this time are kept while their sources match).
+    ``archs`` limits the wheelhouses to those architectures (the local fleet needs its host's
+    only); the image context and the Lambda zips are always built for every architecture."""
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise BuildError(f"build {unknown[0]}: unknown artifact; build one of {', '.join(KINDS)} or all")
@@ -275,7 +278,8 @@ def build(kinds: list[str], dist: Path, root: Path = KIT_ROOT, say: Say = _quiet
         runtime = runtime_wheel(root, Path(tmp), source)
         artifacts: list[Artifact] = []
         if "wheel" in kinds or "image-context" in kinds:
-            artifacts += [build_wheelhouse(root, dist, runtime, arch, say) for arch in PLATFORMS]
+            houses = PLATFORMS if archs is None or "image-context" in kinds else [a for a in PLATFORMS if a in archs]
+            artifacts += [build_wheelhouse(root, dist, runtime, arch, say) for arch in houses]
         if "lambda" in kinds:
             artifacts += [build_lambda(root, dist, runtime, arch, role, say)
                           for arch in PLATFORMS for role in LAMBDA_HANDLERS]

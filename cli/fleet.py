@@ -14,18 +14,21 @@ from cli.common import EXIT_FAILED, LOCAL_FLEET, guarded, progress, reported
 from config.errors import PlanError
 from config.stackfile import load_stack
 from local.engine import lifecycle
-from artifacts.dist import dist_dir, require_artifacts
+from artifacts.dist import dist_dir, machine_architecture, require_artifacts
 from local.errors import require_root
 
 
 def build_missing(stack: str, say) -> None:
-    """Build the wheelhouse the local fleet runs when it is missing or was built from other sources."""
+    """Build the wheelhouse the local fleet runs when it is missing or was built from other sources:
+    the host's architecture only (every architecture is ``mpic build``'s job)."""
     cfg = load_stack(stack)
     try:
         require_artifacts(cfg)
     except PlanError:
-        say("build: the runtime wheelhouse is missing or stale: ./scripts/mpic build wheel")
-        build(["wheel"], dist_dir(), say=say)
+        arch = machine_architecture()
+        say(f"build: the runtime wheelhouse is missing or stale: building it for {arch} "
+            "(./scripts/mpic build wheel builds every architecture)")
+        build(["wheel"], dist_dir(), say=say, archs=(arch,))
 
 
 @app.command(rich_help_panel=LOCAL_FLEET)

@@ -29,7 +29,7 @@ from local.roles.coordinator import start_coordinator, wait_coordinator
 from local.internet.dns import kit_zones, start_dns, wait_validated
 from local.errors import FleetError, require_root
 from local.engine.proc import CommandError, alive, kill_pid, run, stop_all
-from local.roles.region import start_region, wait_region
+from local.roles.region import start_region, start_resolvers, wait_region, wait_resolvers
 from local.engine.state import State, list_stacks, load_plan, load_state, locked, plan_to_json, run_root, stack_dir
 from local.engine.supervisor import Progress, ensure_running, quiet
 from local.engine.runtime import runtime_python
@@ -92,10 +92,18 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     root_ksk = start_dns(state, plan, say)
     start_web(state, plan, say)
     start_alpn(state, plan, say)
+    # every resolver, perspective and coordinator starts at once (their start is CPU-bound: the
+    # runtime's imports), then each is waited for: not host after host
     for r in plan.regions:
-        start_region(state, plan, cfg, r, pki, root_ksk)
+        start_resolvers(state, plan, r, root_ksk)
+    for r in plan.regions:
+        start_region(state, plan, cfg, r, pki)
     for site in plan.sites:
         start_coordinator(state, plan, pki, cfg, site)
+    for r in plan.regions:
+        wait_resolvers(state, r)
+    say(f"resolvers: {sum(len(r.replicas) for r in plan.regions)} Unbound (one per perspective host) answer, "
+        f"validating from the mini-internet's root")
     for r in plan.regions:
         wait_region(state, plan, r, pki)
         say(f"region {r.code} ({r.rir}): {len(r.replicas)} perspective hosts (each with its own Unbound and "

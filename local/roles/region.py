@@ -44,16 +44,9 @@ def fleet_perspective_settings(state: State, plan: FleetPlan, cfg: StackConfig, 
         allowed_reserved_networks=[f"{plan.internet_ip}/32", f"{plan.alpn_ip}/32"])
 
 
-def start_host(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan, pki: dict,
-               root_ksk: list[str]) -> None:
-    """One perspective host: its resolver first, then its perspective."""
-    hdir = state.workdir / "hosts" / host.name
-    hdir.mkdir(parents=True, exist_ok=True)
-    netns.write_resolv_conf(state, host.netns, "127.0.0.1")
-    uconf = dns.write_unbound(state.workdir, plan, host, root_ksk)
-    urec = start_process(state, f"unbound@{host.name}", ["unbound", "-d", "-c", str(uconf)], host.netns,
-                         "resolver", region.code, host=host.name)
-    wait_for(lambda: dns.resolver_answers(host.netns), 15, f"unbound on {host.name}", urec)
+def start_perspective(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, host: ReplicaPlan,
+                      pki: dict) -> None:
+    """The perspective of one host (beside its resolver)."""
     name = perspective_name(host)
     sfile = private.place(state, name, "settings.yaml", PROCESS_USERS["perspective"], 0o600,
                           text=yaml.safe_dump(fleet_perspective_settings(state, plan, cfg, region, host, pki)))
@@ -67,13 +60,33 @@ def perspective_name(host: ReplicaPlan) -> str:
     return f"perspective@{host.name}"
 
 
-def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, pki: dict,
-                 root_ksk: list[str]) -> None:
-    """Start the region's perspective hosts, then its load balancer and WAN relay."""
+def start_resolvers(state: State, plan: FleetPlan, region: RegionPlan, root_ksk: list[str]) -> None:
+    """Start the Unbound of each of the region's perspective hosts (not waiting: every region's
+    resolvers start together, then :func:`wait_resolvers`)."""
+    for host in region.replicas:
+        hdir = state.workdir / "hosts" / host.name
+        hdir.mkdir(parents=True, exist_ok=True)
+        netns.write_resolv_conf(state, host.netns, "127.0.0.1")
+        uconf = dns.write_unbound(state.workdir, plan, host, root_ksk)
+        start_process(state, f"unbound@{host.name}", ["unbound", "-d", "-c", str(uconf)], host.netns,
+                      "resolver", region.code, host=host.name)
+
+
+def wait_resolvers(state: State, region: RegionPlan, timeout: float = 15) -> None:
+    """Each of the region's resolvers answers."""
+    for host in region.replicas:
+        wait_for(lambda h=host: dns.resolver_answers(h.netns), timeout, f"unbound on {host.name}",
+                 state.data["processes"][f"unbound@{host.name}"])
+
+
+def start_region(state: State, plan: FleetPlan, cfg: StackConfig, region: RegionPlan, pki: dict) -> None:
+    """Start the region's perspectives (their resolvers started: :func:`start_resolvers`; a
+    perspective is ready only when its resolver answers, :func:`wait_region`), then its load
+    balancer and WAN relay."""
     rdir = state.workdir / "regions" / region.code
     rdir.mkdir(parents=True, exist_ok=True)
     for host in region.replicas:
-        start_host(state, plan, cfg, region, host, pki, root_ksk)
+        start_perspective(state, plan, cfg, region, host, pki)
     hconf = rdir / "haproxy.cfg"
     hconf.write_text(lb.region_haproxy(region, ca=Path(pki["ca"]),
                                        check_pem=Path(pki["regions"][region.code]["check_pem"]),

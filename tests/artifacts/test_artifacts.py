@@ -251,3 +251,16 @@ def test_plan_without_dist_or_with_a_stale_manifest_refuses_and_names_the_build(
     with pytest.raises(PlanError, match="no wheelhouse wheelhouse-linux_x86_64"):
         (stale / MANIFEST).write_text(json.dumps(manifest))
         require_artifacts(load_stack("aws-hosts"))
+
+
+def test_the_local_fleet_builds_its_hosts_architecture_only(artifacts, tmp_path):
+    """#24 part 1: `mpic up` built both wheelhouses though the fleet runs one; the image context
+    (and `mpic build`) still gets every architecture."""
+    dist = tmp_path / "dist"
+    one = build(["wheel"], dist, archs=("x86_64",))
+    assert [(a.kind, a.name) for a in one.artifacts] == [("wheelhouse", "wheelhouse-linux_x86_64")]
+    assert not (dist / "wheelhouse" / "linux_aarch64").exists()
+    first = {(a.name, a.sha256) for a in load_manifest(artifacts.dist).artifacts}
+    assert (one.artifacts[0].name, one.artifacts[0].sha256) in first  # the same bytes as a full build
+    both = build(["image-context"], dist, archs=("x86_64",))
+    assert {a.name for a in both.artifacts} == {"wheelhouse-linux_x86_64", "wheelhouse-linux_aarch64", "image"}
