@@ -247,3 +247,19 @@ def test_one_retry_when_a_pooled_connection_was_closed(env: Env, drop: int, expe
         peer.stop()
         lt.stop()
     assert peer.connections == 2  # exactly one retry, on a new connection
+
+
+def test_the_core_version_is_read_on_first_use_and_only_that_name():
+    """`import service` (the CLI's audit and settings readers) no longer imports all of open-mpic-core."""
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    import service
+
+    assert service.CORE_VERSION == importlib.metadata.version("open-mpic-core")
+    with pytest.raises(AttributeError, match="no attribute 'NOPE'"):
+        service.NOPE  # noqa: B018
+    fresh = subprocess.run([sys.executable, "-c", "import sys, service; print('open_mpic_core' in sys.modules)"],
+                           capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "False"
