@@ -7,7 +7,9 @@
   with ``pip install --no-index --require-hashes`` and never reaches a public index at boot.
 - ``lambda``: ``dist/lambda/mpic-<role>-<arch>.zip`` for the perspective and the coordinator, x86_64
   and arm64, installed from those wheels (the coordinator also gets ``service/requirements-lambda.lock``:
-  boto3, to invoke the perspective functions).
+  boto3, to invoke the perspective functions, with botocore's models of the APIs the runtime calls
+  only), with the bytecode of every module: a function's code folder is read-only, so without it
+  every cold start compiles each module it imports again (docs/performance.md, Lambda).
 - ``image-context``: ``dist/image/``: the repository's ``Dockerfile`` and both wheelhouses.
 
 Reproducible: the same sources give byte-identical artifacts (the runtime wheel and the zips have
@@ -65,6 +67,13 @@ EPOCH = 315532800
 KINDS = ("wheel", "lambda", "image-context")
 RUNTIME_LOCK = "service/requirements.lock"
 LAMBDA_LOCK = "service/requirements-lambda.lock"
+LAMBDA_TASK_ROOT = "/var/task"
+"""Where Lambda unpacks a zip: the file names compiled into the bytecode (tracebacks)."""
+BOTOCORE_SERVICES = ("lambda", "route53", "sts")
+"""The AWS APIs whose botocore models a zip keeps: ``lambda`` (the coordinator invokes the
+perspective functions: service/transport.py), ``route53`` (the canary writes its TXT record:
+service/canary.py) and ``sts`` (credentials). botocore ships the models of every AWS service
+(15 MiB of the coordinator zip); a test pins this list to the clients service/ creates."""
 _LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
@@ -214,12 +223,40 @@ def deterministic_zip(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(source.rglob("*"), key=lambda x: x.relative_to(source).as_posix()):
-            if p.is_dir() or "__pycache__" in p.parts:
+            if p.is_dir():
                 continue
             info = zipfile.ZipInfo(p.relative_to(source).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = (0o755 if os.access(p, os.X_OK) else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, p.read_bytes())
+
+
+def prune_botocore(package: Path) -> None:
+    """Remove botocore's models of the AWS APIs the runtime never calls (all but
+    :data:`BOTOCORE_SERVICES`; the endpoint and partition data stay)."""
+    data = package / "botocore" / "data"
+    for service in sorted(data.iterdir()) if data.is_dir() else ():
+        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+            shutil.rmtree(service)
+
+
+def compile_bytecode(package: Path) -> None:
+    """Write the bytecode of every module of ``package`` beside it (``__pycache__``), as Python
+    3.11 without ``-O`` reads it. Reproducible: hash-based (the source's hash, not its date;
+    ``unchecked-hash``: the code folder never changes, so no import reads the source to compare),
+    the file names of :data:`LAMBDA_TASK_ROOT`, files in order, one process in a known state: a
+    fixed hash seed and nothing else of the caller's (``-S`` and an environment of its own: no
+    ``.pth`` hook such as coverage's, no ``PYTHONPYCACHEPREFIX``), since what a compiling
+    interpreter has loaded can change the bytes it writes."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
+        raise BuildError(f"build lambda: Python {PYTHON_VERSION} compiles the zips' bytecode (Lambda's python"
+                         f"{PYTHON_VERSION} runtime), this is {sys.version.split()[0]}; run ./scripts/mpic build "
+                         "from the kit's .venv")
+    argv = [sys.executable, "-S", "-m", "compileall", "-q", "-o", "0", "--invalidation-mode", "unchecked-hash",
+            "-d", LAMBDA_TASK_ROOT, str(package)]
+    res = subprocess.run(argv, capture_output=True, text=True, env={"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"})
+    if res.returncode != 0:
+        raise BuildError(f"build lambda: compiling the bytecode failed: {(res.stdout + res.stderr)[-600:]}")
 
 
 def build_lambda(root: Path, dist: Path, runtime: Path, arch: str, role: str, say: Say) -> Artifact:
@@ -239,6 +276,8 @@ def build_lambda(root: Path, dist: Path, runtime: Path, arch: str, role: str, sa
             junk.unlink()
         for direct in target.glob("*.dist-info/direct_url.json"):
             direct.unlink()
+        prune_botocore(target)
+        compile_bytecode(target)
         name = lambda_name(role, arch)
         path = dist / "lambda" / f"{name}.zip"
         deterministic_zip(target, path)

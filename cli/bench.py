@@ -5,6 +5,7 @@ By default it starts the BUILT runtime on loopback (:mod:`bench.runtime`: the wh
 ``./scripts/mpic build``, built first when missing, five perspectives over mTLS, coordinators,
 Knot); ``--fleet local`` measures the running local fleet instead (:mod:`bench.fleet`). The
 phases and the report: :mod:`bench.phases`; the method and the figures: docs/performance.md.
+``--lambda`` measures the cold start of each built Lambda zip instead (:mod:`bench.lambdas`).
 ``--json FILE`` writes the report (stable keys, for comparison across commits); ``--compare
 OLD.json`` prints every figure next to the one of an earlier report.
 """
@@ -18,12 +19,13 @@ from typing import Any, Optional
 import typer
 
 from cli import app
+from bench.lambdas import RUNS, lambda_report
+from bench.lambdas import summary as lambda_summary
 from bench.load import BenchError
 from bench.report import METHODS, comparison, commit, loopback_report, machine, summary
 from cli.common import EXIT_FAILED, EXIT_OK, LOCAL_FLEET, fail, fail_input, guarded, progress, reported
 from artifacts.dist import load_manifest, machine_architecture
-from plan.artifacts import PLATFORMS, Built, wheelhouse_name
-
+from plan.artifacts import LAMBDA_HANDLERS, PLATFORMS, Built, lambda_name, wheelhouse_name
 
 
 def parse_levels(text: str) -> list[int]:
@@ -55,6 +57,35 @@ def built_runtime(dist: Path | None, say: Any) -> Built:
     return Built(dist, (found,))
 
 
+def built_zips(dist: Path | None, say: Any) -> Built:
+    """The Lambda zips of this machine's architecture, one per role: of ``dist`` as they are (another
+    build), else the working tree's, built first when missing or stale (``mpic build lambda``)."""
+    from artifacts.builder import build
+    from artifacts.dist import dist_dir, source_sha256
+
+    names = [lambda_name(role, machine_architecture()) for role in LAMBDA_HANDLERS]
+    folder = dist if dist is not None else dist_dir()
+
+    def found() -> list[Any]:
+        manifest = load_manifest(folder)
+        if manifest is None or (dist is None and manifest.source_sha256 != source_sha256()):
+            return []
+        zips = [manifest.find("lambda", name) for name in names]
+        return zips if all(z is not None and Built(folder, ()).path(z).exists() for z in zips) else []
+
+    zips = found()
+    if not zips and dist is not None:
+        raise fail_input(f"--dist {dist}: no {' and '.join(names)} in {folder}/manifest.json; "
+                         "run ./scripts/mpic build lambda there")
+    if not zips:
+        say("build: the Lambda zips are missing or stale: ./scripts/mpic build lambda")
+        guarded(build, ["lambda"], folder, say=say)
+        zips = found()
+        if not zips:
+            raise fail(f"build lambda: {folder}/manifest.json still has no {' and '.join(names)}", EXIT_FAILED)
+    return Built(folder, tuple(zips))
+
+
 @app.command("bench", rich_help_panel=LOCAL_FLEET)
 def bench_cmd(
     duration: float = typer.Option(8.0, "--duration", help="Seconds of each phase (sequential, each concurrency)."),
@@ -68,9 +99,17 @@ def bench_cmd(
                                "memory is read."),
     methods: str = typer.Option(",".join(METHODS), "--methods", help="Methods to measure: caa, dns-change."),
     dist: Optional[Path] = typer.Option(None, "--dist", help="Run the wheelhouse of another build folder "
-                                        "(e.g. an older commit's dist/) as it is."),
+                                        "(e.g. an older commit's dist/) as it is (with --lambda: its Lambda zips)."),
+    cold: bool = typer.Option(False, "--lambda", help="Measure the cold start of each built Lambda zip "
+                              "(coordinator, perspective): import, settings, first request, memory, zip size."),
+    runs: int = typer.Option(RUNS, "--runs", help="Cold starts of each Lambda zip (--lambda); figures are their p50."),
 ) -> None:
     """Benchmark the runtime: latency, throughput, CPU and memory per role, a hung or partitioned perspective."""
+    if cold and fleet is not None:
+        raise fail_input(f"--lambda measures the built zips on this machine, --fleet {fleet} a running fleet; "
+                         "choose one")
+    if not 1 <= runs <= 50:
+        raise fail_input(f"--runs {runs}: give 1..50 cold starts per zip, e.g. --runs 10")
     levels = parse_levels(concurrency)
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     if not chosen or any(m not in METHODS for m in chosen):
@@ -86,7 +125,9 @@ def bench_cmd(
     say = progress()
     with reported():  # the fleet's errors (not up, not root) with their exit codes
         try:
-            if fleet is not None:
+            if cold:
+                report = lambda_report(built_zips(dist, say), runs, say)
+            elif fleet is not None:
                 from bench.fleet import fleet_report
 
                 report = fleet_report(fleet, chosen, levels, duration, idle, say)
@@ -103,7 +144,7 @@ def bench_cmd(
     if as_json:
         typer.echo(json.dumps(report, indent=1, sort_keys=True))
         raise typer.Exit(EXIT_OK)
-    for line in summary(report):
+    for line in (lambda_summary if cold else summary)(report):
         typer.echo(line)
     if old is not None:
         typer.echo(f"\ncompared with {compare}:")

@@ -57,7 +57,9 @@ class Location(BaseModel):
 @functools.cache
 def load_catalog() -> dict[str, Location]:
     """All catalog regions by code (cached: the file is read once per process)."""
-    data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    # libyaml's loader when the wheel has it (~3 ms against ~20 ms: every command and cold start reads this)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(CATALOG_FILE.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     return {entry["code"]: Location(**entry) for entry in data["regions"]}
 
 

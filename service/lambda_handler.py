@@ -13,6 +13,11 @@
 
 Settings come from ``MPIC_*`` environment variables (optionally a file named by
 ``MPIC_SETTINGS_FILE``). State (checkers, connections, event loop: uvloop's) lives across warm invokes.
+
+Cold start (``mpic bench --lambda``, docs/performance.md): a function imports its own role's service
+on its first invoke, never the other's (a perspective function does not load the coordinator's
+orchestration, a coordinator function not the checkers' wrappers); the core itself
+(``open_mpic_core``) loads all of its modules whichever is imported.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ import asyncio
 import base64
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from open_mpic_core import CheckType
 from service import identity
-from service.coordinator import UNAUTHORIZED, CoordinatorService
 from service.errors import bad_request
-from service.perspective import PerspectiveRuntime, RequestInvalid
 from service.settings import CoordinatorSettings, PerspectiveSettings, load_settings
+
+if TYPE_CHECKING:
+    from service.coordinator import CoordinatorService
+    from service.perspective import PerspectiveRuntime
 
 _state: dict[str, Any] = {}
 
@@ -62,6 +69,8 @@ def reset() -> None:
 
 def _coordinator(lambda_client_factory: Any = None) -> CoordinatorService:
     if "coordinator" not in _state:
+        from service.coordinator import CoordinatorService  # the role's own service: see the docstring
+
         settings = load_settings(CoordinatorSettings, os.environ.get("MPIC_SETTINGS_FILE"))
         _state["coordinator"] = CoordinatorService(settings, lambda_client_factory=lambda_client_factory)
     return _state["coordinator"]
@@ -69,6 +78,8 @@ def _coordinator(lambda_client_factory: Any = None) -> CoordinatorService:
 
 def _perspective() -> PerspectiveRuntime:
     if "perspective" not in _state:
+        from service.perspective import PerspectiveRuntime  # the role's own service: see the docstring
+
         settings = load_settings(PerspectiveSettings, os.environ.get("MPIC_SETTINGS_FILE"))
         _state["perspective"] = PerspectiveRuntime(settings)
     return _state["perspective"]
@@ -104,6 +115,8 @@ def coordinator_handler(event: dict[str, Any], context: Any, lambda_client_facto
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
     if method == "GET" and path.endswith("/healthz"):  # not public: details of the deployment
         if service.api_keys.enabled and not service.api_keys.allows(headers):
+            from service.coordinator import UNAUTHORIZED
+
             return _reply(401, UNAUTHORIZED)
         return _reply(200, service.health())
     if method == "POST" and (path.endswith("/mpic")):
@@ -134,6 +147,8 @@ def perspective_handler(event: Any, context: Any) -> dict[str, Any]:
         check_type = CheckType(declared)
     except ValueError:
         return bad_request([{"issue_type": "invalid-check-type", "message": f"check_type {declared!r}: use caa or dcv"}])[1]
+    from service.perspective import RequestInvalid
+
     try:
         response = _loop().run_until_complete(runtime.check(check_type, payload, trace_id, request_id))
     except RequestInvalid as exc:
