@@ -9,6 +9,7 @@ heal: the name fails back. Figures are printed (run with -s); docs/failover.md q
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 import time
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from plan.failover import plan_failover
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 CLIENTS = 5
+SETTLE_S = 5.0
+"""How long the load goes on once the fleet serves again (after the failover, after the fail-back)."""
 
 
 @dataclass
@@ -60,6 +63,24 @@ def _run_load(status: dict, seconds: float, policy: RetryPolicy) -> tuple[Load, 
     return load, stop, threads
 
 
+def _served_since_failure(load: Load) -> float | None:
+    """Seconds since the first answered attempt after the first failed one (None: not yet)."""
+    with load.lock:
+        failed = next((t for t, ok in load.attempts if not ok), None)
+        first_ok = None if failed is None else next((t for t, ok in load.attempts if ok and t > failed), None)
+    return None if first_ok is None else time.monotonic() - first_ok
+
+
+def _stop_when(stop: threading.Event, served: Callable[[], float | None], deadline: float) -> None:
+    """Stop the load SETTLE_S after it is served again, or at ``deadline`` (the longest wait accepted)."""
+    while time.monotonic() < deadline:
+        since = served()
+        if since is not None and since >= SETTLE_S:
+            break
+        time.sleep(0.2)
+    stop.set()
+
+
 def test_primary_site_killed_under_load_standby_serves_and_fails_back(healed):
     fleet = healed
     if not fleet.get("client_resolver"):
@@ -70,11 +91,13 @@ def test_primary_site_killed_under_load_standby_serves_and_fails_back(healed):
     assert resolve(name, resolver) == sites["primary"]["ip"]
     policy = RetryPolicy()
 
-    # the load outlasts the kill (at 5 s) by the longest failover the test accepts, and 5 s more
+    # the load may outlast the kill (at 5 s) by the longest failover the test accepts, and 5 s more;
+    # it stops once the standby has served for SETTLE_S after the first failure
     load, stop, threads = _run_load(fleet, 5 + fp.failover_s + policy.cap + fp.timeout_s + 5, policy)
     time.sleep(5)
     killed_at = time.monotonic()
     assert faults.kill_site(fleet["stack"], "primary")
+    _stop_when(stop, lambda: _served_since_failure(load), killed_at + fp.failover_s + policy.cap + fp.timeout_s + 5)
     for t in threads:
         t.join(timeout=120)
     failed_attempts = [t for t, ok in load.attempts if not ok]
@@ -97,6 +120,9 @@ def test_primary_site_killed_under_load_standby_serves_and_fails_back(healed):
         if resolve(name, resolver) == sites["primary"]["ip"]:
             back = time.monotonic() - healed_at
         time.sleep(0.5)
+    if back is not None:  # the load goes on across the switch back, then SETTLE_S on the primary
+        time.sleep(SETTLE_S)
+        stop.set()
     for t in threads:
         t.join(timeout=120)
     failed = [t for t, ok in load.attempts if not ok]
