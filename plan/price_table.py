@@ -237,10 +237,3 @@ def unit_price(key: str, region: str | None) -> UnitPrice:
     fallback = entry.get(FALLBACK_REGION, entry.get(ANY))
     assert fallback is not None, key  # every entry lists us-east-1 or ANY (a test checks)
     return UnitPrice(fallback, as_of, False)
-
-
-def region_level(region: str | None) -> float:
-    """How dear ``region``'s EC2 is next to :data:`FALLBACK_REGION`'s (t3 price ratio; 1.0 when not
-    listed): a rough ordering of regions, never used to price a line."""
-    t3, base = T3_MICRO.get(region or ""), T3_MICRO[FALLBACK_REGION]
-    return round(t3 / base, 4) if t3 is not None and base else 1.0

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from plan.price_table import FALLBACK_REGION, FREE, FREE_PREFIXES, SOURCES, USAGE_PRICED, region_level, unit_price
+from plan.price_table import FALLBACK_REGION, FREE, FREE_PREFIXES, SOURCES, USAGE_PRICED, unit_price
 from plan.usage import ASSUMPTIONS, Usage
 
 PRICE_TABLE_DATE = min(s.as_of for s in SOURCES.values())
@@ -97,12 +97,6 @@ class CostEstimate:
         return {"total": self.total, "by_region": self.by_region, "price_table_date": PRICE_TABLE_DATE,
                 "assumptions": dict(self.usage), "lines": [line.to_json() for line in self.lines],
                 "not_priced": [n.to_json() for n in self.not_priced]}
-
-
-def factor(region: str | None) -> float:
-    """How dear ``region`` is next to us-east-1, for ordering regions (EC2's ratio,
-    :func:`plan.price_table.region_level`); no cost line is priced with it."""
-    return region_level(region)
 
 
 @dataclasses.dataclass(frozen=True)

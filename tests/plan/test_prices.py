@@ -103,12 +103,6 @@ def test_unlisted_regions_fall_back_to_us_east_1_and_say_so():
     assert "not in the price table" not in listed_line.note
 
 
-def test_region_level_orders_regions_by_their_ec2_price():
-    assert prices.factor("us-east-1") == 1.0 and prices.factor("nowhere") == 1.0 and prices.factor(None) == 1.0
-    assert prices.factor("sa-east-1") == pytest.approx(0.0168 / 0.0104, abs=1e-4)
-    assert prices.factor("sa-east-1") > prices.factor("eu-west-1") > 1
-
-
 # ----------------------------------------------------------------------------- the pricers
 def test_asg_uses_its_launch_template_instance_type_and_the_regions_prices():
     lt = P("aws:ec2/launchTemplate:LaunchTemplate", "lt", "sa-east-1", id="lt-1", instanceType="t3.medium",

@@ -23,7 +23,7 @@ from plan.suggest import search as suggest_search
 from plan.suggest import SuggestRequest, Suggestion, rtt_floor_ms, suggest
 from plan.suggest.model import config_value
 from plan.suggest.repair import repair
-from plan import prices
+from plan.price_table import T3_MICRO
 
 DAY = dt.date(2026, 12, 15)  # R3: 5 remote perspectives from this date
 CATALOG = load_catalog()
@@ -182,7 +182,9 @@ def test_reasons_name_rir_nearest_neighbour_and_quorum_role():
 
 # ---------------------------------------------------------------------- budget
 def _monthly(codes) -> dict[str, float]:
-    return {code: round(100.0 * prices.factor(code), 2) for code in codes}
+    """A synthetic monthly cost per region: 100 USD times its t3.micro price over us-east-1's."""
+    base = T3_MICRO["us-east-1"]
+    return {code: round(100.0 * T3_MICRO.get(code, base) / base, 2) for code in codes}
 
 
 def test_budget_is_honoured_and_changes_the_set():
