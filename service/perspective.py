@@ -63,6 +63,7 @@ from service.resolver import (
     resolver_answers,
 )
 from service.settings import PerspectiveSettings
+from service.telemetry import quiet
 
 log = logging.getLogger("service.perspective")
 
@@ -203,8 +204,8 @@ class PerspectiveRuntime:
         isolate_default_resolver()
         install_alpn_hooks()
         self.resolver = build_resolver(settings.resolver)
-        self.dcv_checker = IsolatedDcvChecker(settings, self.resolver)
-        self.caa_checker = KitCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number)
+        self.dcv_checker = quiet(IsolatedDcvChecker(settings, self.resolver))
+        self.caa_checker = quiet(KitCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number))
         self.caa_checker.resolver = self.resolver
         self.caa = CaaChecker(self.caa_checker, self.resolver, settings.caa_allow_lookup_failure)
         if not settings.caa_domains:

@@ -18,20 +18,24 @@ import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.name
+import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from service.addresses import AddressPolicy
 from service.settings import ResolverSettings
+from service.udp_nameserver import LoopbackUdpNameserver, shares_socket
 
 
 def build_resolver(settings: ResolverSettings) -> dns.asyncresolver.Resolver:
     """A resolver bound to the configured nameservers and port; no cache, AD bit requested, EDNS0
     (1232-byte payload) so the resolver can say why it failed (Extended DNS Errors, RFC 8914:
-    service.caa_lookup)."""
+    service.caa_lookup). A resolver on loopback is asked through one shared UDP socket
+    (service.udp_nameserver); any other through dnspython's fresh socket per query."""
     resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = list(settings.nameservers)
+    resolver.nameservers = [LoopbackUdpNameserver(ns, settings.port) if shares_socket(ns)
+                            else dns.nameserver.Do53Nameserver(ns, settings.port) for ns in settings.nameservers]
     resolver.port = settings.port
     resolver.timeout = settings.timeout
     resolver.lifetime = settings.lifetime

@@ -115,6 +115,7 @@ def perspective_config(settings: PerspectiveSettings, **overrides: Any) -> uvico
         ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED,
         lifespan="on", timeout_graceful_shutdown=10, access_log=False, server_header=False,
         timeout_keep_alive=PERSPECTIVE_KEEPALIVE_SECONDS, http=http_protocol(tls_scope=True), loop=event_loop(),
+        proxy_headers=False,  # callers are identified by their client certificate, never by a forwarded header
     )
     options.update(overrides)
     return uvicorn.Config(app, **options)

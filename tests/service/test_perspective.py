@@ -11,6 +11,7 @@ import dns.asyncresolver
 import pytest
 
 from open_mpic_core import CheckType
+from service.telemetry import QUIET_TRACER
 from service.perspective import PerspectiveRuntime, RequestInvalid
 from tests.service import infra
 from tests.service.conftest import ALPN_HASH, Env, http, read_audit
@@ -58,7 +59,9 @@ def test_readyz_is_503_when_the_resolver_does_not_answer(env: Env) -> None:
                                                                    "timeout": 0.2, "lifetime": 0.4})
     from service.server import perspective_config
 
-    server = infra.ThreadServer(perspective_config(settings)).start()
+    config = perspective_config(settings)
+    assert config.proxy_headers is False  # a caller is its client certificate, never an X-Forwarded-For
+    server = infra.ThreadServer(config).start()
     try:
         status, body, _ = http("GET", f"https://{ip}:8443/readyz", context=ctx(env))
     finally:
@@ -104,9 +107,12 @@ def test_each_perspective_has_its_own_resolver(env: Env, tmp_path: Any) -> None:
                                                     resolver={"nameservers": ["192.0.2.53"], "port": 53}))
     assert a.resolver is not b.resolver
     assert a.dcv_checker.resolver is a.caa_checker.resolver is a.resolver
-    assert a.resolver.nameservers == [env.knot.addr] and a.resolver.port == env.knot.port
-    assert b.resolver.nameservers == ["192.0.2.53"]
+    assert [(type(ns).__name__, ns.address, ns.port) for ns in a.resolver.nameservers] == \
+        [("LoopbackUdpNameserver", env.knot.addr, env.knot.port)]  # loopback: one shared socket
+    assert [(type(ns).__name__, ns.address, ns.port) for ns in b.resolver.nameservers] == \
+        [("Do53Nameserver", "192.0.2.53", 53)]  # across a network: a fresh socket and port per query
     assert a.resolver.cache is None and b.resolver.cache is None
+    assert a.caa_checker._tracer is QUIET_TRACER and a.dcv_checker._tracer is QUIET_TRACER  # no span bookkeeping
     default = dns.asyncresolver.get_default_resolver()
     assert default is not a.resolver and default.nameservers == []  # the process default is disarmed
 
