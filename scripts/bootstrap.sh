@@ -10,10 +10,15 @@ VENV="${MPIC_VENV:-$KIT_ROOT/.venv}"
 _mpic_log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 mpic_bootstrap_apt() {
-  local wanted missing=()
+  local wanted missing=() p
+  local -A installed=()
   wanted=$(grep -v '^\s*#' "$KIT_ROOT/scripts/apt-packages.txt" | awk 'NF{print $1}')
+  # one dpkg-query for the whole list (one per package took 1.4 s of every fleet command's start)
+  # shellcheck disable=SC2086  # the list is split on purpose
+  while read -r p; do installed[$p]=1; done < <(dpkg-query -W -f='${Package} ${Status}\n' $wanted 2>/dev/null \
+    | awk '$2 == "install" && $3 == "ok" && $4 == "installed" {print $1}')
   for p in $wanted; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [ -n "${installed[$p]:-}" ] || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then

@@ -85,3 +85,14 @@ def test_paths_on_the_command_line_are_relative_to_the_caller(tmp_path):
     assert drawn.returncode == 0 and (tmp_path / "out.png").stat().st_size > 0 and not (KIT / "out.png").exists()
     priced = mpic("suggest", "--primary", "us-east-1", "--target", "aws-hosts", "--usage", "usage.yaml", "--json")
     assert priced.returncode == 0, priced.stderr
+
+
+def test_only_the_packages_dpkg_does_not_show_installed_are_installed(fake_root, tmp_path):
+    """One dpkg-query for the whole list: a package removed (config files left) or unknown is
+    installed, every other one is left alone."""
+    (tmp_path / "bin" / "dpkg-query").write_text(
+        "#!/bin/sh\nshift 2\nfor p in \"$@\"; do case $p in\n"
+        "  haproxy) echo \"$p deinstall ok config-files\" ;;\n  jq) echo \"no packages found matching $p\" >&2 ;;\n"
+        "  *) echo \"$p install ok installed\" ;;\nesac; done\nexit 1\n")
+    _, apt = fake_root("status")
+    assert apt.split("\n")[-2].split()[-2:] == ["haproxy", "jq"], apt
