@@ -5,9 +5,11 @@ cannot report what they ran; these tests run the same code as root, in process o
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -81,6 +83,12 @@ def test_the_relay_process_relays_reloads_its_delay_and_stops_on_sigterm(tmp_pat
             proc.send_signal(signal.SIGHUP)
             time.sleep(0.3)
             assert round_trip(conn) >= 110  # two one-way delays of the reloaded 60 ms
+        proc.send_signal(signal.SIGUSR1)  # how long past the delay it held what it sent
+        assert select.select([proc.stderr], [], [], 10)[0], "no report on SIGUSR1"
+        holds = json.loads(proc.stderr.readline())["relay_holds"]
+        assert holds["delay_ms"] == 60
+        for direction in ("to_upstream", "to_client"):
+            assert holds[direction]["chunks"] >= 2 and holds[direction]["late_ms_min"] >= 0, holds
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -14,11 +17,17 @@ from local.internet import dns
 
 from local.roles import lb
 from plan.local import RegionSpec, plan_fleet
-from local.daemons.relay import Relay
+from local.daemons.relay import Clock, Relay, loop_factory as relay_loop_factory
 from local.engine.state import State, list_stacks, locked, state_path
 
 
 # ------------------------------------------------------------------------------ relay
+async def _relay_to(upstream_port: int, delay_ms: float) -> tuple[Relay, asyncio.AbstractServer, int]:
+    relay = Relay(("127.0.0.1", upstream_port), None, delay_ms)
+    front = await asyncio.get_running_loop().create_server(relay.protocol, "127.0.0.1", 0)
+    return relay, front, front.sockets[0].getsockname()[1]
+
+
 async def _echo_through_relay(delay_ms: float, rounds: int = 3) -> float:
     async def echo(reader, writer):
         while data := await reader.read(1024):
@@ -27,10 +36,7 @@ async def _echo_through_relay(delay_ms: float, rounds: int = 3) -> float:
         writer.close()
 
     server = await asyncio.start_server(echo, "127.0.0.1", 0)
-    up_port = server.sockets[0].getsockname()[1]
-    relay = Relay(("127.0.0.1", up_port), None, delay_ms)
-    front = await asyncio.start_server(relay.handle, "127.0.0.1", 0)
-    port = front.sockets[0].getsockname()[1]
+    relay, front, port = await _relay_to(server.sockets[0].getsockname()[1], delay_ms)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     t0 = time.monotonic()
     for i in range(rounds):
@@ -41,30 +47,188 @@ async def _echo_through_relay(delay_ms: float, rounds: int = 3) -> float:
     writer.close()
     front.close()
     server.close()
+    relay.close()
     return elapsed * 1000
 
 
-def _run(coro):
+def _run(coro, loop_factory=asyncio.new_event_loop):
     """Own loop, never installed: asyncio.run() would leave the main thread without a current
     loop, which breaks later tests that call asyncio.get_event_loop() (Pulumi's mocks)."""
-    loop = asyncio.new_event_loop()
+    loop = loop_factory()
     try:
-        return loop.run_until_complete(coro)
+        return loop.run_until_complete(asyncio.wait_for(coro, 30))  # a relay that stalls fails, never hangs
     finally:
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if pending:  # gather() of nothing would take the thread's loop, not this one
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
 
-def test_relay_adds_two_one_way_delays_per_round_trip():
-    rtt = _run(_echo_through_relay(40))
+_UVLOOP = relay_loop_factory()
+LOOPS = [pytest.param(asyncio.new_event_loop, id="asyncio"),
+         pytest.param(_UVLOOP, id="uvloop", marks=pytest.mark.skipif(_UVLOOP is None, reason="uvloop not installed"))]
+"""The relay runs on uvloop in the fleet (the kit's .venv ships it) and on the stock loop without it."""
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_relay_adds_two_one_way_delays_per_round_trip(loop_factory):
+    rtt = _run(_echo_through_relay(40), loop_factory)
     assert 80 <= rtt < 140, rtt
 
 
 def test_relay_without_delay_is_fast():
     assert _run(_echo_through_relay(0)) < 20
+
+
+async def _chunks_through_relay(delay_ms: float, count: int, gap: float,
+                                change: Callable[[Relay], None] | None = None
+                                ) -> tuple[list[float], list[float], bytes, Relay]:
+    """Send ``count`` chunks ``gap`` s apart (``change`` applied to the relay after the first);
+    return when each chunk was sent and when it was complete upstream (ms after the first send),
+    and all bytes received."""
+    received = bytearray()
+    complete: dict[int, float] = {}
+    chunks = [f"<{i:03d}>".encode() for i in range(count)]
+    done = asyncio.Event()
+
+    async def sink(reader, writer):
+        while data := await reader.read(65536):
+            received.extend(data)
+            now = time.monotonic()
+            for i, chunk in enumerate(chunks):
+                if i not in complete and chunk in received:
+                    complete[i] = now
+        done.set()
+        writer.close()
+
+    server = await asyncio.start_server(sink, "127.0.0.1", 0)
+    relay, front, port = await _relay_to(server.sockets[0].getsockname()[1], delay_ms)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    sent = []
+    for i, chunk in enumerate(chunks):
+        sent.append(time.monotonic())
+        writer.write(chunk)
+        await writer.drain()
+        await asyncio.sleep(gap)
+        if i == 0 and change is not None:
+            await asyncio.sleep(0.01)  # the relay has read the first chunk
+            change(relay)
+    writer.close()
+    await asyncio.wait_for(done.wait(), 10)
+    front.close()
+    server.close()
+    relay.close()
+    return ([(t - sent[0]) * 1000 for t in sent], [(complete[i] - sent[0]) * 1000 for i in range(count)],
+            bytes(received), relay)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_relay_holds_every_chunk_at_least_the_delay_in_order(loop_factory):
+    sent, complete, received, relay = _run(_chunks_through_relay(30, 12, 0.004), loop_factory)
+    assert received == b"".join(f"<{i:03d}>".encode() for i in range(12))
+    held = [c - s for s, c in zip(sent, complete)]
+    assert min(held) >= 30, held
+    summary = relay.holds["to_upstream"].summary()
+    assert summary["chunks"] >= 12 and summary["late_ms_min"] >= 0  # 12 chunks and the close
+
+
+def test_relay_keeps_order_when_the_delay_drops():
+    """A delay cut (``mpic fault heal`` after ``slow``) never lets later data overtake earlier data."""
+    def cut(relay: Relay) -> None:
+        relay.delay = 0.0
+
+    _, complete, received, _ = _run(_chunks_through_relay(80, 3, 0.001, cut))
+    assert received == b"<000><001><002>"
+    assert min(complete) >= 80, complete  # the later ones waited behind the first chunk's 80 ms
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_relay_forwards_eof_after_the_data_and_keeps_the_other_direction(loop_factory):
+    async def scenario() -> tuple[bytes, float, bytes]:
+        seen: list[tuple[bytes, float]] = []
+
+        async def upstream(reader, writer):
+            request = await reader.read()  # until the client's EOF
+            seen.append((request, time.monotonic()))
+            writer.write(b"answer to " + request)  # the half-closed connection still carries it
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+        relay, front, port = await _relay_to(server.sockets[0].getsockname()[1], 25)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"question")
+        t0 = time.monotonic()
+        writer.write_eof()
+        answer = await asyncio.wait_for(reader.read(), 10)  # until the relay forwards the close
+        writer.close()
+        front.close()
+        server.close()
+        relay.close()
+        return seen[0][0], (seen[0][1] - t0) * 1000, answer
+
+    request, eof_after, answer = _run(scenario(), loop_factory)
+    assert request == b"question" and eof_after >= 25
+    assert answer == b"answer to question"
+
+
+def test_relay_closes_the_client_when_the_upstream_is_unreachable():
+    async def scenario() -> bytes | None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed_port = s.getsockname()[1]  # nothing listens there once closed
+        relay, front, port = await _relay_to(closed_port, 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"hello")
+        try:
+            data: bytes | None = await asyncio.wait_for(reader.read(), 5)
+        except ConnectionResetError:  # closed with "hello" unread: the kernel resets
+            data = None
+        writer.close()
+        front.close()
+        relay.close()
+        return data
+
+    assert _run(scenario()) in (b"", None)  # closed (not left hanging until the 5 s timeout)
+
+
+def test_relay_clock_runs_callbacks_in_time_order_never_early():
+    async def scenario() -> list[tuple[str, float, float]]:
+        clock = Clock(asyncio.get_running_loop())
+        ran: list[tuple[str, float, float]] = []
+        done = asyncio.Event()
+        now = time.monotonic()
+
+        def at(name: str, when: float) -> None:
+            clock.at(when, lambda: ran.append((name, when, time.monotonic())))
+
+        at("c", now + 0.030)
+        at("a", now + 0.010)
+        at("past", now - 1)  # already due: runs at once
+        at("b", now + 0.010)  # due with "a": after it, as scheduled
+        at("e", now + 0.0115)
+        at("d", now + 0.011)
+        clock.at(now + 0.040, done.set)
+        await asyncio.wait_for(done.wait(), 5)
+        clock.close()
+        return ran
+
+    ran = _run(scenario())
+    assert [name for name, _, _ in ran] == ["past", "a", "b", "d", "e", "c"]
+    assert all(at >= when for _, when, at in ran)
+
+
+def test_relay_report_is_one_json_line_per_direction_then_resets():
+    relay = Relay(("127.0.0.1", 1), None, 12.5)
+    for late in (0.0001, 0.0003, 0.0002):
+        relay.holds["to_client"].add(late)
+    report = json.loads(relay.report())["relay_holds"]
+    assert report["delay_ms"] == 12.5 and report["to_upstream"] == {"chunks": 0}
+    assert report["to_client"] == {"chunks": 3, "late_ms_min": 0.1, "late_ms_p50": 0.2, "late_ms_p99": 0.3,
+                                   "late_ms_max": 0.3}
+    assert json.loads(relay.report())["relay_holds"]["to_client"] == {"chunks": 0}
 
 
 def test_relay_reloads_delay_file(tmp_path):
