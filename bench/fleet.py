@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import signal
+import time
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
+from bench import hops
 from bench.load import BenchError, Target
 from bench.phases import Scenario, measure
 
@@ -25,6 +30,41 @@ HUNG_MS = 60000
 
 def _pids(processes: dict[str, Any], role: str) -> list[int]:
     return [rec["pid"] for rec in processes.values() if rec.get("role") == role]
+
+
+class FleetHops:
+    """The hop probe of the running fleet: each WAN relay's report (SIGUSR1) and the audit lines
+    of the phase (:mod:`bench.hops`)."""
+
+    def __init__(self, stack: str, relays: dict[str, dict[str, Any]], delays_ms: dict[str, float], target: str,
+                 settle: float = 0.3):
+        self.stack, self.relays, self.delays_ms, self.target, self.settle = stack, relays, delays_ms, target, settle
+        self.since = self.until = 0.0
+        self.holds: dict[str, dict[str, Any]] = {}
+        self.lines: list[dict[str, Any]] = []
+
+    def _report(self) -> None:
+        """Each relay writes its holds since its last report to its log (and starts over)."""
+        for rec in self.relays.values():
+            if hops.catches(rec["pid"], signal.SIGUSR1):
+                os.kill(rec["pid"], signal.SIGUSR1)
+        time.sleep(self.settle)
+
+    def start(self) -> None:
+        self._report()
+        self.since = time.time() * 1e6
+
+    def stop(self) -> None:
+        from local.roles import audit
+
+        self.until = time.time() * 1e6
+        self._report()
+        self.holds = {region: h for region, rec in self.relays.items()
+                      if (h := hops.last_relay_holds(Path(rec["log"]))) is not None}
+        self.lines = hops.read_audit(audit.files(self.stack), self.since, self.until)
+
+    def finish(self, client_p50_ms: float, bound_ms: float) -> dict[str, Any]:
+        return hops.breakdown(self.lines, self.delays_ms, client_p50_ms, bound_ms, self.holds, self.target)
 
 
 def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
@@ -68,6 +108,9 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
         faults={"hung_perspective": fault(lambda: faults.slow(state.stack, farthest, HUNG_MS)),
                 "partitioned_perspective": fault(lambda: faults.partition(state.stack, farthest))},
         quorum_rtts_ms=[2 * r.delay_ms for r in plan.regions] if plan.wan_delay else None,
+        hops=FleetHops(state.stack, {r.code: processes[f"relay@{r.code}"] for r in plan.regions
+                                     if f"relay@{r.code}" in processes},
+                       {r.code: r.delay_ms for r in plan.regions}, plan.test_domain) if plan.wan_delay else None,
         info={"target": f"fleet:{state.stack}", "runtime": {"wheelhouse_sha256": state.data.get("runtime", "")},
               "faulty_region": farthest, "perspectives_per_region": len(plan.regions[0].replicas)})
 

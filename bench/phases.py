@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Protocol
 
 from bench.load import BenchError, CpuMeter, Samples, Target, latency_ms, loadavg, one_request, rss_mib, run_phase
 
@@ -25,6 +25,16 @@ SCHEMA = 1
 RUNTIME_ROLES = ("coordinator", "perspectives")
 """The roles whose CPU time is the runtime's cost of a request (Knot, resolvers, load balancers apart)."""
 FaultFactory = Callable[[], contextlib.AbstractAsyncContextManager[Target]]
+
+
+class HopProbe(Protocol):
+    """What the fleet records around CAA's sequential phase, for the hop table (:mod:`bench.hops`)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def finish(self, client_p50_ms: float, bound_ms: float) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -46,6 +56,8 @@ class Scenario:
     """Another coordinator on the same perspectives (target, roles): the other methods run there
     after the burst, while the measured coordinator idles. None: they run first, on ``target``."""
     info: dict[str, Any] = field(default_factory=dict)
+    hops: HopProbe | None = None
+    """The local fleet with WAN delay: where CAA's sequential time goes beyond the bound, hop by hop."""
 
 
 def _max_rss(pids: list[int]) -> float:
@@ -94,7 +106,12 @@ async def method_phases(scenario: Scenario, method: str, levels: list[int], dura
     body, target, roles = scenario.bodies[method], scenario.target, scenario.roles
     if spare and scenario.spare is not None:
         target, roles = scenario.spare
+    probe = scenario.hops if method == "caa" and not spare else None
+    if probe is not None:
+        probe.start()
     seq = await run_phase(target, body, 1, duration, warmup=3)
+    if probe is not None:
+        probe.stop()
     _check(seq, f"{method} sequential", say)
     out: dict[str, Any] = {"sequential": {**latency_ms(seq), "requests": len(seq.latencies),
                                           "failures": seq.failures, "loadavg": loadavg()},
@@ -163,6 +180,11 @@ async def measure(scenario: Scenario, methods: list[str], levels: list[int], dur
             status, answer = await one_request(scenario.target, scenario.bodies["caa"])
             quorum = int(answer["actual_orchestration_parameters"]["quorum_count"]) if status == 200 else 0
             report["quorum_rtt"] = quorum_rtt(scenario.quorum_rtts_ms, quorum, report["caa"]["sequential"]["p50_ms"])
+            if scenario.hops is not None:
+                hops = report["quorum_rtt"]["hops"] = scenario.hops.finish(
+                    report["caa"]["sequential"]["p50_ms"], report["quorum_rtt"]["bound_ms"])
+                say("bench: over the bound, hop by hop (ms): " + ", ".join(
+                    f"{k.removesuffix('_ms')} {v}" for k, v in hops.items() if k.endswith("_ms")))
     samples: list[list[float]] = []
     while True:
         waited = time.monotonic() - burst_end
