@@ -72,7 +72,8 @@ def breakdown(lines: list[dict[str, Any]], delays_ms: dict[str, float], client_p
     region's relay report. Empty when no request could be joined."""
     by_id: dict[str, list[dict[str, Any]]] = {}
     for doc in lines:
-        if doc.get("request_id") and doc.get("target") in (target, None) and doc.get("check_type") in (check_type, None):
+        ours = doc.get("target") in (target, None) and doc.get("check_type") in (check_type, None)
+        if doc.get("request_id") and ours:
             by_id.setdefault(doc["request_id"], []).append(doc)
     rows = []
     for events in by_id.values():

@@ -25,6 +25,8 @@ SCHEMA = 1
 RUNTIME_ROLES = ("coordinator", "perspectives")
 """The roles whose CPU time is the runtime's cost of a request (Knot, resolvers, load balancers apart)."""
 FaultFactory = Callable[[], contextlib.AbstractAsyncContextManager[Target]]
+HOPS_OVER_BOUND = ("front_ms", "coordinator_ms", "relay_late_ms", "path_ms", "check_ms", "rest_ms")
+"""The parts of the WAN p50 over the quorum-RTT bound (bench.hops), in the order of the path."""
 
 
 class HopProbe(Protocol):
@@ -183,8 +185,9 @@ async def measure(scenario: Scenario, methods: list[str], levels: list[int], dur
             if scenario.hops is not None:
                 hops = report["quorum_rtt"]["hops"] = scenario.hops.finish(
                     report["caa"]["sequential"]["p50_ms"], report["quorum_rtt"]["bound_ms"])
-                say("bench: over the bound, hop by hop (ms): " + ", ".join(
-                    f"{k.removesuffix('_ms')} {v}" for k, v in hops.items() if k.endswith("_ms")))
+                if hops:
+                    parts = ", ".join(f"{k.removesuffix('_ms')} {hops[k]}" for k in HOPS_OVER_BOUND)
+                    say(f"bench: over the bound, hop by hop (ms, deciding region {hops['deciding_region']}): {parts}")
     samples: list[list[float]] = []
     while True:
         waited = time.monotonic() - burst_end

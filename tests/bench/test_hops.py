@@ -48,9 +48,12 @@ HOLDS = {"ap-northeast-1": {"delay_ms": 80.0, "to_upstream": {"chunks": 4, "late
 
 
 def test_the_breakdown_adds_up_to_the_client_p50_over_the_bound() -> None:
-    lines = (_request("r1", 0, 166.0, {"us-west-2": 55.0, "ap-northeast-1": 164.5}, {"us-west-2": 2.0, "ap-northeast-1": 3.0})
-             + _request("r2", 300, 168.0, {"us-west-2": 56.0, "ap-northeast-1": 166.5}, {"us-west-2": 2.0, "ap-northeast-1": 5.0})
-             + _request("canary", 600, 90.0, {"us-west-2": 80.0}, {"us-west-2": 1.0}, target="canary.fleet-test.example"))
+    lines = (_request("r1", 0, 166.0, {"us-west-2": 55.0, "ap-northeast-1": 164.5},
+                      {"us-west-2": 2.0, "ap-northeast-1": 3.0})
+             + _request("r2", 300, 168.0, {"us-west-2": 56.0, "ap-northeast-1": 166.5},
+                        {"us-west-2": 2.0, "ap-northeast-1": 5.0})
+             + _request("canary", 600, 90.0, {"us-west-2": 80.0}, {"us-west-2": 1.0},
+                        target="canary.fleet-test.example"))
     out = hops.breakdown(lines, DELAYS, client_p50_ms=168.5, bound_ms=160.0, holds=HOLDS, target="fleet-test.example")
     assert out["requests"] == 2 and out["deciding_region"] == "ap-northeast-1"  # the canary's request is not one
     assert out["front_ms"] == 1.5  # 168.5 - the handler's median 167.0
@@ -136,8 +139,9 @@ def test_the_fleet_probe_reads_the_relays_and_the_audit_of_the_phase(monkeypatch
 
 
 class _Probe:
-    def __init__(self) -> None:
+    def __init__(self, hops: dict[str, Any]) -> None:
         self.calls: list[Any] = []
+        self.hops = hops
 
     def start(self) -> None:
         self.calls.append("start")
@@ -147,10 +151,15 @@ class _Probe:
 
     def finish(self, client_p50_ms: float, bound_ms: float) -> dict[str, Any]:
         self.calls.append(("finish", client_p50_ms, bound_ms))
-        return {"front_ms": 1.0, "requests": 3}
+        return self.hops
 
 
-def test_the_phases_probe_caas_sequential_phase_and_report_the_hops() -> None:
+HOPS = {"requests": 3, "deciding_region": "b", "front_ms": 1.0, "coordinator_ms": 1.1, "relay_late_ms": 0.2,
+        "path_ms": 1.5, "check_ms": 2.4, "rest_ms": 0.3, "relay_set_ms": 20.0}
+
+
+@pytest.mark.parametrize("hops_found", [HOPS, {}])
+def test_the_phases_probe_caas_sequential_phase_and_report_the_hops(hops_found: dict[str, Any]) -> None:
     answer = json.dumps({"is_valid": True, "perspectives": [{}, {}],
                          "actual_orchestration_parameters": {"quorum_count": 2}}).encode()
 
@@ -171,7 +180,7 @@ def test_the_phases_probe_caas_sequential_phase_and_report_the_hops() -> None:
         said: list[str] = []
         scene = Scenario(target=Target(f"http://127.0.0.1:{port}", "k"), bodies={"caa": {"check_type": "caa"}},
                          roles={}, coordinator_pids=[], perspective_pids=[], faults={},
-                         quorum_rtts_ms=[10.0, 20.0, 30.0], hops=_Probe())
+                         quorum_rtts_ms=[10.0, 20.0, 30.0], hops=_Probe(hops_found))
         report = await measure(scene, ["caa"], [1], 0.2, 0.0, said.append)
         server.close()
         assert isinstance(scene.hops, _Probe)
@@ -181,5 +190,7 @@ def test_the_phases_probe_caas_sequential_phase_and_report_the_hops() -> None:
     report, calls = result["report"], result["calls"]
     assert calls[:2] == ["start", "stop"]  # around the sequential phase only
     assert calls[2] == ("finish", report["caa"]["sequential"]["p50_ms"], 20.0) and len(calls) == 3
-    assert report["quorum_rtt"]["hops"] == {"front_ms": 1.0, "requests": 3}
-    assert "bench: over the bound, hop by hop (ms): front 1.0" in said
+    assert report["quorum_rtt"]["hops"] == hops_found
+    lines = [line for line in said if "hop by hop" in line]
+    assert lines == ([("bench: over the bound, hop by hop (ms, deciding region b): front 1.0, coordinator 1.1, "
+                       "relay_late 0.2, path 1.5, check 2.4, rest 0.3")] if hops_found else [])
