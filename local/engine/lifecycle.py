@@ -34,7 +34,7 @@ from local.engine.state import State, list_stacks, load_plan, load_state, locked
 from local.engine.supervisor import Progress, ensure_running, quiet
 from local.engine.runtime import runtime_python
 from local.engine.users import ensure_users, user_of
-from local.internet.web import start_alpn, start_web, wait_web
+from local.internet.web import start_alpn, start_web, wait_alpn, wait_web
 from plan import outputs
 from artifacts.dist import require_artifacts
 from plan.local import FleetPlan, plan_from_config
@@ -59,6 +59,7 @@ def wait_all(state: State, plan: FleetPlan) -> None:
     every region and the coordinator through their load balancers (FleetError naming what does not)."""
     pki = state.data["pki"]
     wait_web(state, plan)
+    wait_alpn(state, plan)
     wait_validated(state, plan)
     for r in plan.regions:
         wait_region(state, plan, r, pki)
@@ -89,13 +90,14 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     state.save()
     say(f"pki: kit CA {pki['ca']}; mTLS certificates for {len(plan.regions)} regions and the coordinator")
     canary.prepare(state, plan, cfg, kit_zones(plan))
-    root_ksk = start_dns(state, plan, say)
-    start_web(state, plan, say)
-    start_alpn(state, plan, say)
-    # every resolver, perspective and coordinator starts at once (their start is CPU-bound: the
-    # runtime's imports), then each is waited for: not host after host
+    root_ksk = start_dns(state, plan, say, failover.initial_records(plan, cfg))
+    # the web server, the ALPN responder and every resolver, perspective and coordinator start at
+    # once (their start is CPU-bound: the Python imports), then each is waited for: not one after another
+    start_web(state, plan)
+    start_alpn(state, plan)
     for r in plan.regions:
         start_resolvers(state, plan, r, root_ksk)
+    failover.start_resolver(state, plan, root_ksk)
     for r in plan.regions:
         start_region(state, plan, cfg, r, pki)
     for site in plan.sites:
@@ -112,7 +114,11 @@ def _build(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> No
     for site in plan.sites:
         wait_coordinator(state, site)
         say(f"coordinator ({site.role}): {len(site.replica_ports)} replicas behind HAProxy at {site.url}")
-    failover.start(state, plan, cfg, root_ksk, say)
+    wait_web(state, plan)
+    say(f"web: nginx serves challenge files on http(s)://<host> -> {plan.internet_ip}:80/443")
+    wait_alpn(state, plan)
+    say(f"web: TLS-ALPN-01 responder on {plan.alpn_ip}:443 (acme-tls/1 challenge certificates by SNI)")
+    failover.start(state, plan, cfg, say)
     if canary.start(state, plan, cfg):
         say(f"canary: every {cfg.canary.interval} min on {cfg.canary_domain} (TXT by RFC 2136 over "
             f"{plan.dns_admin_ip}); `mpic canary --once` runs it now")

@@ -130,8 +130,10 @@ def soa(origin: str, minimum: int = CHALLENGE_TTL) -> str:
     return f"{origin} 60 IN SOA {host} {mail} 1 3600 600 86400 {minimum}"
 
 
-def kit_zone_text(origin: str, internet_ip: str, *, apex_records: bool = False) -> str:
-    """A zone the kit generates (root, a TLD, the test domain)."""
+def kit_zone_text(origin: str, internet_ip: str, *, apex_records: bool = False,
+                  records: tuple[tuple[str, int, str, str], ...] = ()) -> str:
+    """A zone the kit generates (root, a TLD, the test domain), with ``records`` (name, TTL, type,
+    data) added."""
     lines = [f"$ORIGIN {origin}", soa(origin)]
     if origin == ".":
         lines += [f". 60 IN NS {ROOT_NS}", f"{ROOT_NS} 60 IN A {internet_ip}"]
@@ -139,6 +141,7 @@ def kit_zone_text(origin: str, internet_ip: str, *, apex_records: bool = False) 
         lines += [f"{origin} 60 IN NS ns.{origin}", f"ns.{origin} 60 IN A {internet_ip}"]
     if apex_records:
         lines += [f"{origin} 60 IN A {internet_ip}", f"*.{origin} 60 IN A {internet_ip}"]
+    lines += [f"{abs_name(name)} {ttl} IN {rtype} {data}" for name, ttl, rtype, data in records]
     return "\n".join(lines) + "\n"
 
 
@@ -328,13 +331,16 @@ def kit_zones(plan: FleetPlan) -> list[str]:
     return [".", tld_of(test), test] if tld_of(test) != test else [".", test]
 
 
-def start_dns(state: State, plan: FleetPlan, say: Progress) -> list[str]:
-    """Start knotd with the kit's zones, signed and delegated; return the root KSK (DNSKEY rdata)."""
+def start_dns(state: State, plan: FleetPlan, say: Progress,
+              records: tuple[tuple[str, int, str, str], ...] = ()) -> list[str]:
+    """Start knotd with the kit's zones, signed and delegated (``records``: more records of the test
+    domain's zone); return the root KSK (DNSKEY rdata)."""
     wd = state.workdir
     zones = kit_zones(plan)
     test = abs_name(plan.test_domain)
     for z in zones:
-        write_zone(wd, z, kit_zone_text(z, plan.internet_ip, apex_records=(z == test)))
+        write_zone(wd, z, kit_zone_text(z, plan.internet_ip, apex_records=(z == test),
+                                        records=records if z == test else ()))
     conf = write_knot_conf(state, plan, zones)
     rec = start_process(state, "knotd", ["knotd", "-c", str(conf)], plan.internet_ns, "dns",
                         pidfile=knot_dir(wd) / "knot.pid")

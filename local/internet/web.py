@@ -13,7 +13,7 @@ from local.pki import web_certificate
 from local.engine.proc import alive
 from local.engine.state import State
 from local.engine import netns
-from local.engine.supervisor import Progress, python, start_process, tcp_listening, wait_for
+from local.engine.supervisor import python, start_process, tcp_listening, wait_for
 from local.engine.users import own_tree
 from plan.local import UPLINK_PREFIX, FleetPlan
 from plan.privileges import PROCESS_USERS
@@ -47,9 +47,9 @@ http {{
 """
 
 
-def start_web(state: State, plan: FleetPlan, say: Progress) -> None:
+def start_web(state: State, plan: FleetPlan) -> None:
     """nginx, master and worker as ``www-data`` (only CAP_NET_BIND_SERVICE for 80 and 443): its
-    runtime folder is that user's, its config root's."""
+    runtime folder is that user's, its config root's. Not waited for: :func:`wait_web`."""
     wd = state.workdir
     (wd / "www").mkdir(parents=True, exist_ok=True)
     for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -62,8 +62,6 @@ def start_web(state: State, plan: FleetPlan, say: Progress) -> None:
     start_process(state, "nginx", ["nginx", "-c", str(conf), "-p", str(wd / "nginx"), "-e",
                                    str(wd / "nginx" / "error.log")], plan.internet_ns, "web",
                   setuid=True, bind_low_ports=True)
-    wait_web(state, plan)
-    say(f"web: nginx serves challenge files on http(s)://<host> -> {plan.internet_ip}:80/443")
 
 
 def wait_web(state: State, plan: FleetPlan, timeout: float = 10) -> None:
@@ -73,15 +71,19 @@ def wait_web(state: State, plan: FleetPlan, timeout: float = 10) -> None:
              and tcp_listening(plan.internet_ns, plan.internet_ip, 443), timeout, "nginx", rec)
 
 
-def start_alpn(state: State, plan: FleetPlan, say: Progress) -> None:
-    """The TLS-ALPN-01 responder on the internet host's second address (``mpic challenge tls-alpn``)."""
+def start_alpn(state: State, plan: FleetPlan) -> None:
+    """The TLS-ALPN-01 responder on the internet host's second address (``mpic challenge tls-alpn``).
+    Not waited for: :func:`wait_alpn`."""
     netns.add_address(plan.internet_ns, "up0", f"{plan.alpn_ip}/{UPLINK_PREFIX}")
     config = state.workdir / "alpn" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
     if not config.exists():
         config.write_text("{}")
-    rec = start_process(state, "alpn", [python(), "-m", "local.daemons.alpn", "--listen", f"{plan.alpn_ip}:443",
-                                        "--config", str(config), "--user", PROCESS_USERS["alpn"]],
-                        plan.internet_ns, "alpn")
-    wait_for(lambda: tcp_listening(plan.internet_ns, plan.alpn_ip, 443), 10, "TLS-ALPN responder", rec)
-    say(f"web: TLS-ALPN-01 responder on {plan.alpn_ip}:443 (acme-tls/1 challenge certificates by SNI)")
+    start_process(state, "alpn", [python(), "-m", "local.daemons.alpn", "--listen", f"{plan.alpn_ip}:443",
+                                  "--config", str(config), "--user", PROCESS_USERS["alpn"]], plan.internet_ns, "alpn")
+
+
+def wait_alpn(state: State, plan: FleetPlan, timeout: float = 10) -> None:
+    """The TLS-ALPN-01 responder accepts connections."""
+    wait_for(lambda: tcp_listening(plan.internet_ns, plan.alpn_ip, 443), timeout, "TLS-ALPN responder",
+             state.data["processes"]["alpn"])

@@ -41,8 +41,30 @@ def client_resolver_conf(d: Path, plan: FleetPlan, root_ksk: list[str]) -> str:
     return unbound_conf(placement) + f'forward-zone:\n    name: "."\n    forward-addr: {plan.dns_admin_ip}\n'
 
 
-def start(state: State, plan: FleetPlan, cfg: StackConfig, root_ksk: list[str], say: Progress) -> None:
-    """The client resolver and the health checker (nothing without a standby site)."""
+def initial_records(plan: FleetPlan, cfg: StackConfig) -> tuple[tuple[str, int, str, str], ...]:
+    """The coordinator's name in the test domain's zone from the start, answering with the primary
+    (a Route53 failover record exists before its first health check): clients resolve it as soon as
+    the fleet serves, and the health checker rewrites it only on a switch."""
+    if plan.standby is None or plan.coordinator_name is None:
+        return ()
+    return ((plan.coordinator_name, plan_failover(cfg, plan.coordinator_name).ttl_s, "A", plan.sites[0].ip),)
+
+
+def start_resolver(state: State, plan: FleetPlan, root_ksk: list[str]) -> None:
+    """The client resolver (nothing without a standby site): it needs only Knot, so it starts with
+    the regions' resolvers and is waited for by :func:`start`."""
+    if plan.standby is None or plan.coordinator_name is None:
+        return
+    d = folder(state)
+    d.mkdir(parents=True, exist_ok=True)
+    conf = d / "unbound.conf"
+    conf.write_text(client_resolver_conf(d, plan, root_ksk))
+    start_process(state, "unbound@client", ["unbound", "-d", "-c", str(conf)], None, "resolver")
+
+
+def start(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> None:
+    """The health checker, once the coordinators serve; then waits for the name through the client
+    resolver (:func:`start_resolver` started it)."""
     if plan.standby is None or plan.coordinator_name is None:
         return
     fp = plan_failover(cfg, plan.coordinator_name)
@@ -50,10 +72,6 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig, root_ksk: list[str], 
     if zone is None:  # pragma: no cover - the name is under the test domain, always served
         raise FleetError(f"{fp.name}: in no zone the fleet serves")
     d = folder(state)
-    d.mkdir(parents=True, exist_ok=True)
-    conf = d / "unbound.conf"
-    conf.write_text(client_resolver_conf(d, plan, root_ksk))
-    rec = start_process(state, "unbound@client", ["unbound", "-d", "-c", str(conf)], None, "resolver")
     config = {"name": fp.name, "zone": zone, "ttl": fp.ttl_s, "interval": fp.interval_s,
               "threshold": fp.failure_threshold, "timeout": fp.timeout_s, "path": fp.path, "ca": state.data["ca_cert"],
               "knot_workdir": str(state.workdir), "status": str(d / "status.json"),
@@ -61,7 +79,8 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig, root_ksk: list[str], 
     (d / "healthcheck.json").write_text(json.dumps(config, indent=1))
     start_process(state, "healthcheck", [python(), "-m", "local.daemons.healthcheck", "--config", str(d / "healthcheck.json")],
                   None, "failover")
-    wait_for(lambda: _resolves(plan), 20, f"{fp.name} through the client resolver {plan.dns_admin_host_ip}", rec)
+    wait_for(lambda: _resolves(plan), 20, f"{fp.name} through the client resolver {plan.dns_admin_host_ip}",
+             state.data["processes"]["unbound@client"])
     say(f"failover: {fp.name} -> primary {plan.sites[0].ip} (TTL {fp.ttl_s} s); health checks of /readyz every "
         f"{fp.interval_s} s, {fp.failure_threshold} to switch: failover within {fp.failover_s} s; "
         f"clients resolve through {plan.dns_admin_host_ip}")

@@ -276,6 +276,24 @@ def test_needed_tld_and_kit_zone():
     text = dns.kit_zone_text("fleet-test.example.", "10.213.2.2", apex_records=True)
     assert "*.fleet-test.example. 60 IN A 10.213.2.2" in text
     assert dns.parse_zone(text).origin == "fleet-test.example."
+    with_name = dns.kit_zone_text("fleet-test.example.", "10.213.2.2", apex_records=True,
+                                  records=(("mpic.fleet-test.example", 5, "A", "10.213.0.2"),))
+    assert with_name.endswith("mpic.fleet-test.example. 5 IN A 10.213.0.2\n")
+
+
+def test_the_coordinator_name_is_in_the_zone_from_the_start_with_the_primary():
+    """Clients resolve the failover name as soon as the fleet serves (no wait for the health checker's
+    first write, no wildcard answer before it); without a standby there is no such name."""
+    from config.stackfile import load_stack
+    from local.roles import failover
+    from plan.local import plan_from_config
+
+    cfg = load_stack("local")
+    plan = plan_from_config(cfg)
+    assert plan.standby is not None
+    assert failover.initial_records(plan, cfg) == ((plan.coordinator_name, 5, "A", plan.sites[0].ip),)
+    bare = plan_fleet("t", [RegionSpec("eu-west-1", "RIPE NCC", 53.35, -6.26)])
+    assert bare.standby is None and failover.initial_records(bare, cfg) == ()
 
 
 def test_knot_and_unbound_configs(tmp_path):
