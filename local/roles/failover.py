@@ -64,7 +64,8 @@ def start_resolver(state: State, plan: FleetPlan, root_ksk: list[str]) -> None:
 
 def start(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> None:
     """The health checker, once the coordinators serve; then waits for the name through the client
-    resolver (:func:`start_resolver` started it)."""
+    resolver (:func:`start_resolver` started it) and for the checker's first report (``mpic status``
+    shows the sites from the moment ``up`` returns)."""
     if plan.standby is None or plan.coordinator_name is None:
         return
     fp = plan_failover(cfg, plan.coordinator_name)
@@ -77,10 +78,13 @@ def start(state: State, plan: FleetPlan, cfg: StackConfig, say: Progress) -> Non
               "knot_workdir": str(state.workdir), "status": str(d / "status.json"),
               "sites": [{"role": s.role, "url": s.url, "ip": s.ip} for s in plan.sites]}
     (d / "healthcheck.json").write_text(json.dumps(config, indent=1))
-    start_process(state, "healthcheck", [python(), "-m", "local.daemons.healthcheck", "--config", str(d / "healthcheck.json")],
-                  None, "failover")
+    (d / "status.json").unlink(missing_ok=True)
+    checker = start_process(state, "healthcheck", [python(), "-m", "local.daemons.healthcheck", "--config",
+                                                   str(d / "healthcheck.json")], None, "failover")
     wait_for(lambda: _resolves(plan), 20, f"{fp.name} through the client resolver {plan.dns_admin_host_ip}",
              state.data["processes"]["unbound@client"])
+    wait_for(lambda: report(state) is not None, 20, "the failover health checker's first check of every site",
+             checker)
     say(f"failover: {fp.name} -> primary {plan.sites[0].ip} (TTL {fp.ttl_s} s); health checks of /readyz every "
         f"{fp.interval_s} s, {fp.failure_threshold} to switch: failover within {fp.failover_s} s; "
         f"clients resolve through {plan.dns_admin_host_ip}")
