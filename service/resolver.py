@@ -36,7 +36,6 @@ def build_resolver(settings: ResolverSettings) -> dns.asyncresolver.Resolver:
     resolver = dns.asyncresolver.Resolver(configure=False)
     resolver.nameservers = [LoopbackUdpNameserver(ns, settings.port) if shares_socket(ns)
                             else dns.nameserver.Do53Nameserver(ns, settings.port) for ns in settings.nameservers]
-    resolver.port = settings.port
     resolver.timeout = settings.timeout
     resolver.lifetime = settings.lifetime
     resolver.cache = None

@@ -8,20 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cli import app
 from cli import bench as bench_cli
 from plan.artifacts import MANIFEST
+from tests.cli.test_bench import run
 
-runner = CliRunner()
 STABLE = {"cold_start_p50_ms", "import_ms", "first_request_ms", "rss_mib", "zip_mib"}
-
-
-def run(*args: str) -> Any:
-    result = runner.invoke(app, ["bench", *args])
-    assert "Traceback" not in result.output, result.output
-    return result
 
 
 def test_one_cold_start_of_each_zip_gives_the_stable_keys(artifacts: Any, tmp_path: Path) -> None:
