@@ -13,6 +13,12 @@ which is nothing where nobody off the host can reach the socket, and something a
 (the Lambda perspectives' VPC resolver keeps dnspython's per-query socket and random port).
 Everything else is the stock ``Do53Nameserver``: TCP (``max_size`` or a truncated answer, which
 the resolver retries over TCP), an explicit source address or port, and an id already waiting.
+
+The query's wire form comes from :func:`query_wire` when the query is the resolver's plain one (one
+question, EDNS without options, no TSIG, no padding): header, name, type, class and the OPT record
+written in one pass, byte for byte what ``Message.to_wire`` renders (tests/service/
+test_udp_nameserver.py compares both), without the renderer's compression table and reservations;
+anything else goes through ``to_wire``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import struct
 import time
 from typing import Any
 
@@ -28,6 +35,11 @@ import dns.exception
 import dns.inet
 import dns.message
 import dns.nameserver
+import dns.rdatatype
+
+_HEADER = struct.Struct("!HHHHHH")
+_QUESTION = struct.Struct("!HH")
+_OPT = struct.Struct("!BHHIH")
 
 
 def shares_socket(address: str) -> bool:
@@ -36,6 +48,29 @@ def shares_socket(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def query_wire(request: dns.message.Message) -> bytes | None:
+    """The wire form of a plain query (see the module docstring), or None: let ``to_wire`` render it."""
+    if (len(request.question) != 1 or request.answer or request.authority or request.additional
+            or request.tsig is not None or request.pad):
+        return None
+    question = request.question[0]
+    if not question.name.is_absolute():
+        return None
+    opt = request.opt
+    if opt is not None and (len(opt) != 1 or opt[0].options):
+        return None
+    wire = [_HEADER.pack(request.id, request.flags, 1, 0, 0, 0 if opt is None else 1),
+            question.name.to_wire(), _QUESTION.pack(question.rdtype, question.rdclass)]
+    if opt is not None:  # the root name, OPT, the payload as the class, the extended flags as the TTL, no data
+        wire.append(_OPT.pack(0, dns.rdatatype.OPT, opt.rdclass, opt.ttl, 0))
+    return b"".join(wire)
+
+
+def _expire(future: asyncio.Future[Any], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(dns.exception.Timeout(timeout=timeout))
 
 
 class _Endpoint(asyncio.DatagramProtocol):
@@ -113,17 +148,18 @@ class LoopbackUdpNameserver(dns.nameserver.Do53Nameserver):
             return await super().async_query(request, timeout, source, source_port, max_size, backend,
                                              one_rr_per_rrset, ignore_trailing)
         begin = time.time()
-        future: asyncio.Future[tuple[dns.message.Message, float]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[dns.message.Message, float]] = loop.create_future()
         endpoint.waiting[request.id] = (request, future,
                                         {"one_rr_per_rrset": one_rr_per_rrset, "ignore_trailing": ignore_trailing})
+        expiry = loop.call_later(timeout, _expire, future, timeout)
         try:
             assert endpoint.transport is not None
-            endpoint.transport.sendto(request.to_wire())
-            try:
-                response, received = await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
-                raise dns.exception.Timeout(timeout=timeout) from None
+            wire = query_wire(request)
+            endpoint.transport.sendto(request.to_wire() if wire is None else wire)
+            response, received = await future
         finally:
+            expiry.cancel()
             endpoint.waiting.pop(request.id, None)
         response.time = received - begin
         return response

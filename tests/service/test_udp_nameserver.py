@@ -7,16 +7,21 @@ from typing import Any, Callable
 
 import dns.asyncbackend
 import dns.asyncresolver
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
+import dns.opcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.tsigkeyring
 import pytest
 
 from service.resolver import build_resolver
 from service.settings import ResolverSettings
-from service.udp_nameserver import LoopbackUdpNameserver, shares_socket
+from service.udp_nameserver import LoopbackUdpNameserver, query_wire, shares_socket
 
 Reply = Callable[[dns.message.Message, bytes], list[bytes]]
 
@@ -228,4 +233,77 @@ def test_the_resolver_answers_through_the_shared_socket() -> None:
             assert got.rrset is not None and got.rrset[0].tag == b"issue"
         assert len(server.sources) == 3 and len(set(server.sources)) == 1
         resolver.nameservers[0].close()
+    asyncio.run(main())
+
+
+def _queries() -> list[dns.message.Message]:
+    """Queries as the resolver builds them, and variations of every field query_wire writes."""
+    out: list[dns.message.Message] = []
+    names = ["caa.mpic.test.", ".", "xn--bcher-kva.example.", "MiXeD.Case.Example.", r"a\.b\032c.example.",
+             ".".join(["l" * 63] * 3) + "."]
+    for name in names:
+        for rdtype in ("CAA", "TXT", "A", "AAAA", "CNAME", "DS", "TYPE65534"):
+            out.append(dns.message.make_query(name, rdtype, use_edns=0, payload=1232))
+    variants = [
+        dict(use_edns=False), dict(use_edns=0, payload=512), dict(use_edns=0, payload=65535),
+        dict(use_edns=0, want_dnssec=True, payload=4096), dict(use_edns=1, payload=1400),
+        dict(use_edns=0, ednsflags=dns.flags.DO | 0x0001, payload=1232), dict(rdclass="CH", use_edns=0),
+    ]
+    for kw in variants:
+        out.append(dns.message.make_query("caa.mpic.test.", "CAA", **kw))
+    for flags in (dns.flags.RD | dns.flags.AD, dns.flags.RD | dns.flags.CD, 0, dns.flags.AD):
+        q = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=0, payload=1232)
+        q.flags = flags
+        out.append(q)
+    q = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=0)
+    q.set_opcode(dns.opcode.NOTIFY)
+    q.id = 0xFFFF
+    out.append(q)
+    return out
+
+
+def test_query_wire_is_to_wire_byte_for_byte() -> None:
+    queries = _queries()
+    assert len(queries) > 50
+    for q in queries:
+        assert query_wire(q) == q.to_wire(), q.question
+    # the resolver's own query, as build_resolver sets it up
+    resolver = build_resolver(ResolverSettings(nameservers=["127.0.0.1"]))
+    request = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=resolver.edns, ednsflags=resolver.ednsflags,
+                                     payload=resolver.payload)
+    request.flags = resolver.flags
+    assert query_wire(request) == request.to_wire() and len(request.to_wire()) == 42
+
+
+def test_query_wire_leaves_anything_but_a_plain_query_to_to_wire() -> None:
+    with_option = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=0,
+                                         options=[dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")])
+    padded = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=0, pad=128)
+    signed = dns.message.make_query("caa.mpic.test.", "CAA")
+    signed.use_tsig(dns.tsigkeyring.from_text({"k.": "c2VjcmV0c2VjcmV0c2VjcmV0"}), keyname="k.")
+    two = dns.message.make_query("caa.mpic.test.", "CAA")
+    two.question.append(dns.rrset.RRset(dns.name.from_text("b.mpic.test."), dns.rdataclass.IN, dns.rdatatype.A))
+    relative = dns.message.make_query(dns.name.from_text("caa", None), "CAA")
+    update = dns.message.make_query("caa.mpic.test.", "CAA")
+    update.additional.append(dns.rrset.from_text("x.mpic.test.", 60, "IN", "A", "192.0.2.1"))
+    for message in (with_option, padded, signed, two, relative, update):
+        assert query_wire(message) is None
+    assert query_wire(with_option) is None and len(with_option.to_wire()) > 42
+
+
+def test_a_query_that_query_wire_leaves_alone_still_goes_out() -> None:
+    """A query with an EDNS option is rendered by to_wire and answered over the shared socket."""
+
+    async def main() -> None:
+        server, port = await serve(lambda q, wire: [answer(q)])
+        ns = LoopbackUdpNameserver("127.0.0.1", port)
+        q = dns.message.make_query("caa.mpic.test.", "CAA", use_edns=0,
+                                   options=[dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")])
+        try:
+            response = await ask(ns, q)
+            assert response.answer[0].rdtype == dns.rdatatype.CAA
+        finally:
+            ns.close()
+            server.transport.close()
+
     asyncio.run(main())
