@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +42,14 @@ TAIL_BYTES = 1 << 16
 
 
 def iso_ns(ns: int) -> str:
-    """RFC 3339 UTC timestamp with microseconds from a time.time_ns() value."""
-    return _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.timezone.utc).isoformat(timespec="microseconds")
+    """RFC 3339 UTC timestamp with microseconds (truncated) from a time.time_ns() value, as
+    ``datetime.isoformat(timespec="microseconds")`` writes it: ``2026-12-07T16:19:24.123456+00:00``."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{rest // 1000:06d}+00:00"
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+    return iso_ns(time.time_ns())
 
 
 def line_sha256(text: str) -> str:
@@ -124,6 +126,7 @@ class AuditLog:
                  site: str | None = None, replica: str | None = None):
         self.destination = destination
         self.writer = Writer(role, site or source, replica or socket.gethostname(), build=build_id())
+        self._writer_fields = self.writer.fields()
         self.role = role
         self.chain = uuid.uuid4().hex[:16]
         self.seq = 0
@@ -145,7 +148,7 @@ class AuditLog:
     def write(self, event: str, *, now: bool = False, **fields: Any) -> None:
         """Write one record now, or add it to the batch open in this context (``now``: write it
         at once, batch or not)."""
-        record = {"at": now_iso(), "event": event, **self.writer.fields(), **fields}
+        record = {"at": now_iso(), "event": event, **self._writer_fields, **fields}
         batch = _BATCH.get()
         if batch is not None and batch.open and not now:
             batch.records.append(record)

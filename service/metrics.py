@@ -5,6 +5,7 @@ Thread-safe, dependency-free; exposed at ``GET /metrics`` on both roles.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import defaultdict
 
@@ -48,11 +49,11 @@ class Metrics:
         with self._lock:
             series = self._hist[name]
             data = series.get(key)
-            if data is None:
-                data = series[key] = [0.0] * (len(self._buckets) + 2)  # buckets.., count, sum
-            for i, bound in enumerate(self._buckets):
-                if value <= bound:
-                    data[i] += 1
+            if data is None:  # per bucket: the values in it and none below (cumulated in render); count, sum
+                data = series[key] = [0.0] * (len(self._buckets) + 2)
+            index = bisect.bisect_left(self._buckets, value)  # the first bucket with value <= its bound
+            if index < len(self._buckets):
+                data[index] += 1
             data[-2] += 1
             data[-1] += value
 
@@ -75,8 +76,10 @@ class Metrics:
                 for key, val in sorted(self._counters.get(name, {}).items()):
                     out.append(f"{name}{_fmt(key)} {val:g}")
                 for key, data in sorted(self._hist.get(name, {}).items()):
+                    below = 0.0
                     for i, bound in enumerate(self._buckets):
-                        out.append(f"{name}_bucket{_fmt(key, (('le', f'{bound:g}'),))} {data[i]:g}")
+                        below += data[i]
+                        out.append(f"{name}_bucket{_fmt(key, (('le', f'{bound:g}'),))} {below:g}")
                     out.append(f"{name}_bucket{_fmt(key, (('le', '+Inf'),))} {data[-2]:g}")
                     out.append(f"{name}_count{_fmt(key)} {data[-2]:g}")
                     out.append(f"{name}_sum{_fmt(key)} {data[-1]:.6f}")

@@ -45,6 +45,16 @@ def test_metrics_text_format() -> None:
     assert m.value("lat_seconds", op="x") == 2 and m.value("nothing") == 0 and m.value("jobs_total") == 1
 
 
+def test_histogram_buckets_are_cumulative_and_bounds_inclusive() -> None:
+    m = Metrics(buckets=(0.1, 1.0, 2.0))
+    for value in (0.05, 0.1, 0.5, 1.0, 5, 0.0):
+        m.observe("lat_seconds", value)
+    text = m.render()
+    for le, count in (("0.1", 3), ("1", 5), ("2", 5), ("+Inf", 6)):
+        assert f'lat_seconds_bucket{{le="{le}"}} {count}\n' in text, text
+    assert "lat_seconds_count 6\n" in text
+
+
 def test_host_resolver_adapter(env: Env) -> None:
     resolver = build_resolver(ResolverSettings(nameservers=[env.knot.addr], port=env.knot.port))
     adapter = PerspectiveHostResolver(resolver)
