@@ -1,4 +1,5 @@
-"""Starlette apps for both roles (thin: all logic lives in the runtime/service objects).
+"""The ASGI apps of both roles (thin: all logic lives in the runtime/service objects): the check and
+MPIC endpoints answered directly (:class:`CheckEndpoints`, :class:`MpicEndpoint`), Starlette for the rest.
 
 Perspective: ``POST /dcv``, ``POST /caa`` (allowed clients only: service.peer), ``GET /healthz``,
 ``GET /readyz``, ``GET /metrics``; every answer names the perspective (its code and RIR in the
@@ -18,7 +19,7 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -50,15 +51,6 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 _HANDLERS = {HTTPException: _http_error, Exception: _server_error}
-
-
-async def _read(request: Request, limit: int) -> bytes:
-    """The body, counted while it streams (BodyTooLarge past ``limit``; service.limits)."""
-    try:
-        return await read_limited(request.headers, request.stream(), limit)
-    except ClientDisconnect:
-        raise InputRejected([{"issue_type": "incomplete-body", "message": "the client closed the connection "
-                                                                          "before sending the whole body"}]) from None
 
 
 def _app(routes: list[Route], lifespan: Any = None) -> Starlette:
@@ -175,15 +167,42 @@ def create_perspective_app(runtime: PerspectiveRuntime) -> Any:
 
 
 # ------------------------------------------------------------------------------ coordinator
-def create_coordinator_app(service: CoordinatorService) -> Starlette:
-    """The coordinator's public app around ``service``: the API and a minimal readiness."""
+def json_body(payload: Any) -> bytes:
+    """JSON as Starlette's ``JSONResponse`` renders it (UTF-8, compact, no NaN)."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
-    async def mpic(request: Request) -> Response:
+
+class MpicEndpoint:
+    """ASGI: the coordinator's hot path. ``POST /mpic`` and ``POST /v1/mpic`` go straight to
+    :meth:`CoordinatorService.handle_mpic`, without Starlette's routing, request and response objects
+    (the answers are the same: tests/service/test_spec.py); every other path goes to ``app``."""
+
+    PATHS = frozenset({"/mpic", "/v1/mpic"})
+
+    def __init__(self, app: Any, service: CoordinatorService):
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _send(send, 405, b'{"error":"method-not-allowed"}', extra=((b"allow", b"POST"),))
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:  # a repeated header: the first counts, as in Starlette's Headers.get
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+
         async def body(limit: int) -> bytes:  # read only once the API key passed (service.handle_mpic)
-            return await _read(request, limit)
+            return await read_limited(headers, _body_chunks(receive), limit)
 
-        status, payload = await service.handle_mpic(request.headers, body)
-        return _json(status, payload)
+        status, payload = await self.service.handle_mpic(headers, body)
+        await _send(send, status, json_body(payload))
+
+
+def create_coordinator_app(service: CoordinatorService) -> Any:
+    """The coordinator's public app around ``service``: the API (:class:`MpicEndpoint`) and a
+    minimal readiness."""
 
     async def readyz(request: Request) -> Response:
         ok = await service.ready()
@@ -194,11 +213,7 @@ def create_coordinator_app(service: CoordinatorService) -> Starlette:
         yield
         await service.aclose()
 
-    return _app([
-        Route("/mpic", mpic, methods=["POST"]),
-        Route("/v1/mpic", mpic, methods=["POST"]),
-        Route("/readyz", readyz, methods=["GET"]),
-    ], lifespan)
+    return MpicEndpoint(_app([Route("/readyz", readyz, methods=["GET"])], lifespan), service)
 
 
 def create_internal_app(service: CoordinatorService) -> Starlette:
