@@ -11,7 +11,6 @@ emulated round trip (2 x each region's one-way delay), below which no answer can
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from bench import hops
-from bench.load import BenchError, Target
+from bench.load import BenchError, Target, run_client
 from bench.phases import Scenario, measure
 
 HUNG_MS = 60000
@@ -125,7 +124,7 @@ def fleet_report(stack: str, methods: list[str], levels: list[int], duration: fl
     scenario, cleanup = fleet_scenario(stack)
     try:
         scenario.bodies = {m: scenario.bodies[m] for m in methods}
-        return asyncio.run(measure(scenario, methods, levels, duration, idle, say))
+        return run_client(measure(scenario, methods, levels, duration, idle, say))
     except OSError as exc:
         raise BenchError(f"the fleet's coordinator {scenario.target.url}: {exc}") from None
     finally:

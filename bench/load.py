@@ -177,6 +177,17 @@ async def one_request(target: Target, body: dict[str, Any], timeout: float = 30)
         return status, raw.decode(errors="replace")
 
 
+def run_client(main: Any) -> Any:
+    """Run the bench's client coroutine ``main`` on uvloop (the runtime's loop, service.server) when
+    installed, else asyncio's own: the client's share of each measured latency (its TLS and HTTP)
+    is then what a client on a fast loop costs, not the stock loop's pure-Python TLS."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - the CLI's requirements ship it
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile (0..1) by the nearest-rank method; 0 for no values."""
     if not values:

@@ -3,7 +3,6 @@ it was measured on, its summary lines and the comparison with an earlier report.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import runtime as benchrun
+from bench.load import run_client
 from bench.phases import Scenario, fixed_target, measure
 from plan.artifacts import Built
 
@@ -50,7 +50,7 @@ def loopback_report(built: Built, methods: list[str], levels: list[int], duratio
             faults={"hung_perspective": lambda: fixed_target(run.target("hung")),
                     "partitioned_perspective": lambda: fixed_target(run.target("partitioned"))},
             info={"target": "loopback", "runtime": {"wheelhouse_sha256": built.artifacts[0].sha256}})
-        report = asyncio.run(measure(scenario, methods, levels, duration, idle, say))
+        report = run_client(measure(scenario, methods, levels, duration, idle, say))
         report["audit_lines"] = {"coordinator": run.audit_lines("coordinator-healthy")}
     return report
 
