@@ -41,11 +41,19 @@ TAIL_BYTES = 1 << 16
 """How much of an existing file a new writer reads to find the last line before it."""
 
 
+_SECOND: tuple[int, str] = (-1, "")
+"""The last second formatted by :func:`iso_ns` and its text (a process writes many lines a second)."""
+
+
 def iso_ns(ns: int) -> str:
     """RFC 3339 UTC timestamp with microseconds (truncated) from a time.time_ns() value, as
     ``datetime.isoformat(timespec="microseconds")`` writes it: ``2026-12-07T16:19:24.123456+00:00``."""
+    global _SECOND
     seconds, rest = divmod(ns, 1_000_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{rest // 1000:06d}+00:00"
+    last = _SECOND
+    if last[0] != seconds:
+        last = _SECOND = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{last[1]}.{rest // 1000:06d}+00:00"
 
 
 def now_iso() -> str:

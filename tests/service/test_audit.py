@@ -4,11 +4,12 @@ exceptions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 from service import __version__
-from service.audit import AuditLog, last_line, line_sha256, writer_name
+from service.audit import AuditLog, iso_ns, last_line, line_sha256, writer_name
 
 
 def _lines(path: Path) -> list[str]:
@@ -89,3 +90,16 @@ def test_stdout_writer_and_names(capsys):
     out = [json.loads(t) for t in capsys.readouterr().out.splitlines()]
     assert [r["event"] for r in out] == ["chain_start", "response"] and out[0]["after"] is None
     assert log.writer.name == "standby--pod_1" == writer_name("standby", "pod/1")
+
+
+def test_iso_ns_is_datetimes_rfc3339_to_the_microsecond_across_seconds() -> None:
+    def exact(ns: int) -> str:
+        return (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+                + dt.timedelta(microseconds=ns // 1000)).isoformat(timespec="microseconds")
+
+    start = 1_796_660_552 * 10**9
+    # within a second, across its end, back to an earlier second, far away, and the edges of a microsecond
+    for ns in (start + 123_456_789, start + 999_999_999, start + 10**9, start + 10**9 + 1_000, start + 5,
+               start - 1, 0, 999, 1_000, 253_402_300_799 * 10**9 + 999_999_999, start + 999_999):
+        assert iso_ns(ns) == exact(ns), ns
+    assert iso_ns(start + 999_999_999).endswith(":32.999999+00:00")
