@@ -210,6 +210,8 @@ def verify_fleet(state: State, say: Progress) -> dict:
 
 
 def _remove(name: str, say: Progress, purge: bool = False) -> bool:
+    if not stack_dir(name).is_dir():
+        return False  # never up here: taking the lock would leave a folder behind
     with locked(name):
         state = State.load(name)
         if state is None:

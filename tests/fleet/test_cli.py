@@ -12,7 +12,7 @@ from cli.__main__ import app
 from local.actions import faults
 from local.actions.client import curl
 from local.engine.proc import alive, run
-from local.engine.state import State
+from local.engine.state import State, stack_dir
 
 pytestmark = [pytest.mark.root, pytest.mark.fleet]
 runner = CliRunner()
@@ -55,6 +55,7 @@ def test_down_of_a_stack_that_is_not_up_changes_nothing(fleet):
     res = mpic("down", "no-such-stack")
     assert res.exit_code == 0 and "nothing to do" in res.output
     assert State.load(fleet["stack"]).data["status"] == "up"
+    assert not stack_dir("no-such-stack").exists()  # no folder (with a .lock) left behind
 
 
 def test_challenge_cname_caa_and_http_are_served(fleet):
