@@ -66,6 +66,11 @@ async def ask(ns: LoopbackUdpNameserver, q: dns.message.Message, timeout: float 
                                 max_size=kw.pop("max_size", False), backend=dns.asyncbackend.get_default_backend(), **kw)
 
 
+def endpoint_of(ns: LoopbackUdpNameserver) -> Any:
+    """The shared socket (its protocol) ``ns`` opened on the running loop."""
+    return ns._endpoints[asyncio.get_running_loop()].result()
+
+
 def test_only_loopback_resolvers_share_a_socket() -> None:
     assert shares_socket("127.0.0.1") and shares_socket("127.3.2.1") and shares_socket("::1")
     assert not shares_socket("10.0.0.2") and not shares_socket("169.254.169.253") and not shares_socket("fd00::2")
@@ -113,7 +118,7 @@ def test_a_stray_or_malformed_datagram_is_dropped_and_the_real_answer_taken() ->
         q = query()
         response = await ask(ns, q)
         assert q.is_response(response) and response.answer[0].name == q.question[0].name
-        endpoint = ns._endpoints[asyncio.get_running_loop()].result()
+        endpoint = endpoint_of(ns)
         done = asyncio.get_running_loop().create_future()
         done.set_result("first")
         endpoint.waiting[q.id] = (q, done, {})
@@ -129,7 +134,7 @@ def test_no_answer_times_out_as_dnspython_does() -> None:
         ns = LoopbackUdpNameserver("127.0.0.1", port)
         with pytest.raises(dns.exception.Timeout):
             await ask(ns, query(), timeout=0.2)
-        endpoint = ns._endpoints[asyncio.get_running_loop()].result()
+        endpoint = endpoint_of(ns)
         assert endpoint.waiting == {}  # the timed-out query is forgotten
         ns.close()
     asyncio.run(main())
@@ -181,7 +186,7 @@ def test_tcp_a_source_or_a_waiting_id_use_dnspythons_own_socket(monkeypatch: Any
         assert (await ask(ns, query(), source="127.0.0.1")).answer
         shared = await ask(ns, query())
         first = query()
-        endpoint = ns._endpoints[asyncio.get_running_loop()].result()
+        endpoint = endpoint_of(ns)
         endpoint.waiting[first.id] = endpoint.waiting.get(first.id) or (first, asyncio.get_running_loop().create_future(), {})
         assert (await ask(ns, first)).answer  # its id is taken: a socket of its own
         assert calls == [True, False, False] and shared.answer
@@ -196,13 +201,13 @@ def test_a_closed_socket_fails_its_waiters_and_the_next_query_opens_a_new_one() 
         ns = LoopbackUdpNameserver("127.0.0.1", port)
         pending = asyncio.ensure_future(ask(ns, query(), timeout=5))
         await asyncio.sleep(0.05)
-        endpoint = ns._endpoints[asyncio.get_running_loop()].result()
+        endpoint = endpoint_of(ns)
         endpoint.transport.close()
         with pytest.raises(ConnectionError):
             await pending
         server.reply = lambda q, w: [answer(q)]
         assert (await ask(ns, query())).answer
-        assert ns._endpoints[asyncio.get_running_loop()].result() is not endpoint
+        assert endpoint_of(ns) is not endpoint
         ns.close()
     asyncio.run(main())
 
