@@ -7,7 +7,9 @@ Knot); ``--fleet local`` measures the running local fleet instead (:mod:`bench.f
 phases and the report: :mod:`bench.phases`; the method and the figures: docs/performance.md.
 ``--lambda`` measures the cold start of each built Lambda zip instead (:mod:`bench.lambdas`).
 ``--json FILE`` writes the report (stable keys, for comparison across commits); ``--compare
-OLD.json`` prints every figure next to the one of an earlier report.
+OLD.json`` prints every figure next to the one of an earlier report. ``--against DIR --rounds N``
+runs the loopback bench on another build and on this one in turn, N rounds, and reports each
+figure's medians and the median of the per-round ratios (:mod:`bench.rounds`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bench.lambdas import RUNS, lambda_report
 from bench.lambdas import summary as lambda_summary
 from bench.load import BenchError
 from bench.report import METHODS, comparison, commit, loopback_report, machine, summary
+from bench import rounds as benchrounds
 from cli.common import EXIT_FAILED, EXIT_OK, LOCAL_FLEET, fail, fail_input, guarded, progress, reported
 from artifacts.dist import load_manifest, machine_architecture
 from plan.artifacts import LAMBDA_HANDLERS, PLATFORMS, Built, lambda_name, wheelhouse_name
@@ -39,9 +42,9 @@ def parse_levels(text: str) -> list[int]:
     return levels
 
 
-def built_runtime(dist: Path | None, say: Any) -> Built:
-    """The wheelhouse to run: of ``dist`` as it is (another build, e.g. an older commit's), else the
-    working tree's, built first when missing or stale (as ``mpic up`` does)."""
+def built_runtime(dist: Path | None, say: Any, option: str = "--dist") -> Built:
+    """The wheelhouse to run: of ``dist`` as it is (another build, e.g. an older commit's; ``option``
+    names it in the error), else the working tree's, built first when missing or stale (as ``mpic up`` does)."""
     from cli.fleet import build_missing
     from config.stackfile import load_stack
     from artifacts.dist import require_artifacts
@@ -52,7 +55,7 @@ def built_runtime(dist: Path | None, say: Any) -> Built:
     manifest = load_manifest(dist)
     found = manifest.find("wheelhouse", wheelhouse_name(PLATFORMS[machine_architecture()])) if manifest else None
     if found is None:
-        raise fail_input(f"--dist {dist}: no {machine_architecture()} wheelhouse in {dist}/manifest.json; "
+        raise fail_input(f"{option} {dist}: no {machine_architecture()} wheelhouse in {dist}/manifest.json; "
                          "run ./scripts/mpic build wheel there")
     return Built(dist, (found,))
 
@@ -86,6 +89,37 @@ def built_zips(dist: Path | None, say: Any) -> Built:
     return Built(folder, tuple(zips))
 
 
+ROUNDS = 3
+"""Interleaved rounds of ``--against`` when ``--rounds`` is not given (the issue's "medians of 3")."""
+
+
+def check_rounds(against: Path | None, rounds: int | None, fleet: str | None, cold: bool,
+                 compare: Path | None) -> None:
+    """``--against`` and ``--rounds`` go together, on the loopback bench only."""
+    if against is None:
+        if rounds is not None:
+            raise fail_input(f"--rounds {rounds}: rounds interleave two builds; give the other one with "
+                             "--against DIR (e.g. an older commit's dist/)")
+        return
+    other = ("--fleet " + fleet) if fleet is not None else "--lambda" if cold else \
+        ("--compare " + str(compare)) if compare is not None else None
+    if other is not None:
+        raise fail_input(f"--against {against} runs the loopback bench on two builds in turn; {other} does not "
+                         "combine with it: choose one")
+    if rounds is not None and not 1 <= rounds <= 15:
+        raise fail_input(f"--rounds {rounds}: give 1..15 interleaved rounds, e.g. --rounds 3")
+
+
+def interleaved_report(against: Path, dist: Path | None, rounds: int, methods: list[str], levels: list[int],
+                       duration: float, idle: float, say: Any) -> dict[str, Any]:
+    """``--against``: the loopback bench on ``against``'s build and on this one (or ``dist``'s), in turn."""
+    built = {"against": built_runtime(against, say, "--against"), "this": built_runtime(dist, say)}
+    builds = {side: {"dist": str(b.dist), "wheelhouse_sha256": b.artifacts[0].sha256,
+                     "label": f"{b.dist} (wheelhouse {b.artifacts[0].sha256[:12]})"} for side, b in built.items()}
+    return benchrounds.rounds_report(
+        lambda side, _number: loopback_report(built[side], methods, levels, duration, idle, say), rounds, builds, say)
+
+
 @app.command("bench", rich_help_panel=LOCAL_FLEET)
 def bench_cmd(
     duration: float = typer.Option(8.0, "--duration", help="Seconds of each phase (sequential, each concurrency)."),
@@ -103,6 +137,10 @@ def bench_cmd(
     cold: bool = typer.Option(False, "--lambda", help="Measure the cold start of each built Lambda zip "
                               "(coordinator, perspective): import, settings, first request, memory, zip size."),
     runs: int = typer.Option(RUNS, "--runs", help="Cold starts of each Lambda zip (--lambda); figures are their p50."),
+    against: Optional[Path] = typer.Option(None, "--against", help="Another build folder (e.g. an older commit's "
+                                           "dist/) to run in turn with this build, interleaved: medians and "
+                                           "paired ratios."),
+    rounds: Optional[int] = typer.Option(None, "--rounds", help="Interleaved rounds with --against (default 3)."),
 ) -> None:
     """Benchmark the runtime: latency, throughput, CPU and memory per role, a hung or partitioned perspective."""
     if cold and fleet is not None:
@@ -110,6 +148,7 @@ def bench_cmd(
                          "choose one")
     if not 1 <= runs <= 50:
         raise fail_input(f"--runs {runs}: give 1..50 cold starts per zip, e.g. --runs 10")
+    check_rounds(against, rounds, fleet, cold, compare)
     levels = parse_levels(concurrency)
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     if not chosen or any(m not in METHODS for m in chosen):
@@ -125,7 +164,9 @@ def bench_cmd(
     say = progress()
     with reported():  # the fleet's errors (not up, not root) with their exit codes
         try:
-            if cold:
+            if against is not None:
+                report = interleaved_report(against, dist, rounds or ROUNDS, chosen, levels, duration, idle, say)
+            elif cold:
                 report = lambda_report(built_zips(dist, say), runs, say)
             elif fleet is not None:
                 from bench.fleet import fleet_report
@@ -144,7 +185,8 @@ def bench_cmd(
     if as_json:
         typer.echo(json.dumps(report, indent=1, sort_keys=True))
         raise typer.Exit(EXIT_OK)
-    for line in (lambda_summary if cold else summary)(report):
+    shown = benchrounds.summary if against is not None else lambda_summary if cold else summary
+    for line in shown(report):
         typer.echo(line)
     if old is not None:
         typer.echo(f"\ncompared with {compare}:")

@@ -57,6 +57,9 @@ def test_a_tiny_run_writes_every_figure_and_compares(artifacts: Any, tmp_path: P
     (["--concurrency", "a,b"], "numbers"), (["--concurrency", "0"], "1..500"),
     (["--methods", "website-change"], "caa, dns-change"), (["--duration", "0"], "--duration"),
     (["--compare", "/nonexistent.json"], "--compare"), (["--dist", "/nonexistent"], "wheelhouse"),
+    (["--rounds", "3"], "--against DIR"), (["--against", "/nonexistent"], "--against /nonexistent: no"),
+    (["--against", "/x", "--rounds", "0"], "1..15"), (["--against", "/x", "--fleet", "local"], "--fleet local"),
+    (["--against", "/x", "--lambda"], "--lambda does not"), (["--against", "/x", "--compare", "o.json"], "--compare o.json"),
 ])
 def test_bad_input_is_exit_2(args: list[str], words: str) -> None:
     result = run(*args)
@@ -222,3 +225,59 @@ def test_a_connection_resolves_the_name_again_with_the_targets_resolver(monkeypa
 
     assert asyncio.run(scenario()) == (200, b"ok")
     assert asked == [("mpic.fleet-test.example", "192.0.2.53")] * 2
+
+
+# ------------------------------------------------------------------------------ --against: interleaved rounds
+def _fake_report(rps: float, per_check: float) -> dict[str, Any]:
+    return {"caa": {"concurrency": {"10": {"rps": rps, "cpu_ms_per_request_by_role": {"perspective_per_check": per_check},
+                                           "requests": 100}}},
+            "loadavg_start": [1.0, 1.0, 1.0], "loadavg_end": [1.0, 1.0, 1.0]}
+
+
+def test_against_runs_both_builds_in_turn_and_reports_medians_and_paired_ratios(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    builds = {"/old": "a" * 64, None: "b" * 64}
+    monkeypatch.setattr(bench_cli, "built_runtime", lambda dist, say, option="--dist": types.SimpleNamespace(
+        dist=Path(str(dist or "/work/dist")), artifacts=(types.SimpleNamespace(sha256=builds[dist and str(dist)]),)))
+    order: list[str] = []
+    figures = iter([(250.0, 1.0), (400.0, 0.6), (200.0, 1.2), (300.0, 0.9), (300.0, 1.0), (450.0, 0.5)])
+
+    def measured(built: Any, methods: list[str], levels: list[int], duration: float, idle: float, say: Any) -> Any:
+        order.append(str(built.dist))
+        assert methods == ["caa"] and levels == [10] and duration == 2.0 and idle == 0.0
+        return _fake_report(*next(figures))
+
+    monkeypatch.setattr(bench_cli, "loopback_report", measured)
+    out = tmp_path / "r.json"
+    result = run("--against", "/old", "--methods", "caa", "--concurrency", "10", "--duration", "2", "--idle", "0",
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert order == ["/old", "/work/dist"] * 3  # the default 3 rounds, the other build first in each
+    report = json.loads(out.read_text())
+    assert report["rounds"] == 3 and report["builds"]["against"]["wheelhouse_sha256"] == "a" * 64
+    per_check = report["figures"]["caa.concurrency.10.cpu_ms_per_request_by_role.perspective_per_check"]
+    assert per_check["against"] == {"runs": [1.0, 1.2, 1.0], "median": 1.0}
+    assert per_check["this"]["median"] == 0.6 and per_check["ratio"]["runs"] == pytest.approx([0.6, 0.75, 0.5])
+    assert per_check["ratio"]["median"] == pytest.approx(0.6) and per_check["ratio"]["min"] == pytest.approx(0.5)
+    assert "caa.concurrency.10.requests" not in report["figures"]  # counts are not figures
+    assert "3 interleaved rounds: against = /old (wheelhouse aaaaaaaaaaaa)" in result.output
+    assert "perspective CPU per check, c=10 (ms): against 1 (1; 1.2; 1), this 0.6 (0.6; 0.9; 0.5), " \
+           "paired ratio 0.600 (0.500 to 0.750)" in result.output
+    assert "hung perspective" not in result.output  # only the figures the runs have
+
+
+def test_rounds_figures_need_every_run_and_a_ratio_needs_a_nonzero_base() -> None:
+    from bench import rounds
+
+    runs = {"against": [{"a": 0.0, "b": 2.0, "c": 1.0}, {"a": 1.0, "b": 4.0}],
+            "this": [{"a": 1.0, "b": 1.0, "c": 1.0}, {"a": 1.0, "b": 1.0, "c": 1.0}]}
+    out = rounds.figures(runs)
+    assert set(out) == {"a", "b"}  # c is missing from a run of the other build
+    assert out["a"]["ratio"] is None and out["b"]["ratio"]["runs"] == [0.5, 0.25]
+    assert rounds.figures({"against": [], "this": []}) == {}
+    report = {"rounds": 1, "builds": {s: {"label": s} for s in rounds.SIDES},
+              "figures": {"caa.concurrency.10.rps": out["a"]}}
+    assert rounds.summary(report) == [
+        "1 interleaved round: against = against, this = this",
+        "CAA c=10 requests/s: against 0.5 (0; 1), this 1 (1; 1), no ratio (a run of the other build gave 0)"]
+
