@@ -33,14 +33,14 @@ HEADLINE = (
 """The figures the summary prints, when the runs have them (every figure is in the JSON)."""
 
 
-def interleave(run: Callable[[str, int], dict[str, Any]], rounds: int,
+def interleave(run: Callable[[str], dict[str, Any]], rounds: int,
                say: Callable[[str], None]) -> dict[str, list[dict[str, Any]]]:
-    """``rounds`` rounds of ``run(side, round)``, each round the other build first, then this one."""
+    """``rounds`` rounds of ``run(side)``, each round the other build first, then this one."""
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     for number in range(1, rounds + 1):
         for side in SIDES:
             say(f"round {number} of {rounds}: {side}")
-            runs[side].append(run(side, number))
+            runs[side].append(run(side))
     return runs
 
 
@@ -62,7 +62,7 @@ def figures(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def rounds_report(run: Callable[[str, int], dict[str, Any]], rounds: int, builds: dict[str, dict[str, Any]],
+def rounds_report(run: Callable[[str], dict[str, Any]], rounds: int, builds: dict[str, dict[str, Any]],
                   say: Callable[[str], None]) -> dict[str, Any]:
     """The report of ``mpic bench --against``: the builds, every run, and :func:`figures`."""
     runs = interleave(run, rounds, say)
@@ -76,10 +76,9 @@ def _g(value: float) -> str:
 
 def summary(report: dict[str, Any]) -> list[str]:
     """The headline figures: each build's median and runs, and the median paired ratio with its range."""
-    builds = report["builds"]
+    named = {side: f"{b['dist']} (wheelhouse {b['wheelhouse_sha256'][:12]})" for side, b in report["builds"].items()}
     n = report["rounds"]
-    lines = [f"{n} interleaved round{'s' if n != 1 else ''}: against = {builds['against']['label']}, "
-             f"this = {builds['this']['label']}"]
+    lines = [f"{n} interleaved round{'s' if n != 1 else ''}: against = {named['against']}, this = {named['this']}"]
     for label, key in HEADLINE:
         entry = report["figures"].get(key)
         if entry is None:

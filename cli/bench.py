@@ -114,10 +114,9 @@ def interleaved_report(against: Path, dist: Path | None, rounds: int, methods: l
                        duration: float, idle: float, say: Any) -> dict[str, Any]:
     """``--against``: the loopback bench on ``against``'s build and on this one (or ``dist``'s), in turn."""
     built = {"against": built_runtime(against, say, "--against"), "this": built_runtime(dist, say)}
-    builds = {side: {"dist": str(b.dist), "wheelhouse_sha256": b.artifacts[0].sha256,
-                     "label": f"{b.dist} (wheelhouse {b.artifacts[0].sha256[:12]})"} for side, b in built.items()}
+    builds = {side: {"dist": str(b.dist), "wheelhouse_sha256": b.artifacts[0].sha256} for side, b in built.items()}
     return benchrounds.rounds_report(
-        lambda side, _number: loopback_report(built[side], methods, levels, duration, idle, say), rounds, builds, say)
+        lambda side: loopback_report(built[side], methods, levels, duration, idle, say), rounds, builds, say)
 
 
 @app.command("bench", rich_help_panel=LOCAL_FLEET)

@@ -275,9 +275,10 @@ def test_rounds_figures_need_every_run_and_a_ratio_needs_a_nonzero_base() -> Non
     assert set(out) == {"a", "b"}  # c is missing from a run of the other build
     assert out["a"]["ratio"] is None and out["b"]["ratio"]["runs"] == [0.5, 0.25]
     assert rounds.figures({"against": [], "this": []}) == {}
-    report = {"rounds": 1, "builds": {s: {"label": s} for s in rounds.SIDES},
+    report = {"rounds": 1, "builds": {s: {"dist": f"/{s}", "wheelhouse_sha256": s * 8} for s in rounds.SIDES},
               "figures": {"caa.concurrency.10.rps": out["a"]}}
     assert rounds.summary(report) == [
-        "1 interleaved round: against = against, this = this",
+        "1 interleaved round: against = /against (wheelhouse againstagain), "
+        "this = /this (wheelhouse thisthisthis)",
         "CAA c=10 requests/s: against 0.5 (0; 1), this 1 (1; 1), no ratio (a run of the other build gave 0)"]
 
