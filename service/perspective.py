@@ -64,6 +64,7 @@ from service.resolver import (
 )
 from service.settings import PerspectiveSettings
 from service.telemetry import quiet
+from service import names
 
 log = logging.getLogger("service.perspective")
 
@@ -203,6 +204,7 @@ class PerspectiveRuntime:
         self.metrics.describe("mpic_check_duration_seconds", "histogram", "Duration of one check")
         isolate_default_resolver()
         install_alpn_hooks()
+        names.install()
         self.resolver = build_resolver(settings.resolver)
         self.dcv_checker = quiet(IsolatedDcvChecker(settings, self.resolver))
         self.caa_checker = quiet(KitCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number))
