@@ -47,7 +47,7 @@ from open_mpic_core import (
     MpicDcvChecker,
     MpicValidationError,
 )
-from service import __version__
+from service import __version__, names, query_ids
 from service.addresses import AddressPolicy, GuardedConnector
 from service.audit import AuditLog, iso_ns
 from service.caa_lookup import CaaChecker, KitCaaChecker
@@ -64,7 +64,6 @@ from service.resolver import (
 )
 from service.settings import PerspectiveSettings
 from service.telemetry import quiet
-from service import names
 
 log = logging.getLogger("service.perspective")
 
@@ -205,6 +204,7 @@ class PerspectiveRuntime:
         isolate_default_resolver()
         install_alpn_hooks()
         names.install()
+        query_ids.install()
         self.resolver = build_resolver(settings.resolver)
         self.dcv_checker = quiet(IsolatedDcvChecker(settings, self.resolver))
         self.caa_checker = quiet(KitCaaChecker(list(settings.caa_domains), log_level=settings.log_level_number))

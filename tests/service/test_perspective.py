@@ -8,9 +8,12 @@ import urllib.error
 from typing import Any
 
 import dns.asyncresolver
+import dns.entropy
 import pytest
 
 from open_mpic_core import CheckType
+from open_mpic_core.common_util.domain_encoder import DomainEncoder
+from service import names, query_ids
 from service.telemetry import QUIET_TRACER
 from service.perspective import PerspectiveRuntime, RequestInvalid
 from tests.service import infra
@@ -115,6 +118,15 @@ def test_each_perspective_has_its_own_resolver(env: Env, tmp_path: Any) -> None:
     assert a.caa_checker._tracer is QUIET_TRACER and a.dcv_checker._tracer is QUIET_TRACER  # no span bookkeeping
     default = dns.asyncresolver.get_default_resolver()
     assert default is not a.resolver and default.nameservers == []  # the process default is disarmed
+
+
+def test_the_runtime_installs_the_fast_target_and_query_id_paths(env: Env, tmp_path: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DomainEncoder, "prepare_target_for_lookup", staticmethod(names._CORE))
+    monkeypatch.setattr(dns.entropy, "random_16", dns.entropy.random_16)
+    PerspectiveRuntime(env.perspective_settings("us-east-1", env.ip(70), audit_log=str(tmp_path / "a")))
+    assert DomainEncoder.prepare_target_for_lookup is names.prepare_target_for_lookup
+    assert dns.entropy.random_16 is query_ids.random_16
 
 
 def test_ambient_proxy_variables_are_ignored(env: Env, tmp_path: Any, monkeypatch: Any) -> None:
