@@ -71,6 +71,31 @@ def stop_pid(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
             proc.wait()
 
 
+def stop_all(procs: list[subprocess.Popen[Any]], timeout: float = 10) -> None:
+    """Stop the processes we started, all of them even when interrupted: SIGTERM to each at once,
+    then wait for them together (SIGKILL for any still running after ``timeout`` seconds). A Ctrl-C
+    or any error while waiting SIGKILLs and reaps every one left before it propagates, so an
+    interrupted bench leaves no process behind."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    try:
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    except BaseException:
+        running = [proc for proc in procs if proc.poll() is None]
+        for proc in running:  # all killed first: a second Ctrl-C while reaping leaves none running
+            proc.kill()
+        for proc in running:
+            proc.wait()
+        raise
+
+
 # ------------------------------------------------------------------------------------ DNS
 @dataclass
 class Knot:

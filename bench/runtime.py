@@ -22,7 +22,7 @@ import yaml
 
 from bench.load import BenchError, Target
 from config.model import StackConfig
-from bench.loopback import pick_prefix, start_knot, stop_pid, wait_port
+from bench.loopback import pick_prefix, start_knot, stop_all, wait_port
 from local.pki import LocalCa
 from local.engine.proc import KIT_ROOT, clean_env
 from local.engine.runtime import runtime_python
@@ -152,7 +152,7 @@ def start(stack: ExitStack, built: Built, say: Callable[[str], None]) -> Loopbac
     prefix = pick_prefix(ports)
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mpic-bench-")))
     run = LoopbackRuntime(prefix, workdir, python)
-    stack.callback(lambda: [stop_pid(p) for p in reversed(list(run.procs.values()))])
+    stack.callback(lambda: stop_all(list(reversed(run.procs.values()))))
     ca = LocalCa.load_or_create(workdir / "pki")
     client = ca.issue_client(COORDINATOR_CLIENT_NAME)
     knot = start_knot(prefix, workdir / "knot")

@@ -175,7 +175,7 @@ def json_body(payload: Any) -> bytes:
 class MpicEndpoint:
     """ASGI: the coordinator's hot path. ``POST /mpic`` and ``POST /v1/mpic`` go straight to
     :meth:`CoordinatorService.handle_mpic`, without Starlette's routing, request and response objects
-    (the answers are the same: tests/service/test_spec.py); every other path goes to ``app``."""
+    (the answers are the same: tests/service/test_mpic_endpoint.py); every other path goes to ``app``."""
 
     PATHS = frozenset({"/mpic", "/v1/mpic"})
 
