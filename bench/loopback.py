@@ -61,14 +61,8 @@ def wait_port(host: str, port: int, timeout: float = 10.0, proc: subprocess.Pope
 
 
 def stop_pid(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
-    """SIGTERM the process we started, SIGKILL after ``timeout`` seconds."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a process ignoring SIGTERM
-            proc.kill()
-            proc.wait()
+    """SIGTERM the process we started, SIGKILL after ``timeout`` seconds (:func:`stop_all` of one)."""
+    stop_all([proc], timeout)
 
 
 def stop_all(procs: list[subprocess.Popen[Any]], timeout: float = 10) -> None:
