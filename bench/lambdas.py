@@ -182,6 +182,9 @@ def cold_start(python: Path, role: str, task_root: Path, env: dict[str, str], sp
         except subprocess.TimeoutExpired:
             stop_pid(proc)
             raise BenchError(f"{role}: the cold start took over {timeout:g} s") from None
+        except BaseException:  # a Ctrl-C while waiting: the cold start is stopped with the bench
+            stop_pid(proc)
+            raise
     if proc.returncode != 0 or not out.exists():
         raise BenchError(f"{role}: the cold start failed (exit {proc.returncode}): {log.read_text()[-1500:]}")
     result = json.loads(out.read_text())

@@ -5,6 +5,7 @@ against a real Knot (perspective) and real boto3 clients whose invoke is answere
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -188,6 +189,30 @@ def test_a_cold_start_that_fails_says_how(tmp_path: Path, kind: str, words: str)
     spec.write_text(json.dumps(STAND_IN))
     with pytest.raises(BenchError, match=words):
         lambdas.cold_start(Path(sys.executable), "perspective", task, env, spec, tmp_path, timeout=1)
+
+
+def test_an_interrupted_cold_start_leaves_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C while the bench waits for a cold start stops that cold start too (by its PID)."""
+    task = tmp_path / "task"
+    (task / "service").mkdir(parents=True)
+    (task / "service" / "__init__.py").write_text("")
+    (task / "service" / "lambda_handler.py").write_text(HANDLERS["hangs"])
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(STAND_IN))
+    started: list[subprocess.Popen[Any]] = []
+
+    class Interrupted(subprocess.Popen):  # type: ignore[type-arg]
+        def wait(self, timeout: float | None = None) -> int:
+            if not started:
+                started.append(self)
+                raise KeyboardInterrupt
+            return super().wait(timeout)
+
+    monkeypatch.setattr(lambdas.subprocess, "Popen", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lambdas.cold_start(Path(sys.executable), "perspective", task,
+                           lambdas.platform_env("f", "us-east-1", 128, task, tmp_path), spec, tmp_path, timeout=30)
+    assert started and started[0].returncode is not None  # stopped and reaped, not left to sleep its 30 s
 
 
 def test_a_stand_in_handler_gives_every_phase(tmp_path: Path) -> None:
