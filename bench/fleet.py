@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator, Callable
 
 from bench import hops
 from bench.load import BenchError, Target, run_client
+from bench.sched import SchedProbe
 from bench.phases import Scenario, measure
 
 HUNG_MS = 60000
@@ -36,8 +37,10 @@ class FleetHops:
     of the phase (:mod:`bench.hops`)."""
 
     def __init__(self, stack: str, relays: dict[str, dict[str, Any]], delays_ms: dict[str, float], target: str,
-                 settle: float = 0.3):
+                 settle: float = 0.3, sched: SchedProbe | None = None):
         self.stack, self.relays, self.delays_ms, self.target, self.settle = stack, relays, delays_ms, target, settle
+        self.sched = sched
+        """``--sched``: the scheduler's record of the phase as well (:mod:`bench.sched`)."""
         self.since = self.until = 0.0
         self.holds: dict[str, dict[str, Any]] = {}
         self.lines: list[dict[str, Any]] = []
@@ -51,23 +54,46 @@ class FleetHops:
 
     def start(self) -> None:
         self._report()
+        if self.sched is not None:
+            self.sched.start()
         self.since = time.time() * 1e6
 
     def stop(self) -> None:
         from local.roles import audit
 
         self.until = time.time() * 1e6
+        if self.sched is not None:
+            self.sched.stop()
         self._report()
         self.holds = {region: h for region, rec in self.relays.items()
                       if (h := hops.last_relay_holds(Path(rec["log"]))) is not None}
         self.lines = hops.read_audit(audit.files(self.stack), self.since, self.until)
 
     def finish(self, client_p50_ms: float, bound_ms: float) -> dict[str, Any]:
-        return hops.breakdown(self.lines, self.delays_ms, client_p50_ms, bound_ms, self.holds, self.target)
+        table = hops.breakdown(self.lines, self.delays_ms, client_p50_ms, bound_ms, self.holds, self.target)
+        if self.sched is not None and table:
+            region = table["deciding_region"]
+            path = self.sched.finish(region, self.delays_ms[region])
+            if path:
+                table["critical_path"] = path
+        return table
 
 
-def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
-    """The scenario of the running fleet and a cleanup (removes the dns-change record)."""
+def sched_probe(processes: dict[str, Any]) -> SchedProbe:
+    """``--sched``'s probe of the fleet's processes (:mod:`bench.sched`'s roles)."""
+    def pids(role: str, region: str | None) -> list[int]:
+        return [rec["pid"] for rec in processes.values() if rec.get("role") == role and rec.get("region") == region]
+
+    regions = {rec["region"] for rec in processes.values() if rec.get("role") == "wan" and rec.get("region")}
+    return SchedProbe(
+        {"coordinator": _pids(processes, "coordinator"), "front_lb": pids("lb", None), "dns": _pids(processes, "dns")},
+        {region: {"relay": pids("wan", region), "lb": pids("lb", region), "perspective": pids("perspective", region),
+                  "resolver": pids("resolver", region)} for region in regions})
+
+
+def fleet_scenario(stack: str | None, sched: bool = False) -> tuple[Scenario, Callable[[], None]]:
+    """The scenario of the running fleet and a cleanup (removes the dns-change record); ``sched``:
+    the hop table gets the scheduler's critical path too (needs ``mpic:wanDelay``)."""
     from local.actions import challenges, faults
     from local.engine import lifecycle
     from local.errors import require_root
@@ -78,6 +104,10 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
     state = load_state(stack)
     plan = load_plan(state)
     processes = state.data["processes"]
+    if sched and not plan.wan_delay:
+        raise BenchError(f"--sched splits the time over the WAN bound; stack {state.stack} has no WAN delay "
+                         "(mpic:wanDelay): use --fleet local-wan")
+    probe = sched_probe(processes) if sched else None
     value = secrets.token_hex(16)
     name = f"_mpic-bench.{plan.test_domain}"
     challenges.set_txt(state.stack, name, value, record=False)
@@ -109,7 +139,8 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
         quorum_rtts_ms=[2 * r.delay_ms for r in plan.regions] if plan.wan_delay else None,
         hops=FleetHops(state.stack, {r.code: processes[f"relay@{r.code}"] for r in plan.regions
                                      if f"relay@{r.code}" in processes},
-                       {r.code: r.delay_ms for r in plan.regions}, plan.test_domain) if plan.wan_delay else None,
+                       {r.code: r.delay_ms for r in plan.regions}, plan.test_domain,
+                       sched=probe) if plan.wan_delay else None,
         info={"target": f"fleet:{state.stack}", "runtime": {"wheelhouse_sha256": state.data.get("runtime", "")},
               "faulty_region": farthest, "perspectives_per_region": len(plan.regions[0].replicas)})
 
@@ -120,8 +151,8 @@ def fleet_scenario(stack: str | None) -> tuple[Scenario, Callable[[], None]]:
 
 
 def fleet_report(stack: str, methods: list[str], levels: list[int], duration: float, idle: float,
-                 say: Callable[[str], None]) -> dict[str, Any]:
-    scenario, cleanup = fleet_scenario(stack)
+                 say: Callable[[str], None], sched: bool = False) -> dict[str, Any]:
+    scenario, cleanup = fleet_scenario(stack, sched)
     try:
         scenario.bodies = {m: scenario.bodies[m] for m in methods}
         return run_client(measure(scenario, methods, levels, duration, idle, say))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Protocol
 
 from bench.load import BenchError, CpuMeter, Samples, Target, latency_ms, loadavg, one_request, rss_mib, run_phase
+from bench.sched import line as sched_line
 
 SCHEMA = 1
 RUNTIME_ROLES = ("coordinator", "perspectives")
@@ -111,9 +112,11 @@ async def method_phases(scenario: Scenario, method: str, levels: list[int], dura
     probe = scenario.hops if method == "caa" and not spare else None
     if probe is not None:
         probe.start()
-    seq = await run_phase(target, body, 1, duration, warmup=3)
-    if probe is not None:
-        probe.stop()
+    try:
+        seq = await run_phase(target, body, 1, duration, warmup=3)
+    finally:  # a failed or interrupted phase stops what the probe started too
+        if probe is not None:
+            probe.stop()
     _check(seq, f"{method} sequential", say)
     out: dict[str, Any] = {"sequential": {**latency_ms(seq), "requests": len(seq.latencies),
                                           "failures": seq.failures, "loadavg": loadavg()},
@@ -188,6 +191,8 @@ async def measure(scenario: Scenario, methods: list[str], levels: list[int], dur
                 if hops:
                     parts = ", ".join(f"{k.removesuffix('_ms')} {hops[k]}" for k in HOPS_OVER_BOUND)
                     say(f"bench: over the bound, hop by hop (ms, deciding region {hops['deciding_region']}): {parts}")
+                if "critical_path" in hops:
+                    say(sched_line(hops["critical_path"]))
     samples: list[list[float]] = []
     while True:
         waited = time.monotonic() - burst_end

@@ -140,6 +140,8 @@ def bench_cmd(
                                            "dist/) to run in turn with this build, interleaved: medians and "
                                            "paired ratios."),
     rounds: Optional[int] = typer.Option(None, "--rounds", help="Interleaved rounds with --against (default 3)."),
+    sched: bool = typer.Option(False, "--sched", help="With --fleet on a WAN stack: also split CAA's sequential "
+                               "time by process, from the scheduler's record (needs perf: Debian's linux-perf)."),
 ) -> None:
     """Benchmark the runtime: latency, throughput, CPU and memory per role, a hung or partitioned perspective."""
     if cold and fleet is not None:
@@ -148,6 +150,9 @@ def bench_cmd(
     if not 1 <= runs <= 50:
         raise fail_input(f"--runs {runs}: give 1..50 cold starts per zip, e.g. --runs 10")
     check_rounds(against, rounds, fleet, cold, compare)
+    if sched and fleet is None:
+        raise fail_input("--sched splits the time of a running fleet's requests by process; give --fleet STACK "
+                         "(a stack with mpic:wanDelay, e.g. --fleet local-wan)")
     levels = parse_levels(concurrency)
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     if not chosen or any(m not in METHODS for m in chosen):
@@ -170,7 +175,7 @@ def bench_cmd(
             elif fleet is not None:
                 from bench.fleet import fleet_report
 
-                report = fleet_report(fleet, chosen, levels, duration, idle, say)
+                report = fleet_report(fleet, chosen, levels, duration, idle, say, sched)
             else:
                 report = loopback_report(built_runtime(dist, say), chosen, levels, duration, idle, say)
         except BenchError as exc:

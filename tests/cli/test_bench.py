@@ -57,7 +57,7 @@ def test_a_tiny_run_writes_every_figure_and_compares(artifacts: Any, tmp_path: P
     (["--concurrency", "a,b"], "numbers"), (["--concurrency", "0"], "1..500"),
     (["--methods", "website-change"], "caa, dns-change"), (["--duration", "0"], "--duration"),
     (["--compare", "/nonexistent.json"], "--compare"), (["--dist", "/nonexistent"], "wheelhouse"),
-    (["--rounds", "3"], "--against DIR"), (["--against", "/nonexistent"], "--against /nonexistent: no"),
+    (["--rounds", "3"], "--against DIR"), (["--sched"], "give --fleet STACK"), (["--against", "/nonexistent"], "--against /nonexistent: no"),
     (["--against", "/x", "--rounds", "0"], "1..15"), (["--against", "/x", "--fleet", "local"], "--fleet local"),
     (["--against", "/x", "--lambda"], "--lambda does not"), (["--against", "/x", "--compare", "o.json"], "--compare o.json"),
 ])
@@ -145,6 +145,24 @@ def test_the_fleet_scenario_reads_the_fleet_and_heals_its_faults(monkeypatch: py
     cleanup()
     assert calls == ["set _mpic-bench.fleet-test.example", f"slow af-south-1 {benchfleet.HUNG_MS}", "heal",
                      "partition af-south-1", "heal", "unset _mpic-bench.fleet-test.example"]
+
+
+def test_sched_probes_a_wan_fleet_and_refuses_one_without_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import fleet as benchfleet
+    from bench.sched import SchedProbe
+    from local.engine import state
+
+    calls: list[str] = []
+    _fake_fleet(monkeypatch, calls)
+    scenario, cleanup = benchfleet.fleet_scenario(None, sched=True)
+    cleanup()
+    assert isinstance(scenario.hops, benchfleet.FleetHops) and isinstance(scenario.hops.sched, SchedProbe)
+    assert scenario.hops.sched.pids[(None, "coordinator")] == [11]
+    plain = types.SimpleNamespace(regions=[types.SimpleNamespace(code="a", delay_ms=0, replicas=(1,))], test_domain="fleet-test.example", wan_delay=False)
+    monkeypatch.setattr(state, "load_plan", lambda st: plain)
+    with pytest.raises(BenchError, match="no WAN delay .*--fleet local-wan"):
+        benchfleet.fleet_scenario(None, sched=True)
+    assert benchfleet.fleet_scenario(None)[0].hops is None  # without --sched the same fleet is measured
 
 
 def test_fleet_report_runs_the_phases_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
