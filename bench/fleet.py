@@ -23,6 +23,7 @@ from bench import hops
 from bench.load import BenchError, Target, run_client
 from bench.sched import SchedProbe
 from bench.phases import Scenario, measure
+from config.errors import ConfigError
 
 HUNG_MS = 60000
 """``mpic fault slow``: one-way delay that keeps a region from answering within any perspective timeout."""
@@ -105,8 +106,9 @@ def fleet_scenario(stack: str | None, sched: bool = False) -> tuple[Scenario, Ca
     plan = load_plan(state)
     processes = state.data["processes"]
     if sched and not plan.wan_delay:
-        raise BenchError(f"--sched splits the time over the WAN bound; stack {state.stack} has no WAN delay "
-                         "(mpic:wanDelay): use --fleet local-wan")
+        raise ConfigError(f"--sched splits the time over the WAN bound; stack {state.stack} has no WAN delay "
+                          "(mpic:wanDelay): use --fleet local-wan", key="--sched", value=state.stack,
+                          fix="--fleet local-wan")
     probe = sched_probe(processes) if sched else None
     value = secrets.token_hex(16)
     name = f"_mpic-bench.{plan.test_domain}"

@@ -150,6 +150,7 @@ def test_the_fleet_scenario_reads_the_fleet_and_heals_its_faults(monkeypatch: py
 def test_sched_probes_a_wan_fleet_and_refuses_one_without_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import fleet as benchfleet
     from bench.sched import SchedProbe
+    from config.errors import ConfigError
     from local.engine import state
 
     calls: list[str] = []
@@ -160,8 +161,9 @@ def test_sched_probes_a_wan_fleet_and_refuses_one_without_delay(monkeypatch: pyt
     assert scenario.hops.sched.pids[(None, "coordinator")] == [11]
     plain = types.SimpleNamespace(regions=[types.SimpleNamespace(code="a", delay_ms=0, replicas=(1,))], test_domain="fleet-test.example", wan_delay=False)
     monkeypatch.setattr(state, "load_plan", lambda st: plain)
-    with pytest.raises(BenchError, match="no WAN delay .*--fleet local-wan"):
+    with pytest.raises(ConfigError, match="no WAN delay .*--fleet local-wan") as refused:
         benchfleet.fleet_scenario(None, sched=True)
+    assert refused.value.exit_code == 2  # bad input, like every option that does not fit
     assert benchfleet.fleet_scenario(None)[0].hops is None  # without --sched the same fleet is measured
 
 
