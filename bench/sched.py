@@ -74,12 +74,12 @@ def parse(lines: Iterable[str]) -> list[Run]:
     return runs
 
 
-def _cpu(runs: list[Run], tids: set[int], lo: float, hi: float) -> float:
-    return sum(min(r.end, hi) - max(r.start, lo) for r in runs if r.tid in tids and r.end > lo and r.start < hi)
+def _cpu(runs: list[Run], lo: float, hi: float) -> float:
+    return sum(min(r.end, hi) - max(r.start, lo) for r in runs if r.end > lo and r.start < hi)
 
 
-def _request(runs: list[Run], relay: list[Run], a: float, b: float, delay: float,
-             roles: dict[str, set[int]]) -> dict[str, Any] | None:
+def _request(by_role: dict[str, list[Run]], relay: list[Run], a: float, b: float,
+             delay: float) -> dict[str, Any] | None:
     """The parts of the request the client waited for from ``a`` to ``b`` (None: its relay runs are not all there)."""
     mine = [r for r in relay if a <= r.start <= b]
     if not mine:
@@ -92,7 +92,7 @@ def _request(runs: list[Run], relay: list[Run], a: float, b: float, delay: float
     spans = {"to_region": (a, first.start), "in_region": (out.start, back_in.start), "back": (last.start, b)}
     parts: dict[str, Any] = {}
     for name, (lo, hi) in spans.items():
-        parts[name] = {"wall": hi - lo, **{role: _cpu(runs, tids, lo, hi) for role, tids in roles.items()}}
+        parts[name] = {"wall": hi - lo, **{role: _cpu(role_runs, lo, hi) for role, role_runs in by_role.items()}}
     parts["held_over"] = (out.start - first.start - delay) + (last.start - back_in.start - delay)
     return parts
 
@@ -103,11 +103,12 @@ def critical_path(runs: list[Run], client: set[int], roles: dict[str, set[int]],
     ``roles``: each role's threads (``relay`` among them, the deciding region's); ``delay_s``: that
     region's one-way delay."""
     mine = [r for r in runs if r.tid in client]
-    relay = [r for r in runs if r.tid in roles.get("relay", set())]
+    by_role = {role: [r for r in runs if r.tid in tids] for role, tids in roles.items()}  # each run read once
+    relay = by_role.get("relay", [])
     rows = []
     for before, after in zip(mine, mine[1:]):
         if after.start - before.end >= 2 * delay_s:  # the client slept through a round trip: one request
-            row = _request(runs, relay, before.end, after.start, delay_s, roles)
+            row = _request(by_role, relay, before.end, after.start, delay_s)
             if row is not None:
                 rows.append(row)
     if not rows:
