@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import (  # noqa: F401 - registers the commands; help lists them in this order, by group
+from cli import (  # noqa: F401 - registers the commands (help orders them: cli.common.COMMAND_ORDER)
     app, suggest, check, build, plan, smoke, evidence, fleet, challenge, fault, canary, bench, reference)
 
 

@@ -33,6 +33,10 @@ JSON_FLAG = "--json"
 OPERATOR = "Operator commands (any stack)"
 LOCAL_FLEET = "The local fleet (root)"
 """The two groups of ``mpic --help``."""
+COMMAND_ORDER = ("suggest", "check", "build", "plan", "smoke", "evidence",
+                 "up", "down", "status", "challenge", "fault", "canary", "bench")
+"""The order of ``mpic --help`` (operator commands, then the local fleet's), whatever order the
+command modules happened to be imported in."""
 
 T = TypeVar("T")
 
@@ -138,6 +142,12 @@ class JsonAwareGroup(TyperGroup):
     """The app's command group: with ``--json`` on the command line, a usage error (unknown
     option, a value of the wrong type) is the JSON error object on stdout (exit 2), like every
     other error of a ``--json`` command."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in :data:`COMMAND_ORDER` (help shows the groups in the order of their first
+        command); any other command after them, in the order it was registered."""
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda name: rank.get(name, len(rank)))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
