@@ -234,12 +234,17 @@ def _minutes(expr: Any) -> int:
         return 5
 
 
-def _canary_runs(r: Priced, _: dict, u: Usage) -> list[Charge]:
-    minutes, gb, ms = _minutes(r.props.get("scheduleExpression")), 0.25, u["canary_lambda_ms"]
+def _canary_runs(r: Priced, by_name: dict, u: Usage) -> list[Charge]:
+    """The canary's runs, at the memory and architecture of the canary function in the schedule's
+    region (128 MB and x86_64, Lambda's defaults, if the plan has none)."""
+    minutes, ms = _minutes(r.props.get("scheduleExpression")), u["canary_lambda_ms"]
+    fn = next((p.props for p in by_name.values() if p.type == "aws:lambda/function:Function"
+               and p.region == r.region and (p.props.get("tags") or {}).get("mpic:role") == "canary"), {})
+    gb, arch = float(fn.get("memorySize") or 128) / 1024, _arch(fn)
     runs = u["hours_per_month"] * 60 / minutes
     return [charge(runs, "run", "lambda.request", r.region, f"a canary run every {minutes} min"),
-            charge(runs * ms / 1000 * gb, "GB-second", "lambda.gb_second_x86_64", r.region,
-                   f"{ms:g} ms at {gb:g} GB each")]
+            charge(runs * ms / 1000 * gb, "GB-second", f"lambda.gb_second_{arch}", r.region,
+                   f"{ms:g} ms at {gb:g} GB each ({arch})")]
 
 
 def _alarm(r: Priced, _: dict, u: Usage) -> list[Charge]:
@@ -376,7 +381,7 @@ def estimate(resources: Iterable[Priced], usage: Usage | None = None) -> CostEst
         pricer = PRICERS.get(r.type)
         if pricer is None:
             continue
-        ctx = by_name if pricer is _provisioned else by_id
+        ctx = by_name if pricer in (_provisioned, _canary_runs) else by_id
         for c in pricer(r, ctx, u):
             lines.append(CostLine(region=r.region or GLOBAL, type=r.type, name=r.name, usd=round(c.usd, 4),
                                   note=c.note, quantity=c.quantity, unit=c.unit, unit_usd=round(c.unit_usd, 10),

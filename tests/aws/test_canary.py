@@ -17,6 +17,7 @@ from plan.artifacts import MANIFEST, needed
 from plan.canary import METRIC_NAMESPACE, plan_canary
 from plan.price_table import unit_price
 from plan.prices import Priced, estimate
+from plan.usage import ASSUMPTIONS
 from tests.aws.conftest import children_of, fleet, of_type, one, provider, provider_region, run_component
 from tests.aws.test_program import run_stack, stack
 
@@ -316,5 +317,25 @@ def test_the_canary_is_priced_by_its_schedule_not_as_a_perspective():
     assert [line.unit for line in lines if line.name == "canary-fn"] == []  # its log lines: priced on its log group
     runs = next(line for line in lines if line.unit == "run")
     assert runs.quantity == pytest.approx(730 * 6) and runs.note == "a canary run every 10 min"
+    seconds = next(line for line in lines if line.unit == "GB-second")
+    ms = ASSUMPTIONS["canary_lambda_ms"]
+    assert seconds.quantity == pytest.approx(730 * 6 * ms / 1000 * 0.25)  # its 256 MB, not Lambda's default
+    assert seconds.unit_usd == unit_price("lambda.gb_second_x86_64", "us-east-1").usd
+
+
+def test_the_canarys_seconds_are_priced_at_its_own_memory_and_architecture():
+    sched = Priced("aws:scheduler/schedule:Schedule", "canary-schedule", "eu-west-1",
+                   {"scheduleExpression": "rate(5 minutes)"})
+    arm = Priced("aws:lambda/function:Function", "canary-fn", "eu-west-1",
+                 {"memorySize": 512, "architectures": ["arm64"], "tags": {"mpic:role": "canary"}})
+    other = Priced("aws:lambda/function:Function", "canary-fn-2", "us-east-1",  # another region's: not this one
+                   {"memorySize": 2048, "tags": {"mpic:role": "canary"}})
+    seconds = next(line for line in estimate([other, sched, arm]).lines
+                   if line.unit == "GB-second" and line.region == "eu-west-1")
+    runs = 730 * 12
+    assert seconds.quantity == pytest.approx(runs * ASSUMPTIONS["canary_lambda_ms"] / 1000 * 0.5)
+    assert seconds.unit_usd == unit_price("lambda.gb_second_arm64", "eu-west-1").usd
+    assert seconds.unit_usd < unit_price("lambda.gb_second_x86_64", "eu-west-1").usd
+    assert "(arm64)" in seconds.note
     alarm = estimate([Priced("aws:cloudwatch/metricAlarm:MetricAlarm", "a", "us-east-1", {})]).lines[0]
     assert alarm.usd == unit_price("cloudwatch.alarm_month", "us-east-1").usd == 0.10
