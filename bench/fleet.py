@@ -29,8 +29,13 @@ HUNG_MS = 60000
 """``mpic fault slow``: one-way delay that keeps a region from answering within any perspective timeout."""
 
 
-def _pids(processes: dict[str, Any], role: str) -> list[int]:
-    return [rec["pid"] for rec in processes.values() if rec.get("role") == role]
+_ANY_REGION = object()
+
+
+def _pids(processes: dict[str, Any], role: str, region: Any = _ANY_REGION) -> list[int]:
+    """The pids of ``role``'s processes; with ``region``, only that region's (None: the primary site's)."""
+    return [rec["pid"] for rec in processes.values()
+            if rec.get("role") == role and (region is _ANY_REGION or rec.get("region") == region)]
 
 
 class FleetHops:
@@ -82,14 +87,12 @@ class FleetHops:
 
 def sched_probe(processes: dict[str, Any]) -> SchedProbe:
     """``--sched``'s probe of the fleet's processes (:mod:`bench.sched`'s roles)."""
-    def pids(role: str, region: str | None) -> list[int]:
-        return [rec["pid"] for rec in processes.values() if rec.get("role") == role and rec.get("region") == region]
-
     regions = {rec["region"] for rec in processes.values() if rec.get("role") == "wan" and rec.get("region")}
+    in_region = (("relay", "wan"), ("lb", "lb"), ("perspective", "perspective"), ("resolver", "resolver"))
     return SchedProbe(
-        {"coordinator": _pids(processes, "coordinator"), "front_lb": pids("lb", None), "dns": _pids(processes, "dns")},
-        {region: {"relay": pids("wan", region), "lb": pids("lb", region), "perspective": pids("perspective", region),
-                  "resolver": pids("resolver", region)} for region in regions})
+        {"coordinator": _pids(processes, "coordinator"), "front_lb": _pids(processes, "lb", None),
+         "dns": _pids(processes, "dns")},
+        {region: {role: _pids(processes, kind, region) for role, kind in in_region} for region in regions})
 
 
 def fleet_scenario(stack: str | None, sched: bool = False) -> tuple[Scenario, Callable[[], None]]:

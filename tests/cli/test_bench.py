@@ -167,6 +167,21 @@ def test_sched_probes_a_wan_fleet_and_refuses_one_without_delay(monkeypatch: pyt
     assert benchfleet.fleet_scenario(None)[0].hops is None  # without --sched the same fleet is measured
 
 
+def test_sched_probe_gives_each_region_its_own_processes_and_the_primary_its_front() -> None:
+    from bench.fleet import sched_probe
+
+    procs = {"coordinator#1": {"pid": 1, "role": "coordinator", "region": None},
+             "lb@primary": {"pid": 2, "role": "lb", "region": None}, "knot": {"pid": 3, "role": "dns"},
+             **{f"{kind}@{r}": {"pid": pid + i, "role": kind, "region": r}
+                for i, r in enumerate(("a", "b")) for kind, pid in
+                (("wan", 10), ("lb", 20), ("perspective", 30), ("resolver", 40))}}
+    probe = sched_probe(procs)
+    assert probe.pids[(None, "coordinator")] == [1] and probe.pids[(None, "front_lb")] == [2]
+    assert probe.pids[(None, "dns")] == [3]
+    assert probe.pids[("b", "relay")] == [11] and probe.pids[("b", "lb")] == [21]  # not the primary's lb
+    assert probe.pids[("a", "perspective")] == [30] and probe.pids[("a", "resolver")] == [40]
+
+
 def test_fleet_report_runs_the_phases_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import fleet as benchfleet
 
